@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0
+# huatuo-tools: the only build entry.
+#   make              build every tool into $(OUTPUT)/ (default: build/)
+#   make STATIC=1     fully static binaries (libcjson.a is built from Debian's cjson source)
+#   make test         unit, cli and e2e suites; ends with "N passed, N failed, N skipped"
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make deps         apt-get the build and test packages
+#   make vmlinux      regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
+#   make V=1          show full commands
+
+OUTPUT ?= build
+OBJ := $(OUTPUT)/obj
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+CC ?= gcc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+VMLINUX_DIR := vmlinux/$(ARCH)
+ifeq ($(wildcard $(VMLINUX_DIR)/vmlinux.h),)
+$(error no $(VMLINUX_DIR)/vmlinux.h for ARCH=$(ARCH): run 'make vmlinux' on a kernel with BTF)
+endif
+
+TOOLS := $(sort $(patsubst tools/%.c,%,$(wildcard tools/*.c)))
+BINS := $(addprefix $(OUTPUT)/huatuo-,$(TOOLS))
+LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
+LIBCOMMON_OBJS := $(patsubst libcommon/%.c,$(OBJ)/libcommon/%.o,$(LIBCOMMON_SRCS))
+LIBCOMMON := $(OBJ)/libcommon.a
+TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun
+
+WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
+	    -Wno-format-nonliteral -Wundef
+CFLAGS ?= -g -O2
+override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -Ilibcommon -Ibpf -I$(OBJ) \
+		   -DHT_GIT_VERSION='"$(HT_GIT_VERSION)"' $(EXTRA_CFLAGS)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf \
+	      $(EXTRA_BPF_CFLAGS)
+HT_GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+ifeq ($(SANITIZE),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+CJSON_STATIC := $(OUTPUT)/cjson/libcjson.a
+ifeq ($(STATIC),1)
+LDLIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) $(CJSON_STATIC) -lzstd
+override LDFLAGS += -static
+STATIC_DEPS := $(CJSON_STATIC)
+override CFLAGS += -I$(OUTPUT)/cjson/include
+else
+LDLIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcjson
+STATIC_DEPS :=
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean test test-unit test-cli test-e2e install uninstall deps vmlinux check-static \
+	format lint
+
+all: $(BINS) $(TEST_BINS)
+
+$(OBJ) $(OBJ)/libcommon $(OUTPUT)/cjson:
+	$(Q)mkdir -p $@
+
+# Kernel side: one BPF object and skeleton per tool.
+$(OBJ)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/common.h $(wildcard bpf/%.h) $(VMLINUX_DIR)/vmlinux.h | $(OBJ)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# User side.
+$(OBJ)/libcommon/%.o: libcommon/%.c libcommon/huatuo.h $(STATIC_DEPS) | $(OBJ)/libcommon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(LIBCOMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h libcommon/huatuo.h $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Test helpers: libcommon unit driver and a BPF_PROG_TEST_RUN driver for raw_tp programs.
+$(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Debian ships libcjson only as a shared library: build the static archive from its source
+# package (deb-src of the same suite), only for STATIC=1.
+$(CJSON_STATIC): | $(OUTPUT)/cjson
+	$(call msg,CJSON,$@)
+	$(Q)scripts/build-cjson-static.sh $(OUTPUT)/cjson
+
+check-static: $(BINS)
+	@for b in $(BINS); do file $$b | grep -q 'statically linked' || \
+		{ echo "$$b is not statically linked"; exit 1; }; done; echo "all tools statically linked"
+
+vmlinux:
+	$(call msg,GEN,$(VMLINUX_DIR)/vmlinux.h)
+	$(Q)mkdir -p $(VMLINUX_DIR)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h.tmp
+	$(Q)mv $(VMLINUX_DIR)/vmlinux.h.tmp $(VMLINUX_DIR)/vmlinux.h
+	$(Q)echo "$$(uname -r) $$(date -u +%F)" > $(VMLINUX_DIR)/SOURCE
+
+test: all
+	$(Q)tests/run $(TEST_SUITES)
+
+test-unit test-cli test-e2e: all
+	$(Q)tests/run $(patsubst test-%,%,$@)
+
+deps:
+	scripts/install-deps.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(wildcard man/man8/*.8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 completions/huatuo-tools $(DESTDIR)$(BASHCOMPDIR)/huatuo-tools
+	for t in $(TOOLS); do ln -sf huatuo-tools $(DESTDIR)$(BASHCOMPDIR)/huatuo-$$t; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/huatuo-,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/huatuo-,$(addsuffix .8,$(TOOLS)))
+	rm -f $(DESTDIR)$(MANDIR)/man7/huatuo-tools.7 $(DESTDIR)$(BASHCOMPDIR)/huatuo-tools
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/huatuo-,$(TOOLS))
+
+format:
+	clang-format -i libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c
+
+clean:
+	rm -rf $(OUTPUT)

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-oom kernel side. oom:mark_victim fires from mark_oom_victim(), called synchronously
+ * by the task that ran out_of_memory(): current is the trigger, the argument the victim.
+ * Since 6.9 (72ba14de) the tracepoint passes the victim task_struct; older kernels pass only
+ * the pid, served by the classic tracepoint flavor below.
+ */
+#include "common.bpf.h"
+#include "oom.h"
+
+const volatile __u32 target_pid = 0; /* tgid filter: trigger or victim */
+
+struct trace_event_raw_mark_victim___old {
+	struct trace_entry ent;
+	int pid;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool wanted(const struct oom_event *e)
+{
+	return !target_pid || e->trigger.pid == target_pid || e->victim.pid == target_pid;
+}
+
+/* The victim's memcg counters (pages) and its mm counters, as mark_victim itself reports. */
+static __always_inline void fill_victim_memory(struct oom_event *e, struct task_struct *victim)
+{
+	struct mm_struct *mm = BPF_CORE_READ(victim, mm);
+	struct mem_cgroup *memcg;
+
+	e->victim_oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
+	if (mm) {
+		e->victim_total_vm_pages = BPF_CORE_READ(mm, total_vm);
+		/* get_mm_counter() is percpu_counter_read_positive(): the .count field */
+		e->victim_file_pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+		e->victim_anon_pages = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+		e->victim_shmem_pages = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		e->has_rss = 1;
+	}
+	if (e->victim.memcg_css) {
+		/* css is the first member of struct mem_cgroup */
+		memcg = (void *)e->victim.memcg_css - bpf_core_field_offset(struct mem_cgroup, css);
+		e->memcg_usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
+		e->memcg_limit_pages = BPF_CORE_READ(memcg, memory.max);
+		e->has_memcg = 1;
+	}
+}
+
+static __always_inline int report(void *ctx, struct task_struct *victim, uid_t uid)
+{
+	struct oom_event *e = ht_reserve(sizeof(*e));
+
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	ht_fill_task(&e->trigger, (struct task_struct *)bpf_get_current_task());
+	ht_fill_task(&e->victim, victim);
+	e->victim_uid = uid;
+	fill_victim_memory(e, victim);
+	if (!wanted(e)) {
+		ht_discard(e);
+		return 0;
+	}
+	ht_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_mark_victim_btf, struct task_struct *victim, uid_t uid)
+{
+	return report(ctx, victim, uid);
+}
+
+/* Same hook as raw_tp: usable where tp_btf is not, and by BPF_PROG_TEST_RUN. */
+SEC("raw_tp/mark_victim")
+int BPF_PROG(oom_mark_victim_raw, struct task_struct *victim, uid_t uid)
+{
+	return report(ctx, victim, uid);
+}
+
+/* Kernels before 6.9: only the victim pid; the rest is looked up in user space. */
+SEC("tracepoint/oom/mark_victim")
+int oom_mark_victim_tp(struct trace_event_raw_mark_victim___old *args)
+{
+	struct oom_event *e = ht_reserve(sizeof(*e));
+
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	ht_fill_task(&e->trigger, (struct task_struct *)bpf_get_current_task());
+	e->victim.pid = BPF_CORE_READ(args, pid);
+	e->victim.tid = e->victim.pid;
+	if (!wanted(e)) {
+		ht_discard(e);
+		return 0;
+	}
+	ht_submit(args, e, sizeof(*e));
+	return 0;
+}
+
+/* Fallbacks where the tracepoint is missing: oom_kill_process(oc, message). */
+static __always_inline int report_oc(void *ctx, struct oom_control *oc)
+{
+	struct task_struct *victim = BPF_CORE_READ(oc, chosen);
+
+	if (!victim)
+		return 0;
+	return report(ctx, victim, 0);
+}
+
+SEC("fentry/oom_kill_process")
+int BPF_PROG(oom_kill_process_fentry, struct oom_control *oc, const char *message)
+{
+	return report_oc(ctx, oc);
+}
+
+SEC("kprobe/oom_kill_process")
+int BPF_KPROBE(oom_kill_process_kprobe, struct oom_control *oc, const char *message)
+{
+	return report_oc(ctx, oc);
+}

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF lifecycle with per-hook fallback chains. Each hook lists candidate programs, best
+ * first (tp_btf -> raw_tp -> tracepoint -> fentry -> kprobe); the first one this kernel can
+ * run is loaded, found by trying rather than by version tables. What attached is recorded
+ * for --check and -v.
+ */
+#include <errno.h>
+#include <glob.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "huatuo.h"
+
+static struct ht_env *print_env;
+static char last_libbpf_msg[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (level == LIBBPF_WARN && n)
+		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%.500s",
+			 strncmp(line, "libbpf: ", 8) ? line : line + 8);
+	if (print_env && (print_env->verbose > 1 || (print_env->verbose && level != LIBBPF_DEBUG)))
+		fprintf(stderr, "%s\n", line);
+	return 0;
+}
+
+const char *ht_probe_kind_name(enum ht_probe_kind kind)
+{
+	switch (kind) {
+	case HT_PROBE_TP_BTF:
+		return "tp_btf";
+	case HT_PROBE_RAW_TP:
+		return "raw_tp";
+	case HT_PROBE_TRACEPOINT:
+		return "tracepoint";
+	case HT_PROBE_FENTRY:
+		return "fentry";
+	case HT_PROBE_KPROBE:
+		return "kprobe";
+	case HT_PROBE_NONE:
+		return "netlink/procfs";
+	default:
+		return "auto";
+	}
+}
+
+static bool has_bpf_privilege(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
+#define CAP(n) (1ULL << (n))
+	return (eff & CAP(21)) || ((eff & CAP(39)) && (eff & CAP(38))); /* SYS_ADMIN | BPF+PERFMON */
+}
+
+int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts)
+{
+	print_env = env;
+	libbpf_set_print(libbpf_print);
+	if (!has_bpf_privilege()) {
+		ht_err(env, "need root or CAP_BPF+CAP_PERFMON to load BPF programs (run with sudo)");
+		return 1;
+	}
+	if (env->btf_path) {
+		opts->btf_custom_path = env->btf_path;
+	} else if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		ht_err(env, "kernel BTF not found at /sys/kernel/btf/vmlinux (the kernel needs "
+			    "CONFIG_DEBUG_INFO_BTF=y); pass --btf FILE with this kernel's BTF");
+		return 1;
+	}
+	return 0;
+}
+
+const char *ht_tracefs(void)
+{
+	static const char *found;
+	static bool tried;
+	struct stat st;
+
+	if (tried)
+		return found;
+	tried = true;
+	if (!stat("/sys/kernel/tracing/events", &st))
+		return found = "/sys/kernel/tracing";
+	if (!stat("/sys/kernel/debug/tracing/events", &st))
+		return found = "/sys/kernel/debug/tracing";
+	/* not mounted: mount it where the kernel expects it (we are root by now) */
+	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
+	    !stat("/sys/kernel/tracing/events", &st))
+		return found = "/sys/kernel/tracing";
+	return NULL;
+}
+
+bool ht_tracepoint_exists(const char *category, const char *event)
+{
+	const char *tfs = ht_tracefs();
+	char path[512];
+
+	if (!tfs)
+		return false;
+	snprintf(path, sizeof(path), "%s/events/%s/%s", tfs, category, event);
+	return access(path, F_OK) == 0;
+}
+
+bool ht_tracepoint_has_field(const char *category, const char *event, const char *field)
+{
+	const char *tfs = ht_tracefs();
+	char path[512], buf[8192], needle[128];
+
+	if (!tfs)
+		return false;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tfs, category, event);
+	if (ht_read_file(path, buf, sizeof(buf)) < 0)
+		return false;
+	snprintf(needle, sizeof(needle), " %s;", field);
+	return strstr(buf, needle) != NULL;
+}
+
+/* Kernel BTF, loaded only when tracefs cannot answer or fentry must be probed. */
+static struct btf *kernel_btf(const struct ht_env *env)
+{
+	static struct btf *btf;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		btf = env->btf_path ? btf__parse(env->btf_path, NULL) : btf__load_vmlinux_btf();
+		if (!btf)
+			btf = NULL;
+	}
+	return btf;
+}
+
+/* A raw tracepoint "name" exists if some tracefs category has it, or BTF has its typedef. */
+static bool raw_tracepoint_exists(const struct ht_env *env, const char *name)
+{
+	const char *tfs = ht_tracefs();
+	char pattern[512], type[256];
+	struct btf *btf;
+	glob_t g;
+	bool found;
+
+	if (tfs) {
+		snprintf(pattern, sizeof(pattern), "%s/events/*/%s", tfs, name);
+		found = glob(pattern, GLOB_NOSORT, NULL, &g) == 0;
+		globfree(&g);
+		return found;
+	}
+	btf = kernel_btf(env);
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf && btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* fentry needs a BPF trampoline: load and attach a two-instruction program to find out. */
+static int fentry_works(const struct ht_env *env, const char *func)
+{
+	static const struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 },			   /* exit */
+	};
+	struct btf *btf = kernel_btf(env);
+	int id, fd, link_fd, err = 0;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ht_fentry_probe", "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return -errno;
+	link_fd = bpf_raw_tracepoint_open(NULL, fd);
+	if (link_fd < 0)
+		err = -errno;
+	else
+		close(link_fd);
+	close(fd);
+	return err;
+}
+
+static bool kprobes_available(void)
+{
+	return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
+}
+
+/* Kind and target from a program's section name. */
+static enum ht_probe_kind section_kind(const char *sec, const char **target)
+{
+	static const struct {
+		const char *prefix;
+		enum ht_probe_kind kind;
+	} map[] = {
+		{ "tp_btf/", HT_PROBE_TP_BTF },	       { "raw_tp/", HT_PROBE_RAW_TP },
+		{ "raw_tracepoint/", HT_PROBE_RAW_TP }, { "tracepoint/", HT_PROBE_TRACEPOINT },
+		{ "tp/", HT_PROBE_TRACEPOINT },	       { "fentry/", HT_PROBE_FENTRY },
+		{ "fexit/", HT_PROBE_FENTRY },	       { "kprobe/", HT_PROBE_KPROBE },
+		{ "kretprobe/", HT_PROBE_KPROBE },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		size_t n = strlen(map[i].prefix);
+
+		if (!strncmp(sec, map[i].prefix, n)) {
+			*target = sec + n;
+			return map[i].kind;
+		}
+	}
+	*target = sec;
+	return HT_PROBE_AUTO;
+}
+
+/* Why @kind/@target cannot run here, or NULL if it can. */
+static const char *unavailable_reason(const struct ht_env *env, enum ht_probe_kind kind,
+				      const char *target, char *buf, size_t len)
+{
+	char cat[128];
+	const char *slash;
+	int err;
+
+	switch (kind) {
+	case HT_PROBE_TP_BTF:
+	case HT_PROBE_RAW_TP:
+		if (!raw_tracepoint_exists(env, target))
+			return "no such tracepoint on this kernel";
+		return NULL;
+	case HT_PROBE_TRACEPOINT:
+		slash = strchr(target, '/');
+		if (!slash || (size_t)(slash - target) >= sizeof(cat))
+			return "bad tracepoint name";
+		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - target), target);
+		if (!ht_tracefs())
+			return "tracefs is not mounted and cannot be mounted";
+		if (!ht_tracepoint_exists(cat, slash + 1))
+			return "no such tracepoint on this kernel";
+		return NULL;
+	case HT_PROBE_FENTRY:
+		err = fentry_works(env, target);
+		if (err == -ENOENT)
+			return "function not in kernel BTF";
+		if (err) {
+			snprintf(buf, len, "fentry refused by this kernel (%s)", strerror(-err));
+			return buf;
+		}
+		return NULL;
+	case HT_PROBE_KPROBE:
+		if (!kprobes_available())
+			return "kernel has no kprobes (CONFIG_KPROBES off)";
+		if (ht_kernel_ksyms() && !ht_ksyms_addr(ht_kernel_ksyms(), target))
+			return "function not in /proc/kallsyms";
+		return NULL;
+	default:
+		return "unknown program type";
+	}
+}
+
+static bool kind_allowed(const struct ht_env *env, enum ht_probe_kind kind)
+{
+	return env->probe == HT_PROBE_AUTO || env->probe == kind;
+}
+
+/* Point the object's "ht_use_perfbuf" rodata at true (kernels without a BPF ring buffer). */
+static int set_rodata_bool(struct bpf_object *obj, const char *var, bool value)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+	const struct btf_type *sec;
+	size_t size;
+	char *data;
+	int id;
+
+	map = bpf_object__find_map_by_name(obj, ".rodata");
+	if (!btf || !map)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id <= 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	data = (char *)(uintptr_t)bpf_map__initial_value(map, &size); /* writable before load */
+	if (!data)
+		return -ENOENT;
+	for (int i = 0; i < btf_vlen(sec); i++) {
+		const struct btf_var_secinfo *vs = btf_var_secinfos(sec) + i;
+		const struct btf_type *t = btf__type_by_id(btf, vs->type);
+
+		if (!strcmp(btf__name_by_offset(btf, t->name_off), var) &&
+		    vs->offset < size) {
+			data[vs->offset] = value;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int setup_events_map(struct ht_env *env, struct bpf_object *obj)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
+
+	if (!events)
+		return 0; /* tool without an event stream */
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
+		return bpf_map__set_max_entries(events, (uint32_t)env->buffer_bytes);
+
+	/* kernels before 5.8: per-CPU perf buffers instead */
+	env->use_perfbuf = true;
+	ht_info(env, "no BPF ring buffer on this kernel: using perf buffers");
+	if (bpf_map__set_type(events, BPF_MAP_TYPE_PERF_EVENT_ARRAY) ||
+	    bpf_map__set_key_size(events, 4) || bpf_map__set_value_size(events, 4) ||
+	    bpf_map__set_max_entries(events, 0) || set_rodata_bool(obj, "ht_use_perfbuf", true))
+		return -EINVAL;
+	return 0;
+}
+
+int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
+		   int nhooks)
+{
+	char reasons[1024], buf[128];
+	int err;
+
+	err = setup_events_map(env, obj);
+	if (err) {
+		ht_err(env, "cannot set up the event buffer: %s", strerror(-err));
+		return 1;
+	}
+	/* nothing loads unless a hook picks it */
+	for (int h = 0; h < nhooks; h++)
+		for (int c = 0; c < 6 && hooks[h].progs[c]; c++) {
+			struct bpf_program *p =
+				bpf_object__find_program_by_name(obj, hooks[h].progs[c]);
+
+			if (p)
+				bpf_program__set_autoload(p, false);
+		}
+
+	for (int h = 0; h < nhooks; h++) {
+		const struct ht_hook *hook = &hooks[h];
+		bool chosen = false;
+		size_t used = 0;
+
+		reasons[0] = '\0';
+		for (int c = 0; c < 6 && hook->progs[c] && !chosen; c++) {
+			struct bpf_program *p = bpf_object__find_program_by_name(obj, hook->progs[c]);
+			const char *target, *why = NULL;
+			enum ht_probe_kind kind;
+
+			if (!p) {
+				ht_err(env, "internal error: no BPF program %s", hook->progs[c]);
+				return 1;
+			}
+			kind = section_kind(bpf_program__section_name(p), &target);
+			if (!kind_allowed(env, kind))
+				why = "not the --probe kind";
+			else
+				why = unavailable_reason(env, kind, target, buf, sizeof(buf));
+			if (!why && hook->usable && !hook->usable(env, hook->progs[c], kind, target))
+				why = "not usable on this kernel version";
+			if (why) {
+				used += (size_t)snprintf(reasons + used, sizeof(reasons) - used,
+							 "%s%s/%s: %s", used ? "; " : "",
+							 ht_probe_kind_name(kind), target, why);
+				if (used >= sizeof(reasons))
+					used = sizeof(reasons) - 1;
+				continue;
+			}
+			bpf_program__set_autoload(p, true);
+			if (env->nattached >= HT_MAX_HOOKS) {
+				ht_err(env, "internal error: too many hooks");
+				return 1;
+			}
+			env->attached[env->nattached++] = (struct ht_attached){
+				.hook = hook->name,
+				.prog = hook->progs[c],
+				.kind = kind,
+				.target = target,
+			};
+			chosen = true;
+		}
+		if (chosen)
+			continue;
+		if (hook->optional) {
+			ht_info(env, "skipping %s (%s)", hook->name, reasons);
+			continue;
+		}
+		ht_err(env, "cannot hook %s on this kernel: %s", hook->name, reasons);
+		return 1;
+	}
+	if (!env->nattached) {
+		ht_err(env, "none of the kernel hooks this tool needs exists here: %s",
+		       reasons[0] ? reasons : "nothing to attach");
+		return 1;
+	}
+	return 0;
+}
+
+int ht_bpf_loaded(struct ht_env *env, int load_err)
+{
+	if (!load_err)
+		return 0;
+	if (load_err == -EPERM || load_err == -EACCES)
+		ht_err(env, "the kernel refused the BPF programs (%s): need root or "
+			    "CAP_BPF+CAP_PERFMON, and no lockdown; rerun with -v for details",
+		       strerror(-load_err));
+	else
+		ht_err(env, "failed to load BPF programs: %s%s%s (rerun with -v for the verifier log)",
+		       strerror(-load_err), last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
+	return 1;
+}
+
+int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
+{
+	for (int i = 0; i < env->nattached; i++) {
+		struct ht_attached *a = &env->attached[i];
+		struct bpf_program *p;
+
+		if (a->kind == HT_PROBE_NONE)
+			continue;
+		p = bpf_object__find_program_by_name(obj, a->prog);
+		a->link = p ? bpf_program__attach(p) : NULL;
+		if (!a->link) {
+			int err = -errno;
+
+			ht_err(env, "failed to attach %s to %s %s: %s (rerun with -v)", a->prog,
+			       ht_probe_kind_name(a->kind), a->target, strerror(-err));
+			return 1;
+		}
+		ht_info(env, "attached %s: %s %s", a->hook, ht_probe_kind_name(a->kind), a->target);
+	}
+	return 0;
+}
+
+void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind,
+		 const char *target)
+{
+	if (env->nattached < HT_MAX_HOOKS)
+		env->attached[env->nattached++] =
+			(struct ht_attached){ .hook = hook, .prog = "", .kind = kind, .target = target };
+}
+
+void ht_print_hooks(const struct ht_env *env, FILE *f)
+{
+	struct utsname u;
+
+	uname(&u);
+	if (env->json) {
+		cJSON *root = cJSON_CreateObject(), *arr;
+		char *s;
+
+		cJSON_AddStringToObject(root, "tool", env->tool);
+		cJSON_AddStringToObject(root, "kernel", u.release);
+		cJSON_AddStringToObject(root, "buffer", env->use_perfbuf ? "perf" : "ringbuf");
+		arr = cJSON_AddArrayToObject(root, "hooks");
+		for (int i = 0; i < env->nattached; i++) {
+			cJSON *h = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(h, "hook", env->attached[i].hook);
+			cJSON_AddStringToObject(h, "kind", ht_probe_kind_name(env->attached[i].kind));
+			cJSON_AddStringToObject(h, "target", env->attached[i].target);
+			cJSON_AddStringToObject(h, "program", env->attached[i].prog);
+			cJSON_AddItemToArray(arr, h);
+		}
+		s = cJSON_PrintUnformatted(root);
+		fprintf(f, "%s\n", s);
+		free(s);
+		cJSON_Delete(root);
+		return;
+	}
+	fprintf(f, "%s: supported on %s; hooks:\n", env->tool, u.release);
+	for (int i = 0; i < env->nattached; i++) {
+		const struct ht_attached *a = &env->attached[i];
+
+		fprintf(f, "  %-28s %-14s %s", a->hook, ht_probe_kind_name(a->kind), a->target);
+		if (a->prog[0])
+			fprintf(f, "  (program %s)", a->prog);
+		fputc('\n', f);
+	}
+	for (int i = 0; i < env->nattached; i++)
+		if (env->attached[i].prog[0]) {
+			fprintf(f, "  event buffer: %s\n",
+				env->use_perfbuf ? "perf buffer (no BPF ring buffer)" :
+						   "BPF ring buffer");
+			break;
+		}
+}
+
+void ht_bpf_detach(struct ht_env *env)
+{
+	for (int i = 0; i < env->nattached; i++) {
+		bpf_link__destroy(env->attached[i].link);
+		env->attached[i].link = NULL;
+	}
+}

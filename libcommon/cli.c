@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The option table every tool shares: one letter means the same thing in every tool.
+ * Tools add their own options through their own argp; these come as an argp child.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "huatuo.h"
+
+enum {
+	OPT_COMM = 0x1000,
+	OPT_CGROUP,
+	OPT_REGION,
+	OPT_CHECK,
+	OPT_PROBE,
+	OPT_BUFFER_SIZE,
+	OPT_BTF,
+	OPT_OUTPUT_MAX,
+	OPT_OUTPUT_KEEP,
+};
+
+static struct ht_env *g_env;
+
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "%s %s (huatuo-tools, %s)\n", g_env ? g_env->tool : "huatuo", HT_VERSION,
+		HT_GIT_VERSION);
+}
+
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
+const char *argp_program_bug_address = "the huatuo-tools issue tracker";
+
+struct common_opt {
+	struct argp_option opt;
+	unsigned int needs; /* enum ht_opt_flags, 0 = always */
+};
+
+static const struct common_opt common_opts[] = {
+	{ { "json", 'j', NULL, 0, "One JSON object per line (NDJSON) instead of a table", 0 }, 0 },
+	{ { "duration", 'd', "DUR", 0,
+	    "Stop after DUR (30s, 5m, 1h; bare number = seconds; 0 = right after attach)", 0 },
+	  0 },
+	{ { "count", 'c', "N", 0, "Stop after N events", 0 }, 0 },
+	{ { "threshold", 't', "DUR", 0,
+	    "Report only at or above DUR (ns, us, ms, s; bare number = ms)", 0 },
+	  HT_OPT_THRESHOLD },
+	{ { "pid", 'p', "PID", 0, "Only events of this process (thread group id)", 0 },
+	  HT_OPT_PID },
+	{ { "comm", OPT_COMM, "NAME", 0, "Only events of tasks with this command name", 0 },
+	  HT_OPT_COMM },
+	{ { "cgroup", OPT_CGROUP, "CGROUP_PATH", 0,
+	    "Only events of tasks in this cgroup or below (path under the cgroup mount)", 0 },
+	  HT_OPT_CGROUP },
+	{ { "output", 'o', "DIR", 0, "Also append JSON lines to DIR/<tracer_name>", 0 }, 0 },
+	{ { "output-max", OPT_OUTPUT_MAX, "SIZE", 0, "Rotate the -o file at SIZE (default 100M)", 0 },
+	  0 },
+	{ { "output-keep", OPT_OUTPUT_KEEP, "N", 0, "Keep N rotated -o files (default 10)", 0 },
+	  0 },
+	{ { "region", OPT_REGION, "NAME", 0,
+	    "Envelope region (default: $HUATUO_REGION, else empty)", 0 },
+	  0 },
+	{ { "check", OPT_CHECK, NULL, 0,
+	    "Load and attach, print the hooks used, detach and exit (1 if unsupported)", 0 },
+	  0 },
+	{ { "probe", OPT_PROBE, "KIND", 0,
+	    "Force a hook kind: auto, tp_btf, raw_tp, tracepoint, fentry, kprobe "
+	    "(default auto, or $HUATUO_PROBE)",
+	    0 },
+	  0 },
+	{ { "buffer-size", OPT_BUFFER_SIZE, "SIZE", 0,
+	    "Kernel ring buffer size (K, M; default 256K, power of two)", 0 },
+	  0 },
+	{ { "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
+	    0 },
+	  0 },
+	{ { "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 0 }, 0 },
+	{ { NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 }, 0 },
+};
+
+static struct argp_option enabled_opts[ARRAY_SIZE(common_opts) + 1];
+
+void ht_usage_error(struct argp_state *state, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	argp_error(state, "%s", msg);
+	exit(HT_EX_USAGE); /* argp_error exits already; keeps noreturn honest */
+}
+
+static int parse_probe(const char *s, enum ht_probe_kind *kind)
+{
+	static const struct {
+		const char *name;
+		enum ht_probe_kind kind;
+	} kinds[] = {
+		{ "auto", HT_PROBE_AUTO },	  { "tp_btf", HT_PROBE_TP_BTF },
+		{ "raw_tp", HT_PROBE_RAW_TP },	  { "tracepoint", HT_PROBE_TRACEPOINT },
+		{ "tp", HT_PROBE_TRACEPOINT },	  { "fentry", HT_PROBE_FENTRY },
+		{ "kprobe", HT_PROBE_KPROBE },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (!strcmp(s, kinds[i].name)) {
+			*kind = kinds[i].kind;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* --cgroup: an existing directory, absolute or relative to the memory/unified mount. */
+static int resolve_cgroup(const char *arg, uint64_t *id)
+{
+	const char *mounts[] = { "", NULL, "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+	char path[4096];
+	struct stat st;
+	bool v2;
+
+	mounts[1] = ht_cgroup_mount("memory", &v2);
+	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
+		if (!mounts[i])
+			continue;
+		if (i > 0 && arg[0] != '/')
+			snprintf(path, sizeof(path), "%s/%s", mounts[i], arg);
+		else if (i > 0)
+			snprintf(path, sizeof(path), "%s%s", mounts[i], arg);
+		else
+			snprintf(path, sizeof(path), "%s", arg);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			*id = st.st_ino;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static error_t common_parser(int key, char *arg, struct argp_state *state)
+{
+	struct ht_env *env = g_env;
+	uint64_t v;
+	int err;
+
+	switch (key) {
+	case 'j':
+		env->json = true;
+		break;
+	case 'd':
+		err = ht_parse_duration(arg, NSEC_PER_SEC, &env->duration_ns);
+		if (err)
+			ht_usage_error(state, "invalid --duration '%s': %s (e.g. 30s, 5m, 500ms)",
+				       arg, err == -ERANGE ? "too large" : "not a duration");
+		env->duration_set = true;
+		break;
+	case 'c':
+		err = ht_parse_u64(arg, 1, UINT32_MAX, &env->count);
+		if (err)
+			ht_usage_error(state, "invalid --count '%s': expected a number from 1 to %u",
+				       arg, UINT32_MAX);
+		break;
+	case 't':
+		err = ht_parse_duration(arg, NSEC_PER_MSEC, &env->threshold_ns);
+		if (err || !env->threshold_ns || env->threshold_ns > 3600 * NSEC_PER_SEC)
+			ht_usage_error(state,
+				       "invalid --threshold '%s': expected a duration above 0 and "
+				       "at most 1h (e.g. 100ms, 2s; bare number = ms)",
+				       arg);
+		env->threshold_set = true;
+		break;
+	case 'p':
+		err = ht_parse_u64(arg, 1, 4194304, &v);
+		if (err)
+			ht_usage_error(state, "invalid --pid '%s': expected a process id", arg);
+		env->pid = (pid_t)v;
+		break;
+	case OPT_COMM:
+		if (!*arg || strlen(arg) > 15)
+			ht_usage_error(state,
+				       "invalid --comm '%s': expected 1 to 15 characters (the "
+				       "kernel's comm length)",
+				       arg);
+		env->comm = arg;
+		break;
+	case OPT_CGROUP:
+		if (!*arg || resolve_cgroup(arg, &env->cgroup_id))
+			ht_usage_error(state, "invalid --cgroup '%s': no such cgroup directory", arg);
+		env->cgroup = arg;
+		break;
+	case 'o':
+		if (!*arg)
+			ht_usage_error(state, "invalid --output '': expected a directory");
+		env->output_dir = arg;
+		break;
+	case OPT_OUTPUT_MAX:
+		err = ht_parse_size(arg, &env->output_max_bytes);
+		if (err || env->output_max_bytes < 4096)
+			ht_usage_error(state, "invalid --output-max '%s': expected a size of at "
+					      "least 4K (e.g. 100M)",
+				       arg);
+		break;
+	case OPT_OUTPUT_KEEP:
+		err = ht_parse_u64(arg, 0, 1000, &v);
+		if (err)
+			ht_usage_error(state, "invalid --output-keep '%s': expected 0 to 1000", arg);
+		env->output_keep = (unsigned int)v;
+		break;
+	case OPT_REGION:
+		env->region = arg;
+		break;
+	case OPT_CHECK:
+		env->check = true;
+		break;
+	case OPT_PROBE:
+		if (parse_probe(arg, &env->probe))
+			ht_usage_error(state,
+				       "invalid --probe '%s': expected auto, tp_btf, raw_tp, "
+				       "tracepoint, fentry or kprobe",
+				       arg);
+		break;
+	case OPT_BUFFER_SIZE:
+		err = ht_parse_size(arg, &env->buffer_bytes);
+		if (err || env->buffer_bytes < 4096 || env->buffer_bytes > (1ULL << 30) ||
+		    (env->buffer_bytes & (env->buffer_bytes - 1)))
+			ht_usage_error(state,
+				       "invalid --buffer-size '%s': expected a power of two from 4K "
+				       "to 1G",
+				       arg);
+		break;
+	case OPT_BTF:
+		if (access(arg, R_OK))
+			ht_usage_error(state, "invalid --btf '%s': %s", arg, strerror(errno));
+		env->btf_path = arg;
+		break;
+	case 'v':
+		env->verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv)
+{
+	static struct argp common_argp = { enabled_opts, common_parser, NULL, NULL,
+					   NULL,	 NULL,		NULL };
+	static struct argp_child children[] = {
+		{ &common_argp, 0, "Common options:", 1 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct argp argp = { 0 };
+	const char *probe_env = getenv("HUATUO_PROBE");
+	size_t n = 0;
+
+	g_env = env;
+	/* argp names the program in its messages: the tool, not the path it was run by */
+	program_invocation_name = program_invocation_short_name = (char *)env->tool;
+	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++)
+		if (!common_opts[i].needs || (env->opt_flags & common_opts[i].needs))
+			enabled_opts[n++] = common_opts[i].opt;
+	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
+
+	if (tool_argp)
+		argp = *tool_argp;
+	argp.children = children;
+
+	env->region = getenv("HUATUO_REGION") ? getenv("HUATUO_REGION") : "";
+	env->output_max_bytes = 100ULL << 20;
+	env->output_keep = 10;
+	env->buffer_bytes = 256 << 10;
+	if (probe_env && *probe_env && parse_probe(probe_env, &env->probe)) {
+		fprintf(stderr, "%s: invalid HUATUO_PROBE '%s': expected auto, tp_btf, raw_tp, "
+				"tracepoint, fentry or kprobe\n",
+			env->tool, probe_env);
+		exit(HT_EX_USAGE);
+	}
+
+	argp_parse(&argp, argc, argv, 0, NULL, env);
+	/* stdout is flushed per event by ht_emit(); line buffering helps tools' own prints */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}

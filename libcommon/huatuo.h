@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libcommon: everything the huatuo-* tools share, so that each tool's .c file reads as
+ * options -> open/load/attach -> poll -> print.
+ */
+#ifndef HUATUO_H
+#define HUATUO_H
+
+#include <argp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
+
+#define HT_VERSION "0.1.0"
+#define HT_EX_USAGE 64
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+/* ---- durations, sizes and numbers (duration.c) ---- */
+
+/*
+ * Parse "30s", "5m", "1.5ms", "250us", "100ns", "2h"; a bare number is in @bare_unit_ns.
+ * Strict: no sign, no spaces, no junk, no overflow. Returns 0 or -EINVAL / -ERANGE.
+ */
+int ht_parse_duration(const char *s, uint64_t bare_unit_ns, uint64_t *out_ns);
+/* Parse "4096", "64K", "16M", "1G" (binary units). */
+int ht_parse_size(const char *s, uint64_t *out_bytes);
+/* Parse a decimal integer in [min, max]. */
+int ht_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Format a duration for humans: "912.3ms", "1.20s", "850us". */
+const char *ht_fmt_duration(uint64_t ns, char *buf, size_t len);
+/* "64.0M", "1.5G", "512B"; UINT64_MAX is "max". */
+const char *ht_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* ---- the common command line (cli.c) ---- */
+
+/* Which of the shared options a tool accepts besides the always-present ones. */
+enum ht_opt_flags {
+	HT_OPT_THRESHOLD = 1 << 0,
+	HT_OPT_PID = 1 << 1,
+	HT_OPT_COMM = 1 << 2,
+	HT_OPT_CGROUP = 1 << 3,
+};
+
+enum ht_probe_kind {
+	HT_PROBE_AUTO = 0,
+	HT_PROBE_TP_BTF,
+	HT_PROBE_RAW_TP,
+	HT_PROBE_TRACEPOINT,
+	HT_PROBE_FENTRY,
+	HT_PROBE_KPROBE,
+	HT_PROBE_NONE, /* not a BPF hook (netlink, procfs...) */
+};
+
+struct ht_attached {
+	const char *hook;     /* logical hook, e.g. "mark_victim" */
+	const char *prog;     /* BPF program name */
+	enum ht_probe_kind kind;
+	const char *target;   /* what it attached to, e.g. "oom:mark_victim" */
+	struct bpf_link *link;
+};
+
+#define HT_MAX_HOOKS 32
+
+struct ht_env {
+	/* set by the tool before ht_parse_args() */
+	const char *tool;        /* "huatuo-oom" */
+	const char *tracer_name; /* "oom" */
+	const char *what;        /* "OOM kills", used in the banner */
+	unsigned int opt_flags;  /* enum ht_opt_flags */
+	uint64_t threshold_ns;   /* default threshold, overwritten by -t */
+
+	/* parsed common options */
+	bool json;
+	bool check;
+	int verbose;
+	bool duration_set;
+	uint64_t duration_ns;
+	uint64_t count;          /* 0 = unlimited */
+	bool threshold_set;
+	pid_t pid;               /* 0 = all */
+	const char *comm;
+	const char *cgroup;
+	uint64_t cgroup_id;      /* inode of --cgroup, 0 = none */
+	const char *output_dir;
+	uint64_t output_max_bytes;
+	unsigned int output_keep;
+	const char *region;
+	enum ht_probe_kind probe;
+	uint64_t buffer_bytes;
+	const char *btf_path;
+
+	/* run-time state */
+	struct ht_attached attached[HT_MAX_HOOKS];
+	int nattached;
+	bool use_perfbuf;
+	uint64_t events;         /* events reported */
+	uint64_t lost;           /* events lost in the kernel (ring buffer full) */
+	int exit_code;           /* 0 or 1, decided on the way out */
+	struct ht_store *store;
+};
+
+/*
+ * Parse argv with the tool's own argp (may be NULL) plus the shared options. Bad usage exits
+ * 64 through argp. @tool_argp's parser sees its own keys; @doc/@args_doc come from it.
+ */
+void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv);
+/* A tool-specific option error: names the option, exits 64. */
+void ht_usage_error(struct argp_state *state, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* ---- diagnostics ---- */
+
+/* "huatuo-oom: <message>" on stderr; one line. */
+void ht_err(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Only with -v. */
+void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- BPF lifecycle (bpf.c) ---- */
+
+/*
+ * One logical hook and the programs that can implement it, best first. A candidate is a BPF
+ * program name in the object; its kind and target are read from its SEC(). Only one
+ * candidate per hook is loaded. @usable, if set, vetoes a candidate on this kernel
+ * (e.g. a tracepoint whose prototype changed).
+ */
+struct ht_hook {
+	const char *name;
+	const char *progs[6];
+	bool optional;  /* a missing optional hook is a -v note, not an error */
+	bool (*usable)(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
+		       const char *target);
+};
+
+/* Check privilege and BTF; fill open options. Returns 0 or 1 (message printed). */
+int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts);
+/* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
+int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
+		   int nhooks);
+/* Interpret the result of <skel>__load(): prints one clear line on failure. */
+int ht_bpf_loaded(struct ht_env *env, int load_err);
+/* Attach every loaded program; record what attached. */
+int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj);
+/* Print the hooks used (for --check and -v). */
+void ht_print_hooks(const struct ht_env *env, FILE *f);
+/* Detach everything ht_bpf_attach() attached. */
+void ht_bpf_detach(struct ht_env *env);
+const char *ht_probe_kind_name(enum ht_probe_kind kind);
+/* Record a non-BPF hook (netlink, procfs) so --check can report it. */
+void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind,
+		 const char *target);
+
+/* Kernel facilities, found by trying. */
+bool ht_tracepoint_exists(const char *category, const char *event);
+bool ht_tracepoint_has_field(const char *category, const char *event, const char *field);
+const char *ht_tracefs(void); /* mounted tracefs path, mounting it if needed; NULL if none */
+
+/* ---- the event loop (loop.c) ---- */
+
+/*
+ * A tool's event handler returns 0 (reported or filtered: ht_emit() counts what it reports
+ * toward --count) or -errno to stop (-EPIPE: the reader is gone, a normal end).
+ */
+typedef int (*ht_event_fn)(struct ht_env *env, void *ctx, const void *data, size_t size);
+typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
+
+/*
+ * Poll the "events" map of @obj until SIGINT/SIGTERM/SIGHUP, --duration, --count or a closed
+ * reader; read "ht_lost" and warn about losses. @tick (optional) runs every @tick_ns.
+ * Returns 0 on a normal end, -errno on failure.
+ */
+int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx, ht_tick_fn tick,
+	   uint64_t tick_ns);
+/* Loop without BPF (netlink tools): @fd readable -> @on_readable. */
+int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env, void *ctx),
+	      void *ctx, ht_tick_fn tick, uint64_t tick_ns);
+/* Install SIGINT/SIGTERM/SIGHUP handlers and ignore SIGPIPE. */
+void ht_signals_init(void);
+bool ht_exiting(void);
+/* Final summary and exit status: 0 normal end, 1 runtime failure. */
+int ht_finish(struct ht_env *env, int err);
+
+/* ---- output (output.c, store.c) ---- */
+
+struct ht_container {
+	char id[72];
+	char hostname[72];
+	char host_namespace[128];
+	char type[24];
+	char qos[24];
+	char runtime[24]; /* docker, containerd, crio, podman */
+};
+
+/*
+ * Start reporting: open the -o store, print the banner on stderr and, in table mode, the
+ * header (after a TIME column) on stdout. Returns 0 or 1 (message printed).
+ */
+int ht_start(struct ht_env *env, const char *header_fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Report one event: JSON envelope line (--json) or a table row (row_fmt), plus the -o store.
+ * Takes ownership of @data (tracer_data). @ct may be NULL. Returns 0 or -errno.
+ */
+int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, const char *tracer_type,
+	    const char *row_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Same, with a preformatted multi-line table text (may be NULL in JSON mode). */
+int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
+		 const char *tracer_type, const char *text);
+/* Build the envelope as one JSON line (no newline) into a malloc'd string. */
+char *ht_envelope(const struct ht_env *env, cJSON *data, const struct ht_container *ct,
+		  const char *tracer_type);
+
+/* Add a string made of arbitrary kernel bytes: always valid UTF-8 JSON (U+FFFD for junk). */
+cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len);
+/* Exact 64-bit integers (cJSON numbers are doubles). */
+cJSON *ht_json_add_u64(cJSON *obj, const char *key, uint64_t v);
+cJSON *ht_json_add_s64(cJSON *obj, const char *key, int64_t v);
+/* "0xffff8881..." or "" for 0. */
+cJSON *ht_json_add_hex(cJSON *obj, const char *key, uint64_t v);
+/* Make @in (up to @len bytes, stops at NUL) valid UTF-8 in @out. */
+size_t ht_utf8_sanitize(const void *in, size_t len, char *out, size_t out_len);
+/* Printable copy for the table: control bytes -> '?'. */
+const char *ht_printable(const char *in, size_t len, char *out, size_t out_len);
+
+/* Times: "2026-03-05 18:28:39.153 +0800" and RFC3339Nano, local zone. */
+void ht_fmt_time(const struct timespec *ts, char *buf, size_t len);
+void ht_fmt_rfc3339(const struct timespec *ts, char *buf, size_t len);
+/* CLOCK_MONOTONIC/BOOTTIME ns (as bpf_ktime_get_ns) to wall clock. */
+void ht_mono_to_wall(uint64_t mono_ns, struct timespec *out);
+/* 20-char time-sortable unique id (xid layout). */
+void ht_tracer_id(char out[21]);
+
+/* Local store: DIR/<tracer_name>, rotated when over max bytes, keeping @keep old files. */
+struct ht_store *ht_store_open(const char *dir, const char *name, uint64_t max_bytes,
+			       unsigned int keep, char *err, size_t errlen);
+/* Append one line (adds '\n'); all or nothing. Returns 0 or -errno. */
+int ht_store_append(struct ht_store *st, const char *line, size_t len);
+void ht_store_close(struct ht_store *st);
+
+/* ---- containers and cgroups (container.c) ---- */
+
+/* Container identity from a cgroup path; returns true if it is a container. */
+bool ht_container_from_path(const char *cgroup_path, struct ht_container *ct);
+/* cgroup id (cgroupfs inode) -> path relative to the controller root; cached. */
+int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_t len);
+/* The mount point of a controller ("memory"), v1 or v2; NULL if none. */
+const char *ht_cgroup_mount(const char *controller, bool *is_v2);
+/* Read one number from a file under a cgroup ("memory.limit_in_bytes"). */
+int ht_cgroup_read_u64(const char *controller, const char *path, const char *file,
+		       uint64_t *val);
+/*
+ * Fill @ct for an event: container from the cgroup path, hostname from the UTS nodename
+ * BPF captured (kept only when it differs from the host's).
+ */
+bool ht_container_lookup(const char *controller, uint64_t cgroup_id, const char *uts_nodename,
+			 struct ht_container *ct, char *path, size_t path_len);
+/* --cgroup filter: the event's cgroup is the filter's or below it. */
+bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t cgroup_id,
+		      const char *event_path);
+/* Add container_id/container_hostname style fields with a prefix ("victim_"). */
+void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_container *ct);
+
+/* ---- kernel symbols (ksyms.c) ---- */
+
+struct ht_ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module; /* NULL for the core kernel */
+};
+struct ht_ksyms;
+struct ht_ksyms *ht_ksyms_load(const char *path); /* NULL path = /proc/kallsyms */
+void ht_ksyms_free(struct ht_ksyms *ks);
+/* Floor symbol of @addr; NULL if below the first, past the end or addresses are hidden. */
+const struct ht_ksym *ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, uint64_t *offset);
+/* Address of a symbol by name (first match), 0 if absent. */
+uint64_t ht_ksyms_addr(const struct ht_ksyms *ks, const char *name);
+/* True if every address read as 0 (kptr_restrict). */
+bool ht_ksyms_hidden(const struct ht_ksyms *ks);
+/* "tcp_v4_rcv+0x4bc" or "tcp_v4_rcv+0x4bc [mod]" or "0xffffffff81234567". */
+const char *ht_ksyms_format(const struct ht_ksyms *ks, uint64_t addr, char *buf, size_t len);
+/* Symbolize @n frames into one '\n'-joined string (malloc'd). */
+char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
+/* Shared, lazily loaded /proc/kallsyms for the running kernel. */
+const struct ht_ksyms *ht_kernel_ksyms(void);
+
+/* ---- small helpers ---- */
+const char *ht_hostname(void);
+uint64_t ht_now_mono_ns(void);
+int ht_read_file(const char *path, char *buf, size_t len);
+
+#endif /* HUATUO_H */

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The event loop: poll the BPF ring buffer (or perf buffers), stop on SIGINT/SIGTERM/SIGHUP,
+ * --duration, --count or a closed reader, and account for every lost event.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "huatuo.h"
+
+#define HT_STOP (-ECANCELED) /* handler return that ends the loop normally */
+#define POLL_MS 100
+#define LOST_CHECK_NS NSEC_PER_SEC
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+void ht_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* a closed reader shows up as EPIPE from write(): a normal end */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool ht_exiting(void)
+{
+	return exiting != 0;
+}
+
+struct run_state {
+	struct ht_env *env;
+	ht_event_fn fn;
+	void *ctx;
+	int err;
+	bool done;
+	int lost_fd;
+	uint64_t lost_seen;   /* kernel counter already added to env->lost */
+	uint64_t lost_warned; /* env->lost at the last warning */
+};
+
+static int deliver(struct run_state *rs, const void *data, size_t size)
+{
+	int rc;
+
+	if (rs->done)
+		return HT_STOP;
+	rc = rs->fn(rs->env, rs->ctx, data, size);
+	if (rc < 0) {
+		rs->err = rc;
+		rs->done = true;
+		return HT_STOP;
+	}
+	/* ht_emit() counts what it reported */
+	if (rs->env->count && rs->env->events >= rs->env->count) {
+		rs->done = true;
+		return HT_STOP;
+	}
+	return 0;
+}
+
+static int on_ringbuf_sample(void *ctx, void *data, size_t size)
+{
+	return deliver(ctx, data, size);
+}
+
+static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	deliver(ctx, data, size);
+}
+
+static void on_perf_lost(void *ctx, int cpu, __u64 count)
+{
+	struct run_state *rs = ctx;
+
+	(void)cpu;
+	rs->env->lost += count;
+}
+
+/* Sum the per-CPU "ht_lost" counters and warn about new losses. */
+static void check_lost(struct run_state *rs)
+{
+	static uint64_t *values;
+	static int ncpus;
+	struct ht_env *env = rs->env;
+	uint32_t zero = 0;
+	uint64_t sum = 0;
+
+	if (rs->lost_fd >= 0) {
+		if (!values) {
+			ncpus = libbpf_num_possible_cpus();
+			values = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*values));
+		}
+		if (values && ncpus > 0 && !bpf_map_lookup_elem(rs->lost_fd, &zero, values)) {
+			for (int i = 0; i < ncpus; i++)
+				sum += values[i];
+			env->lost += sum - rs->lost_seen;
+			rs->lost_seen = sum;
+		}
+	}
+	if (env->lost > rs->lost_warned) {
+		ht_warn(env, "lost %llu events (kernel buffer full), %llu in total; try a larger "
+			     "--buffer-size or narrower filters",
+			(unsigned long long)(env->lost - rs->lost_warned),
+			(unsigned long long)env->lost);
+		rs->lost_warned = env->lost;
+	}
+}
+
+static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_tick)
+{
+	uint64_t wait = POLL_MS * NSEC_PER_MSEC;
+
+	if (deadline && deadline - now < wait)
+		wait = deadline - now;
+	if (next_tick && next_tick - now < wait)
+		wait = next_tick - now;
+	return (int)((wait + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+}
+
+/* Shared loop body: @wait polls for up to @timeout ms and dispatches what arrived. */
+static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *, int),
+		    void *waiter, ht_tick_fn tick, void *ctx, uint64_t tick_ns)
+{
+	uint64_t start = ht_now_mono_ns(), now = start;
+	uint64_t deadline = env->duration_set ? start + env->duration_ns : 0;
+	uint64_t next_tick = tick && tick_ns ? start + tick_ns : 0;
+	uint64_t next_lost = start + LOST_CHECK_NS;
+	int err;
+
+	if (env->duration_set && !env->duration_ns)
+		deadline = start; /* -d 0: attach, drain once, leave */
+	while (!exiting && !rs->done) {
+		int timeout = deadline && now >= deadline ? 0 :
+							  poll_timeout_ms(now, deadline, next_tick);
+
+		err = wait(waiter, timeout);
+		if (err < 0 && err != -EINTR && !rs->done) {
+			ht_err(env, "waiting for events failed: %s", strerror(-err));
+			return err;
+		}
+		now = ht_now_mono_ns();
+		if (now >= next_lost) {
+			check_lost(rs);
+			next_lost = now + LOST_CHECK_NS;
+		}
+		if (next_tick && now >= next_tick && !rs->done) {
+			err = tick(env, ctx);
+			if (err < 0) {
+				rs->err = err;
+				break;
+			}
+			next_tick = now + tick_ns;
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	check_lost(rs);
+	return rs->err;
+}
+
+static int wait_ringbuf(void *rb, int timeout)
+{
+	int n = ring_buffer__poll(rb, timeout);
+
+	if (n == HT_STOP)
+		return 0;
+	return n < 0 ? n : 0;
+}
+
+static int wait_perfbuf(void *pb, int timeout)
+{
+	int n = perf_buffer__poll(pb, timeout);
+
+	return n < 0 ? n : 0;
+}
+
+int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx, ht_tick_fn tick,
+	   uint64_t tick_ns)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
+	struct bpf_map *lost = bpf_object__find_map_by_name(obj, "ht_lost");
+	struct run_state rs = { .env = env, .fn = fn, .ctx = ctx, .lost_fd = -1 };
+	struct ring_buffer *rb = NULL;
+	struct perf_buffer *pb = NULL;
+	int err;
+
+	if (!events) {
+		ht_err(env, "internal error: BPF object has no events map");
+		return -EINVAL;
+	}
+	if (lost)
+		rs.lost_fd = bpf_map__fd(lost);
+	if (env->use_perfbuf) {
+		pb = perf_buffer__new(bpf_map__fd(events),
+				      (size_t)(env->buffer_bytes / (uint64_t)getpagesize()),
+				      on_perf_sample, on_perf_lost, &rs, NULL);
+		err = pb ? 0 : -errno;
+	} else {
+		rb = ring_buffer__new(bpf_map__fd(events), on_ringbuf_sample, &rs, NULL);
+		err = rb ? 0 : -errno;
+	}
+	if (err) {
+		ht_err(env, "cannot open the kernel event buffer: %s", strerror(-err));
+		return err;
+	}
+	if (pb)
+		err = run_loop(env, &rs, wait_perfbuf, pb, tick, ctx, tick_ns);
+	else
+		err = run_loop(env, &rs, wait_ringbuf, rb, tick, ctx, tick_ns);
+	/* what is already in the buffer is reported before leaving (up to --count) */
+	if (!err && !rs.done) {
+		if (rb)
+			ring_buffer__consume(rb);
+		else
+			perf_buffer__consume(pb);
+		err = rs.err;
+	}
+	ring_buffer__free(rb);
+	perf_buffer__free(pb);
+	return err;
+}
+
+struct fd_waiter {
+	struct ht_env *env;
+	int fd;
+	int (*on_readable)(struct ht_env *env, void *ctx);
+	void *ctx;
+	struct run_state *rs;
+};
+
+static int wait_fd(void *w, int timeout)
+{
+	struct fd_waiter *fw = w;
+	struct pollfd pfd = { .fd = fw->fd, .events = POLLIN };
+	int n = poll(&pfd, 1, timeout), err;
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return 0;
+	err = fw->on_readable(fw->env, fw->ctx);
+	if (err < 0) {
+		fw->rs->err = err;
+		fw->rs->done = true;
+		return 0;
+	}
+	if (fw->env->count && fw->env->events >= fw->env->count)
+		fw->rs->done = true;
+	return 0;
+}
+
+int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env, void *ctx),
+	      void *ctx, ht_tick_fn tick, uint64_t tick_ns)
+{
+	struct run_state rs = { .env = env, .lost_fd = -1 };
+	struct fd_waiter fw = { env, fd, on_readable, ctx, &rs };
+
+	if (env->count && env->events >= env->count)
+		return 0;
+	return run_loop(env, &rs, wait_fd, &fw, tick, ctx, tick_ns);
+}
+
+int ht_finish(struct ht_env *env, int err)
+{
+	int code = env->exit_code;
+
+	if (err && err != -EPIPE)
+		code = 1;
+	if (env->lost)
+		ht_warn(env, "%llu events reported, %llu lost in the kernel (buffer full)",
+			(unsigned long long)env->events, (unsigned long long)env->lost);
+	else if (env->verbose && !env->check)
+		ht_info(env, "%llu events reported, none lost", (unsigned long long)env->events);
+	ht_store_close(env->store);
+	env->store = NULL;
+	if (fflush(stdout) && errno != EPIPE) {
+		ht_err(env, "writing to stdout failed: %s", strerror(errno));
+		code = 1;
+	}
+	return code;
+}

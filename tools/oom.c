@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-oom: report every OOM kill, host-wide or in a memory cgroup, with the task that
+ * triggered it, the victim, their containers and the memcg's limit and usage at the kill.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "huatuo.h"
+#include "oom.h"
+#include "oom.skel.h"
+
+#define PAGE_COUNTER_MAX_PAGES(page) ((uint64_t)INT64_MAX / (page))
+
+static const char doc[] =
+	"Report OOM kills (host or memory cgroup): victim and trigger, containers, memcg limit "
+	"and usage, victim RSS.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-oom                     # table of OOM kills until Ctrl-C\n"
+	"  huatuo-oom -j | jq .           # one JSON object per kill\n"
+	"  huatuo-oom -j -c 1 -d 10m      # wait up to 10 minutes for one kill\n"
+	"  huatuo-oom --cgroup /kubepods  # kills of tasks under a cgroup\n"
+	"  huatuo-oom -o /var/log/huatuo  # also keep JSON lines in /var/log/huatuo/oom\n";
+
+static const struct argp argp = { .doc = doc };
+
+static bool victim_uses_task_struct(const struct ht_env *env, const char *prog,
+				    enum ht_probe_kind kind, const char *target)
+{
+	(void)env, (void)prog, (void)target;
+	/* since 6.9 mark_victim(struct task_struct *, uid_t) also added the total_vm field */
+	if (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP)
+		return ht_tracepoint_has_field("oom", "mark_victim", "total_vm");
+	return true;
+}
+
+static const struct ht_hook hooks[] = {
+	{ .name = "mark_victim",
+	  .progs = { "oom_mark_victim_btf", "oom_mark_victim_raw", "oom_mark_victim_tp",
+		     "oom_kill_process_fentry", "oom_kill_process_kprobe" },
+	  .usable = victim_uses_task_struct },
+};
+
+struct side {
+	const struct ht_task *task;
+	char comm[HT_COMM_LEN * 3 + 1];
+	char memcg[4096];
+	struct ht_container ct;
+};
+
+static void resolve(struct side *s, const struct ht_task *t)
+{
+	char path[64];
+
+	s->task = t;
+	ht_container_lookup("memory", t->memcg_id, t->nodename, &s->ct, s->memcg, sizeof(s->memcg));
+	if (!t->comm[0]) {
+		/* classic tracepoint flavor: the victim's comm, if it is still there */
+		snprintf(path, sizeof(path), "/proc/%u/comm", t->pid);
+		if (ht_read_file(path, s->comm, sizeof(s->comm)) > 0)
+			s->comm[strcspn(s->comm, "\n")] = '\0';
+		else
+			s->comm[0] = '\0';
+		return;
+	}
+	ht_utf8_sanitize(t->comm, sizeof(t->comm), s->comm, sizeof(s->comm));
+}
+
+static void add_side(cJSON *data, const char *prefix, const struct side *s)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%sprocess_name", prefix);
+	cJSON_AddStringToObject(data, key, s->comm);
+	snprintf(key, sizeof(key), "%spid", prefix);
+	cJSON_AddNumberToObject(data, key, s->task->pid);
+	ht_json_add_container(data, prefix, &s->ct);
+	snprintf(key, sizeof(key), "%smemcg_css", prefix);
+	ht_json_add_hex(data, key, s->task->memcg_css);
+	snprintf(key, sizeof(key), "%smemcg", prefix);
+	cJSON_AddStringToObject(data, key, s->memcg);
+}
+
+static bool wanted(const struct ht_env *env, const struct side *trigger, const struct side *victim)
+{
+	if (env->comm && strcmp(env->comm, trigger->comm) && strcmp(env->comm, victim->comm))
+		return false;
+	return ht_cgroup_wanted(env, "memory", victim->task->memcg_id, victim->memcg) ||
+	       ht_cgroup_wanted(env, "memory", trigger->task->memcg_id, trigger->memcg);
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct oom_event *e = data;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), limit = 0, usage = 0, rss;
+	char rss_s[16], limit_s[16], usage_s[16], pcomm[HT_COMM_LEN], vcomm[HT_COMM_LEN];
+	struct side trigger, victim;
+	bool have_memcg = e->has_memcg;
+	cJSON *d;
+
+	(void)ctx;
+	if (size < sizeof(*e))
+		return 0;
+	resolve(&trigger, &e->trigger);
+	resolve(&victim, &e->victim);
+	if (!wanted(env, &trigger, &victim))
+		return 0;
+
+	if (have_memcg) {
+		usage = e->memcg_usage_pages * page;
+		limit = e->memcg_limit_pages >= PAGE_COUNTER_MAX_PAGES(page) ?
+				UINT64_MAX : e->memcg_limit_pages * page;
+	} else if (victim.memcg[0]) {
+		bool v2;
+
+		/* no task pointer from this hook: read the memcg files now (after the kill) */
+		ht_cgroup_mount("memory", &v2);
+		have_memcg = !ht_cgroup_read_u64("memory", victim.memcg,
+						 v2 ? "memory.max" : "memory.limit_in_bytes",
+						 &limit) &&
+			     !ht_cgroup_read_u64("memory", victim.memcg,
+						 v2 ? "memory.current" : "memory.usage_in_bytes",
+						 &usage);
+		if (limit >= PAGE_COUNTER_MAX_PAGES(page) * page)
+			limit = UINT64_MAX;
+	}
+	rss = (e->victim_anon_pages + e->victim_file_pages + e->victim_shmem_pages) * page;
+
+	d = cJSON_CreateObject();
+	add_side(d, "victim_", &victim);
+	add_side(d, "trigger_", &trigger);
+	cJSON_AddNumberToObject(d, "victim_tid", e->victim.tid);
+	cJSON_AddNumberToObject(d, "trigger_tid", e->trigger.tid);
+	if (have_memcg) {
+		if (limit == UINT64_MAX)
+			cJSON_AddNullToObject(d, "memcg_limit_bytes"); /* unlimited */
+		else
+			ht_json_add_u64(d, "memcg_limit_bytes", limit);
+		ht_json_add_u64(d, "memcg_usage_bytes", usage);
+	}
+	if (e->has_rss) {
+		ht_json_add_u64(d, "victim_rss_bytes", rss);
+		ht_json_add_u64(d, "victim_anon_rss_bytes", e->victim_anon_pages * page);
+		ht_json_add_u64(d, "victim_file_rss_bytes", e->victim_file_pages * page);
+		ht_json_add_u64(d, "victim_shmem_rss_bytes", e->victim_shmem_pages * page);
+		ht_json_add_u64(d, "victim_total_vm_bytes", e->victim_total_vm_pages * page);
+		cJSON_AddNumberToObject(d, "victim_oom_score_adj", e->victim_oom_score_adj);
+	}
+
+	ht_printable(trigger.comm, sizeof(trigger.comm), pcomm, sizeof(pcomm));
+	ht_printable(victim.comm, sizeof(victim.comm), vcomm, sizeof(vcomm));
+	return ht_emit(env, d, &victim.ct, "auto", "%-7u %-16s %-7u %-16s %8s %8s %8s %s",
+		       e->trigger.pid, pcomm, e->victim.pid, vcomm,
+		       e->has_rss ? ht_fmt_bytes(rss, rss_s, sizeof(rss_s)) : "-",
+		       have_memcg ? ht_fmt_bytes(usage, usage_s, sizeof(usage_s)) : "-",
+		       have_memcg ? ht_fmt_bytes(limit, limit_s, sizeof(limit_s)) : "-",
+		       victim.memcg[0] ? victim.memcg : "-");
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-oom", .tracer_name = "oom", .what = "OOM kills",
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP };
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct oom_bpf *skel = NULL;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if (ht_bpf_preflight(&env, &opts))
+		return 1;
+
+	skel = oom_bpf__open_opts(&opts);
+	if (!skel) {
+		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
+		return 1;
+	}
+	skel->rodata->target_pid = (uint32_t)env.pid;
+	if (ht_bpf_prepare(&env, skel->obj, hooks, ARRAY_SIZE(hooks)) ||
+	    ht_bpf_loaded(&env, oom_bpf__load(skel)) || ht_bpf_attach(&env, skel->obj)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (ht_start(&env, "%-7s %-16s %-7s %-16s %8s %8s %8s %s", "TPID", "TRIGGER", "VPID",
+		     "VICTIM", "RSS", "USAGE", "LIMIT", "MEMCG")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
+out:
+	ht_bpf_detach(&env);
+	oom_bpf__destroy(skel);
+	return ht_finish(&env, err);
+}
