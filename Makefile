@@ -38,7 +38,7 @@ TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
 CFLAGS ?= -g -O2
-override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -Ilibcommon -Ibpf -I$(OBJ) \
+override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -Ilibcommon -Ibpf -I$(OBJ) $(NL_CFLAGS) \
 		   -DHT_GIT_VERSION='"$(HT_GIT_VERSION)"' $(EXTRA_CFLAGS)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf \
 	      $(EXTRA_BPF_CFLAGS)
@@ -49,16 +49,28 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-CJSON_STATIC := $(OUTPUT)/cjson/libcjson.a
+# Netlink tools use libnl-route-3 (Debian ships its static archives too).
+NL_PKG := libnl-route-3.0
+NL_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(NL_PKG) 2>/dev/null)
+
+# Debian ships libcjson and libmnl only as shared objects: STATIC=1 builds their static
+# archives from Debian's source packages (scripts/build-static-lib.sh) under $(OUTPUT)/static.
+STATIC_DIR := $(OUTPUT)/static
 ifeq ($(STATIC),1)
-LDLIBS := $(shell $(PKG_CONFIG) --static --libs libbpf) $(CJSON_STATIC) -lzstd
+LDLIBS := -L$(STATIC_DIR) $(shell $(PKG_CONFIG) --static --libs libbpf) -lcjson -lzstd
+NL_LIBS := $(shell $(PKG_CONFIG) --static --libs $(NL_PKG) 2>/dev/null)
 override LDFLAGS += -static
-STATIC_DEPS := $(CJSON_STATIC)
-override CFLAGS += -I$(OUTPUT)/cjson/include
+STATIC_DEPS := $(STATIC_DIR)/libcjson.a
+override CFLAGS += -I$(STATIC_DIR)/include
 else
 LDLIBS := $(shell $(PKG_CONFIG) --libs libbpf) -lcjson
+NL_LIBS := $(shell $(PKG_CONFIG) --libs $(NL_PKG) 2>/dev/null)
 STATIC_DEPS :=
 endif
+# Per-tool extra libraries: LDLIBS_<tool>.
+LDLIBS_netdev := $(NL_LIBS)
+LDLIBS_bondlacp := $(NL_LIBS)
+LDLIBS_pfc := $(NL_LIBS)
 
 ifeq ($(V),1)
 Q :=
@@ -75,7 +87,7 @@ endif
 
 all: $(BINS) $(TEST_BINS)
 
-$(OBJ) $(OBJ)/libcommon $(OUTPUT)/cjson:
+$(OBJ) $(OBJ)/libcommon:
 	$(Q)mkdir -p $@
 
 # Kernel side: one BPF object and skeleton per tool.
@@ -103,7 +115,7 @@ $(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h libcommon/huatuo.h $(wildcard bpf/%.h) $(S
 
 $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -L$(STATIC_DIR) $(LDLIBS_$*) $(LDLIBS) -o $@
 
 # Test helpers: libcommon unit driver and a BPF_PROG_TEST_RUN driver for raw_tp programs.
 $(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON)
@@ -114,11 +126,9 @@ $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Debian ships libcjson only as a shared library: build the static archive from its source
-# package (deb-src of the same suite), only for STATIC=1.
-$(CJSON_STATIC): | $(OUTPUT)/cjson
-	$(call msg,CJSON,$@)
-	$(Q)scripts/build-cjson-static.sh $(OUTPUT)/cjson
+$(STATIC_DIR)/lib%.a:
+	$(call msg,STATIC,$@)
+	$(Q)scripts/build-static-lib.sh $* $(STATIC_DIR)
 
 check-static: $(BINS)
 	@for b in $(BINS); do file $$b | grep -q 'statically linked' || \

@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# The command-line contract, checked for every tool in tools/.
+load ../lib/common
+
+long_options() {
+	"$HT_BUILD/huatuo-$1" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u
+}
+
+@test "every tool: --help and -h print usage, options and examples on stdout, exit 0" {
+	for t in $HT_TOOLS; do
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --help
+		assert_success
+		assert_output --partial "Usage: huatuo-$t"
+		assert_output --partial "Examples:"
+		assert_output --partial "--json"
+		[ -z "$stderr" ] || fail "huatuo-$t --help wrote to stderr: $stderr"
+		run --separate-stderr "$HT_BUILD/huatuo-$t" -h
+		assert_success
+		assert_output --partial "Usage: huatuo-$t"
+	done
+}
+
+@test "every tool: --version and --usage" {
+	for t in $HT_TOOLS; do
+		run "$HT_BUILD/huatuo-$t" --version
+		assert_success
+		assert_output --regexp "^huatuo-$t [0-9]+\.[0-9]+\.[0-9]+"
+		run "$HT_BUILD/huatuo-$t" --usage
+		assert_success
+		assert_output --partial "huatuo-$t"
+	done
+}
+
+@test "every tool: unknown option exits 64 and names it" {
+	for t in $HT_TOOLS; do
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --no-such-option
+		assert_equal "$status" 64
+		[[ "$stderr" == *"no-such-option"* ]] || fail "huatuo-$t: stderr does not name the option: $stderr"
+		[ -z "$output" ] || fail "huatuo-$t: bad usage wrote to stdout"
+	done
+}
+
+@test "every tool: bad values of shared options exit 64 naming the option" {
+	local bad=(
+		"--duration abc:--duration" "--duration -5:--duration" "--duration 10parsecs:--duration"
+		"--duration 99999999999999999999:--duration" "--count 0:--count" "--count abc:--count"
+		"--count -1:--count" "--count 99999999999:--count" "--probe nope:--probe"
+		"--buffer-size 3000:--buffer-size" "--buffer-size 2G:--buffer-size"
+		"--output-max 1:--output-max" "--output-keep x:--output-keep" "--output=:--output"
+		"--btf /nonexistent/btf:--btf"
+	)
+	for t in $HT_TOOLS; do
+		for case in "${bad[@]}"; do
+			args=${case%%:*}
+			name=${case##*:}
+			# shellcheck disable=SC2086
+			run --separate-stderr "$HT_BUILD/huatuo-$t" $args
+			[ "$status" -eq 64 ] || fail "huatuo-$t $args: exit $status, want 64"
+			[[ "$stderr" == *"$name"* ]] || fail "huatuo-$t $args: stderr does not name $name: $stderr"
+		done
+	done
+}
+
+@test "every tool: a missing option value exits 64" {
+	for t in $HT_TOOLS; do
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --duration
+		assert_equal "$status" 64
+		run --separate-stderr "$HT_BUILD/huatuo-$t" -c
+		assert_equal "$status" 64
+	done
+}
+
+@test "tools with a threshold reject zero, negative and unit-less junk" {
+	for t in $HT_TOOLS; do
+		"$HT_BUILD/huatuo-$t" --help | grep -q -- '--threshold' || continue
+		for v in 0 -1 abc 5parsecs 2h 1.x; do
+			run --separate-stderr "$HT_BUILD/huatuo-$t" --threshold "$v"
+			[ "$status" -eq 64 ] || fail "huatuo-$t --threshold $v: exit $status"
+			[[ "$stderr" == *"--threshold"* ]] || fail "huatuo-$t --threshold $v: $stderr"
+		done
+	done
+}
+
+@test "every tool: a man page that renders without warnings" {
+	require_cmd groff
+	for t in $HT_TOOLS; do
+		page="$HT_TOP/man/man8/huatuo-$t.8"
+		[ -f "$page" ] || fail "no man page for huatuo-$t"
+		run bash -c "groff -man -ww -z '$page' 2>&1"
+		assert_success
+		[ -z "$output" ] || fail "huatuo-$t.8: $output"
+		run bash -c "MANWIDTH=80 man -l '$page' 2>&1 | col -b"
+		assert_success
+		assert_output --partial "huatuo-$t"
+		assert_output --partial "EXIT STATUS"
+	done
+}
+
+@test "every tool: each long option in --help is in its man page and completion" {
+	for t in $HT_TOOLS; do
+		page="$HT_TOP/man/man8/huatuo-$t.8"
+		comp="$HT_TOP/completions/huatuo-tools"
+		for opt in $(long_options "$t"); do
+			grep -qF -- "\\-\\-${opt#--}" "$page" || grep -qF -- "$opt" "$page" ||
+				fail "huatuo-$t: $opt is not in $page"
+		done
+		# the completion parses --help, so it offers exactly these; check it knows the tool
+		grep -qF "huatuo-$t" "$comp" || fail "completion does not register huatuo-$t"
+	done
+}
+
+@test "every tool: man page options exist in --help (no stale options)" {
+	for t in $HT_TOOLS; do
+		page="$HT_TOP/man/man8/huatuo-$t.8"
+		help=$("$HT_BUILD/huatuo-$t" --help)
+		for opt in $(sed -n 's/^\.BR* *\\-\\-\([a-z][a-z0-9-]*\).*/--\1/p' "$page" | sort -u); do
+			grep -qF -- "$opt" <<<"$help" || fail "huatuo-$t.8 documents $opt, which --help lacks"
+		done
+	done
+}
+
+@test "bash completion offers each tool's options" {
+	require_cmd bash
+	[ -f /usr/share/bash-completion/bash_completion ] || skip "bash-completion not installed"
+	for t in $HT_TOOLS; do
+		run bash -c "
+			source /usr/share/bash-completion/bash_completion
+			source '$HT_TOP/completions/huatuo-tools'
+			PATH='$HT_BUILD':\$PATH
+			COMP_WORDS=(huatuo-$t --js); COMP_CWORD=1; COMP_LINE='huatuo-$t --js'; COMP_POINT=\${#COMP_LINE}
+			_huatuo_tools huatuo-$t --js huatuo-$t
+			printf '%s\n' \"\${COMPREPLY[@]}\""
+		assert_success
+		assert_output --partial "--json"
+	done
+}
+
+@test "every BPF tool: --check attaches on this kernel and lists its hooks" {
+	require_bpf
+	for t in $HT_TOOLS; do
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --check
+		[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || fail "huatuo-$t --check: exit $status"
+		if [ "$status" -eq 0 ]; then
+			assert_output --partial "hooks:"
+		else
+			# unsupported here: one clear line on stderr
+			[ -n "$stderr" ] || fail "huatuo-$t --check failed silently"
+		fi
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --check --json
+		if [ "$status" -eq 0 ]; then
+			printf '%s' "$output" | jq -e '.hooks | length > 0' >/dev/null ||
+				fail "huatuo-$t --check --json: $output"
+		fi
+	done
+}
+
+@test "forcing an unavailable hook kind fails with one line and exit 1" {
+	require_bpf
+	[ ! -e /sys/bus/event_source/devices/kprobe/type ] || skip "this kernel has kprobes"
+	run --separate-stderr "$HT_BUILD/huatuo-oom" --check --probe kprobe
+	assert_equal "$status" 1
+	[[ "$stderr" == *"kprobe"* ]] || fail "$stderr"
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
+@test "without privilege: one line naming it, exit 1" {
+	require_root
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	for t in $HT_TOOLS; do
+		run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$HT_BUILD/huatuo-$t" -d 1
+		[ "$status" -eq 1 ] || fail "huatuo-$t as nobody: exit $status"
+		[[ "$stderr" == *"root"* || "$stderr" == *"CAP_"* ]] || fail "huatuo-$t: $stderr"
+	done
+}

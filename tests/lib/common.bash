@@ -1,0 +1,117 @@
+# Shared bats helpers for every suite. Load with: load ../lib/common
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+HT_BUILD="${HT_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
+HT_TOP="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+HT_TOOLS=$(cd "$HT_TOP/tools" && ls *.c | sed 's/\.c$//' | sort)
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+require_bpf() {
+	require_root
+	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "needs $c"
+	done
+}
+
+# A v1 or v2 memory cgroup root where tests can create children; "" if none.
+memcg_root() {
+	if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		echo /sys/fs/cgroup/memory
+	elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		echo /sys/fs/cgroup
+	fi
+}
+
+# make_memcg NAME BYTES -> prints the cgroup directory (v1 or v2)
+make_memcg() {
+	local root dir
+	root=$(memcg_root)
+	[ -n "$root" ] || return 1
+	dir="$root/$1"
+	mkdir -p "$dir" || return 1
+	if [ -f "$dir/memory.limit_in_bytes" ]; then
+		echo "$2" > "$dir/memory.limit_in_bytes" || return 1
+	else
+		echo "+memory" > "$root/cgroup.subtree_control" 2>/dev/null
+		echo "$2" > "$dir/memory.max" || return 1
+		echo 0 > "$dir/memory.swap.max" 2>/dev/null
+	fi
+	echo "$dir"
+}
+
+# remove_cgroup DIR: kill what is left inside and remove it
+remove_cgroup() {
+	local dir=$1 i
+	[ -d "$dir" ] || return 0
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		xargs -r kill -9 < "$dir/cgroup.procs" 2>/dev/null
+		rmdir "$dir" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "could not remove $dir" >&2
+	return 1
+}
+
+# start_tracer OUT ERR tool args... : run in the background, wait until attached.
+# Sets TRACER_PID. Fails if the tool exits or does not attach within 10 s.
+start_tracer() {
+	local out=$1 err=$2 i
+	shift 2
+	"$@" > "$out" 2> "$err" &
+	TRACER_PID=$!
+	for i in $(seq 1 100); do
+		grep -q '^Tracing ' "$err" 2>/dev/null && return 0
+		kill -0 "$TRACER_PID" 2>/dev/null || { cat "$err" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "tracer did not attach within 10 s" >&2
+	cat "$err" >&2
+	return 1
+}
+
+# stop_tracer: SIGINT and wait; sets TRACER_RC
+stop_tracer() {
+	[ -n "${TRACER_PID:-}" ] || return 0
+	kill -INT "$TRACER_PID" 2>/dev/null
+	wait "$TRACER_PID"
+	TRACER_RC=$?
+	TRACER_PID=
+}
+
+# wait_tracer SECONDS: wait for a tracer that ends by itself (-c/-d); sets TRACER_RC
+wait_tracer() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		kill -0 "$TRACER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$TRACER_PID" 2>/dev/null && kill -INT "$TRACER_PID"
+	wait "$TRACER_PID"
+	TRACER_RC=$?
+	TRACER_PID=
+}
+
+# Every line of FILE must be a JSON object.
+assert_ndjson() {
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		printf '%s' "$line" | jq -e 'type == "object"' >/dev/null ||
+			fail "line $n of $1 is not a JSON object: $line"
+	done < "$1"
+}
+
+# Our BPF programs still loaded (names from bpftool): used to prove clean exits.
+bpf_prog_count() {
+	bpftool prog list 2>/dev/null | grep -c "$1" || true
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# libcommon pieces through the ht-unit driver.
+load ../lib/common
+
+U() { "$HT_BUILD/ht-unit" "$@"; }
+
+@test "duration parser: units, bare numbers, fractions" {
+	local cases=(
+		"1ns 1" "250us 250000" "5ms 5000000" "1.5ms 1500000" "2s 2000000000" "1m 60000000000"
+		"1h 3600000000000" "100 100000000" "0 0" "0.5s 500000000" "0.000000001s 1"
+		"18446744073ms 18446744073000000"
+	)
+	for c in "${cases[@]}"; do
+		run U duration ${c% *}
+		assert_success
+		assert_output "${c#* }"
+	done
+	run U duration 30 1000000000
+	assert_output 30000000000
+}
+
+@test "duration parser: strict errors" {
+	for bad in "" "-1" "+1" " 1" "1 " "1.5.5s" "1e3" "ms" "1sec" "1S" "1.s" ".5s" "0x10" "1ms2"; do
+		run U duration "$bad"
+		assert_failure
+		assert_output "error EINVAL"
+	done
+	for big in 18446744073709551616 18446744073709551615s 99999999999999999999999h; do
+		run U duration "$big"
+		assert_failure
+		assert_output "error ERANGE"
+	done
+}
+
+@test "size parser" {
+	run U size 4096; assert_output 4096
+	run U size 64K; assert_output 65536
+	run U size 16M; assert_output 16777216
+	run U size 1G; assert_output 1073741824
+	run U size 1.5K; assert_output 1536
+	run U size 1X; assert_failure
+	run U size -1; assert_failure
+}
+
+@test "kallsyms: floor lookup, bounded offsets, modules, unsorted input" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	cat > "$f" <<-'K'
+	ffffffff81000100 T second
+	ffffffff81000000 T first
+	ffffffff81000200 t third
+	ffffffff81000300 D data_not_text
+	ffffffffc0000000 t mod_func	[veth]
+	K
+	run U ksyms "$f" ffffffff81000000 ffffffff81000105 ffffffff810002ff ffffffffc0000010 ffffffff80000000 =third =nope
+	assert_success
+	assert_line --index 0 "first+0x0"
+	assert_line --index 1 "second+0x5"
+	assert_line --index 2 "third+0xff"
+	assert_line --index 3 "mod_func+0x10 [veth]"
+	assert_line --index 4 "0xffffffff80000000"
+	assert_line --index 5 "ffffffff81000200"
+	assert_line --index 6 "0"
+}
+
+@test "kallsyms: an address far past the last symbol is not resolved" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	printf 'ffffffff81000000 T only\n' > "$f"
+	run U ksyms "$f" ffffffff81000010 ffffffff91000000
+	assert_line --index 0 "only+0x10"
+	assert_line --index 1 "0xffffffff91000000"
+}
+
+@test "kallsyms: hidden addresses (kptr_restrict) are detected, not resolved" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	printf '0000000000000000 T a\n0000000000000000 T b\n' > "$f"
+	run U ksyms "$f" ffffffff81000010
+	assert_line --index 0 "hidden"
+	assert_line --index 1 "0xffffffff81000010"
+}
+
+@test "kallsyms: the running kernel's table resolves a known function" {
+	[ -r /proc/kallsyms ] || skip "no /proc/kallsyms"
+	addr=$(awk '$3 == "tcp_v4_rcv" {print $1; exit}' /proc/kallsyms)
+	[ -n "$addr" ] && [ "$addr" != 0000000000000000 ] || skip "addresses hidden"
+	run U ksyms /proc/kallsyms "$addr"
+	assert_output --partial "tcp_v4_rcv+0x0"
+}
+
+@test "cgroup path -> container id for real path shapes" {
+	id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	local cases=(
+		"/docker/$id|$id docker -"
+		"/system.slice/docker-$id.scope|$id docker -"
+		"/kubepods/burstable/pod6e3c5b1a-9a0b-4c5d-8e7f-001122334455/$id|$id cri burstable"
+		"/kubepods/pod6e3c5b1a-9a0b-4c5d-8e7f-001122334455/$id|$id cri guaranteed"
+		"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod6e3c5b1a_9a0b.slice/cri-containerd-$id.scope|$id containerd besteffort"
+		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podabc.slice/crio-$id.scope|$id crio burstable"
+		"/kubepods.slice/kubepods-podabc.slice/docker-$id.scope|$id docker guaranteed"
+		"/machine.slice/libpod-$id.scope|$id podman -"
+		"/machine.slice/libpod-$id.scope/container|$id podman -"
+		"/system.slice/containerd.service/kubepods-burstable-podx.slice:cri-containerd:$id|none"
+		"/machine.slice/libpod-conmon-$id.scope|none"
+		"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podabc.slice/crio-conmon-$id.scope|none"
+		"/user.slice/user-0.slice/session-1.scope|none"
+		"/|none"
+		"/docker/${id:0:63}|none"
+		"/docker/${id^^}|none"
+		"/rtest_oom|none"
+	)
+	for c in "${cases[@]}"; do
+		run U container "${c%%|*}"
+		assert_success
+		assert_output "${c#*|}"
+	done
+}
+
+@test "JSON strings stay valid whatever bytes come in" {
+	inputs=(
+		'plain' 'quote"back\slash' $'new\nline\ttab' $'\x01\x02\x1f\x7f' $'\xff\xfe' $'\xc3\x28'
+		$'\xed\xa0\x80' $'\xf4\x90\x80\x80' $'\xe0\x80\xaf' 'é漢字🙂' $'trunc\xe6\xbc'
+	)
+	for s in "${inputs[@]}"; do
+		run bash -c 'printf "%s" "$1" | "$2" json | jq -e ".s | type == \"string\""' _ "$s" "$HT_BUILD/ht-unit"
+		assert_success
+	done
+	run bash -c "printf 'é漢字🙂' | '$HT_BUILD/ht-unit' json | jq -r .s"
+	assert_output 'é漢字🙂'
+}
+
+@test "64-bit integers are exact, pointers are hex strings" {
+	run bash -c "printf x | '$HT_BUILD/ht-unit' json"
+	assert_output --partial '"u64max":18446744073709551615'
+	assert_output --partial '"hex":"0xffff888104d55780"'
+}
+
+@test "envelope: keys, formats and container fields" {
+	id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+	run U envelope "/kubepods/besteffort/podx/$id"
+	assert_success
+	echo "$output" | jq -e --arg id "$id" '
+		.hostname != "" and .region == "r1" and .tracer_name == "oom" and .tracer_type == "auto"
+		and (.tracer_id | test("^[0-9a-v]{20}$"))
+		and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} [+-][0-9]{4}$"))
+		and .time == .tracer_time
+		and (.uploaded_time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}(Z|[+-][0-9]{2}:[0-9]{2})$"))
+		and .container_id == $id and .container_hostname == "web-1" and .container_qos == "besteffort"
+		and .tracer_data.victim_pid == 42'
+	# key order as the platform writes it
+	assert_equal "$(echo "$output" | jq -c 'keys_unsorted')" \
+		'["hostname","region","uploaded_time","time","tracer_name","tracer_id","tracer_time","tracer_type","container_id","container_hostname","container_qos","tracer_data"]'
+	run U envelope /user.slice
+	echo "$output" | jq -e 'has("container_id") | not'
+}
+
+@test "tracer ids are unique and time-sortable" {
+	run U tracer-id 2000
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" 2000
+}
+
+@test "local store: appends whole lines and rotates under its cap" {
+	d=$BATS_TEST_TMPDIR/store
+	run U store "$d" 10000 3 500 100
+	assert_success
+	assert_output ok
+	[ -f "$d/oom" ]
+	rotated=$(ls "$d" | grep -c '^oom-[0-9]\{4\}-[0-9-]*T[0-9-]*\.[0-9]\{3\}$')
+	assert_equal "$rotated" 3
+	for f in "$d"/oom*; do
+		[ "$(stat -c %s "$f")" -le 10000 ] || fail "$f exceeds the cap"
+		jq -e . "$f" >/dev/null || fail "$f has a torn line"
+	done
+	# the newest lines are the ones kept
+	tail -n1 "$d/oom" | jq -e '.n == 499'
+}
+
+@test "local store: a file where the directory should be is a clear error" {
+	f=$BATS_TEST_TMPDIR/notadir
+	touch "$f"
+	run U store "$f" 10000 3 1
+	assert_failure
+	assert_output --partial "not a directory"
+}
+
+@test "local store: a full disk leaves no torn line" {
+	require_root
+	d=$BATS_TEST_TMPDIR/full
+	mkdir -p "$d"
+	mount -t tmpfs -o size=64k tmpfs "$d" || skip "cannot mount tmpfs"
+	run U store "$d" 10000000 3 1000 200
+	umount_rc=0
+	jq_rc=0
+	jq -c . "$d/oom" > /dev/null 2>&1 || jq_rc=1
+	lines=$(wc -l < "$d/oom")
+	last=$(tail -c1 "$d/oom" | od -An -c | tr -d ' ')
+	umount "$d" || umount_rc=1
+	assert_failure
+	assert_output --partial "No space left"
+	[ "$lines" -gt 0 ]
+	assert_equal "$jq_rc" 0
+	assert_equal "$last" '\n'
+	assert_equal "$umount_rc" 0
+}
+
+@test "cgroup id -> path through the controller hierarchy" {
+	require_root
+	root=$(memcg_root)
+	[ -n "$root" ] || skip "no memory cgroup"
+	dir=$(make_memcg "rtest_unit_$$" 67108864)
+	ino=$(stat -c %i "$dir")
+	run U cgroup-path memory "$ino"
+	remove_cgroup "$dir"
+	assert_success
+	assert_output "/rtest_unit_$$"
+}
