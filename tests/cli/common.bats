@@ -100,8 +100,9 @@ long_options() {
 	for t in $HT_TOOLS; do
 		page="$HT_TOP/man/man8/huatuo-$t.8"
 		comp="$HT_TOP/completions/huatuo-tools"
+		text=$(sed 's/\\//g' "$page")
 		for opt in $(long_options "$t"); do
-			grep -qF -- "\\-\\-${opt#--}" "$page" || grep -qF -- "$opt" "$page" ||
+			grep -qE -- "(^|[^a-z-])$opt([^a-z-]|\$)" <<<"$text" ||
 				fail "huatuo-$t: $opt is not in $page"
 		done
 		# the completion parses --help, so it offers exactly these; check it knows the tool
@@ -113,7 +114,7 @@ long_options() {
 	for t in $HT_TOOLS; do
 		page="$HT_TOP/man/man8/huatuo-$t.8"
 		help=$("$HT_BUILD/huatuo-$t" --help)
-		for opt in $(sed -n 's/^\.BR* *\\-\\-\([a-z][a-z0-9-]*\).*/--\1/p' "$page" | sort -u); do
+		for opt in $(sed 's/\\//g' "$page" | sed -n 's/^\.BR* *--\([a-z][a-z0-9-]*\).*/--\1/p;s/^\.BR* *-[a-zA-Z?] *", *" *--\([a-z][a-z0-9-]*\).*/--\1/p' | sort -u); do
 			grep -qF -- "$opt" <<<"$help" || fail "huatuo-$t.8 documents $opt, which --help lacks"
 		done
 	done

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# huatuo-oom against real OOM kills inside a memory cgroup made by the test.
+load ../lib/common
+
+setup() {
+	require_bpf
+	[ -n "$(memcg_root)" ] || skip "no memory cgroup controller"
+	CG=$(make_memcg "rtest_oom_$$" $((64 << 20)))
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+}
+
+teardown() {
+	stop_tracer
+	remove_cgroup "$CG"
+}
+
+# run_in_cgroup CMD...: run in $CG; prints the pid the command ran as (it execs)
+run_in_cgroup() {
+	sh -c 'echo $$ > "$1/cgroup.procs"; echo $$; shift; exec "$@"' _ "$CG" "$@"
+}
+
+@test "a memcg OOM kill: victim and trigger pids, names, memcg limit and usage" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	assert_equal "$status" 137 # SIGKILLed by the OOM killer
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -l < "$OUT")" 1
+	assert_ndjson "$OUT"
+	jq -e --argjson pid "$hog" --arg cg "/rtest_oom_$$" '
+		.tracer_name == "oom" and .tracer_type == "auto"
+		and .tracer_data.victim_pid == $pid and .tracer_data.trigger_pid == $pid
+		and .tracer_data.victim_process_name == "python3"
+		and .tracer_data.trigger_process_name == "python3"
+		and .tracer_data.victim_memcg == $cg and .tracer_data.trigger_memcg == $cg
+		and (.tracer_data.victim_memcg_css | test("^0x[0-9a-f]+$"))
+		and .tracer_data.victim_memcg_css == .tracer_data.trigger_memcg_css
+		and .tracer_data.memcg_limit_bytes == 67108864
+		and .tracer_data.memcg_usage_bytes > 60000000
+		and .tracer_data.victim_rss_bytes > 50000000
+		and .tracer_data.victim_container_id == ""' "$OUT"
+}
+
+@test "victim differs from trigger: an idle fat process is killed for a growing one" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$"
+	# fat: 40 MiB held, more likely the victim (largest RSS) when the hog grows
+	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 44 30 > "$BATS_TEST_TMPDIR/fat" &
+	for _ in $(seq 50); do
+		[ -s "$BATS_TEST_TMPDIR/fat" ] && grep -q python3 "/proc/$(cat "$BATS_TEST_TMPDIR/fat")/comm" 2>/dev/null &&
+			awk '/^VmRSS/ {exit !($2 > 40000)}' "/proc/$(cat "$BATS_TEST_TMPDIR/fat")/status" && break
+		sleep 0.1
+	done
+	fat=$(cat "$BATS_TEST_TMPDIR/fat")
+	run run_in_cgroup python3 -c 'import time; b=[]
+for i in range(30):
+    b.append(bytearray(1 << 20)); time.sleep(0.005)
+time.sleep(1)'
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	jq -e --argjson fat "$fat" --argjson hog "$hog" '
+		.tracer_data.victim_pid == $fat and .tracer_data.trigger_pid == $hog' "$OUT"
+}
+
+@test "table output: header and one row per kill" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -c 1 -d 30 --cgroup "/rtest_oom_$$"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	run cat "$OUT"
+	assert_line --index 0 --regexp '^TIME +TPID +TRIGGER +VPID +VICTIM +RSS +USAGE +LIMIT +MEMCG$'
+	assert_line --index 1 --regexp "^[0-9:]{8} +$hog +python3 +$hog +python3 .* 64\.0M /rtest_oom_$$\$"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "-o DIR keeps the same JSON lines in DIR/oom" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$" \
+		-o "$BATS_TEST_TMPDIR/store"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/store/oom")" "$(cat "$OUT")"
+}
+
+@test "--pid filter in the kernel: another process's kill is not reported" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 3 --pid 1
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	assert_equal "$status" 137
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -c < "$OUT")" 0
+}
+
+@test "SIGTERM, SIGINT, -d and a closed pipe exit 0 and leave no BPF program" {
+	before=$(bpf_prog_count oom_mark_victim)
+	for sig in TERM INT; do
+		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j
+		kill -"$sig" "$TRACER_PID"
+		wait "$TRACER_PID"
+		assert_equal "$?" 0
+		TRACER_PID=
+	done
+	run timeout --preserve-status -s INT 5 "$HT_BUILD/huatuo-oom" -d 1
+	assert_success
+	# reader gone: the tool must see EPIPE on its next event and exit 0
+	( "$HT_BUILD/huatuo-oom" -j --cgroup "/rtest_oom_$$" -d 30 2>"$ERR"; echo "rc=$?" > "$BATS_TEST_TMPDIR/rc" ) | head -c 0 &
+	sleep 1
+	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200 || true
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/rc" ] && break; sleep 0.1; done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" "rc=0"
+	assert_equal "$(bpf_prog_count oom_mark_victim)" "$before"
+}
