@@ -94,22 +94,28 @@ time.sleep(1)'
 	assert_equal "$(wc -c < "$OUT")" 0
 }
 
-@test "SIGTERM, SIGINT, -d and a closed pipe exit 0 and leave no BPF program" {
-	before=$(bpf_prog_count oom_mark_victim)
-	for sig in TERM INT; do
+@test "SIGTERM, SIGINT, SIGHUP, -d and a closed pipe exit 0 and leave no BPF program" {
+	for sig in TERM INT HUP; do
 		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j
+		ids=$(bpf_ids_of_pid "$TRACER_PID")
 		kill -"$sig" "$TRACER_PID"
 		wait "$TRACER_PID"
 		assert_equal "$?" 0
 		TRACER_PID=
+		assert_bpf_released "$ids"
 	done
-	run timeout --preserve-status -s INT 5 "$HT_BUILD/huatuo-oom" -d 1
-	assert_success
-	# reader gone: the tool must see EPIPE on its next event and exit 0
-	( "$HT_BUILD/huatuo-oom" -j --cgroup "/rtest_oom_$$" -d 30 2>"$ERR"; echo "rc=$?" > "$BATS_TEST_TMPDIR/rc" ) | head -c 0 &
-	sleep 1
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -d 1
+	ids=$(bpf_ids_of_pid "$TRACER_PID")
+	wait_tracer 5
+	assert_equal "$TRACER_RC" 0
+	assert_bpf_released "$ids"
+	# reader gone: the tool sees EPIPE at its next event and exits 0
+	( sh -c 'echo $$ > "$0"; exec "$@"' "$BATS_TEST_TMPDIR/pid" "$HT_BUILD/huatuo-oom" -j \
+		--cgroup "/rtest_oom_$$" -d 30 2>"$ERR"; echo "rc=$?" > "$BATS_TEST_TMPDIR/rc" ) | head -c 0 &
+	for _ in $(seq 100); do grep -q '^Tracing' "$ERR" 2>/dev/null && break; sleep 0.1; done
+	ids=$(bpf_ids_of_pid "$(cat "$BATS_TEST_TMPDIR/pid")")
 	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200 || true
 	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/rc" ] && break; sleep 0.1; done
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" "rc=0"
-	assert_equal "$(bpf_prog_count oom_mark_victim)" "$before"
+	assert_bpf_released "$ids"
 }

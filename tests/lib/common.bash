@@ -111,7 +111,32 @@ assert_ndjson() {
 	done < "$1"
 }
 
-# Our BPF programs still loaded (names from bpftool): used to prove clean exits.
+# IDs of the BPF programs and links a process holds, from its fds' fdinfo ("prog 12").
+bpf_ids_of_pid() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null |
+		sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)/prog \1/p; s/^link_id:[[:space:]]*\([0-9]*\)/link \1/p' |
+		sort -u
+}
+
+# assert_bpf_released IDS: none of those programs/links exists any more (the kernel frees
+# them asynchronously after the last fd closes: allow 3 s). The kernel is shared with other
+# test runs, so only the IDs our tracer held are checked.
+assert_bpf_released() {
+	local ids=$1 left i kind id
+	[ -n "$ids" ] || fail "no BPF program was recorded for the tracer"
+	for i in $(seq 30); do
+		left=
+		while read -r kind id; do
+			bpftool "$kind" show id "$id" >/dev/null 2>&1 && left="$left $kind $id"
+		done <<<"$ids"
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	fail "BPF objects left behind:$left"
+}
+
+# Programs whose name contains $1 (racy when other test runs share the kernel: prefer
+# bpf_ids_of_pid + assert_bpf_released).
 bpf_prog_count() {
 	bpftool prog list 2>/dev/null | grep -c "$1" || true
 }
