@@ -8,6 +8,9 @@
 #   make vmlinux      regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
 #   make V=1          show full commands
 
+ifeq ($(SANITIZE),1)
+OUTPUT ?= build-asan
+endif
 OUTPUT ?= build
 OBJ := $(OUTPUT)/obj
 ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/')
@@ -83,7 +86,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean test test-unit test-cli test-e2e install uninstall deps vmlinux check-static \
-	format lint
+	format lint fuzz
 
 all: $(BINS) $(TEST_BINS)
 
@@ -142,10 +145,19 @@ vmlinux:
 	$(Q)echo "$$(uname -r) $$(date -u +%F)" > $(VMLINUX_DIR)/SOURCE
 
 test: all
-	$(Q)tests/run $(TEST_SUITES)
+	$(Q)HT_BUILD=$(abspath $(OUTPUT)) tests/run $(TEST_SUITES)
 
 test-unit test-cli test-e2e: all
-	$(Q)tests/run $(patsubst test-%,%,$@)
+	$(Q)HT_BUILD=$(abspath $(OUTPUT)) tests/run $(patsubst test-%,%,$@)
+
+# libFuzzer harnesses for every libcommon parser, FUZZ_TIME seconds each.
+FUZZ_TIME ?= 30
+fuzz:
+	$(Q)tests/fuzz/run $(FUZZ_TIME)
+
+# Static analysis of our C code (not vmlinux.h or generated skeletons): zero findings.
+lint: all
+	$(Q)scripts/lint.sh $(OBJ)
 
 deps:
 	scripts/install-deps.sh

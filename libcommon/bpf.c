@@ -340,7 +340,7 @@ static int setup_events_map(struct ht_env *env, struct bpf_object *obj)
 int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
 {
-	char reasons[1024], buf[128];
+	char reasons[1024] = "", buf[128];
 	int err;
 
 	err = setup_events_map(env, obj);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -125,6 +126,21 @@ static void check_lost(struct run_state *rs)
 	}
 }
 
+/*
+ * When stdout is a pipe whose reader went away (| head -1), the write end polls POLLERR:
+ * notice it even when no event comes, instead of waiting for the next write's EPIPE.
+ */
+static bool reader_gone(void)
+{
+	static int is_pipe = -1;
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = 0 };
+	struct stat st;
+
+	if (is_pipe < 0)
+		is_pipe = !fstat(STDOUT_FILENO, &st) && S_ISFIFO(st.st_mode);
+	return is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
 static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_tick)
 {
 	uint64_t wait = POLL_MS * NSEC_PER_MSEC;
@@ -158,6 +174,8 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 			return err;
 		}
 		now = ht_now_mono_ns();
+		if (reader_gone())
+			break;
 		if (now >= next_lost) {
 			check_lost(rs);
 			next_lost = now + LOST_CHECK_NS;

@@ -13,6 +13,7 @@ setup() {
 teardown() {
 	stop_tracer
 	remove_cgroup "$CG"
+	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/full"; fi
 }
 
 # run_in_cgroup CMD...: run in $CG; prints the pid the command ran as (it execs)
@@ -118,4 +119,34 @@ time.sleep(1)'
 	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/rc" ] && break; sleep 0.1; done
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" "rc=0"
 	assert_bpf_released "$ids"
+}
+
+@test "hostile process names (quotes, backslashes, newlines, control bytes, bad UTF-8) stay valid JSON" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$"
+	run run_in_cgroup python3 -c '
+import ctypes
+ctypes.CDLL(None).prctl(15, b"a\"b\\c\nd\x01\xff\xfe", 0, 0, 0)
+b = bytearray(200 << 20)
+for i in range(0, len(b), 4096): b[i] = 1'
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	run jq -r '.tracer_data.victim_process_name' "$OUT"
+	# quote, backslash, newline and \x01 survive as JSON escapes; 0xff 0xfe become U+FFFD
+	assert_equal "$(jq -c '.tracer_data.victim_process_name' "$OUT")" '"a\"b\\c\nd\u0001��"'
+}
+
+@test "-o on a full disk: one clear line, exit 1, no torn line" {
+	d=$BATS_TEST_TMPDIR/full
+	mkdir -p "$d"
+	mount -t tmpfs -o size=8k tmpfs "$d" || skip "cannot mount tmpfs"
+	head -c 7000 /dev/zero > "$d/filler" 2>/dev/null || true
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 30 --cgroup "/rtest_oom_$$" -o "$d"
+	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200 || true
+	wait_tracer 10
+	size=$(stat -c %s "$d/oom")
+	assert_equal "$TRACER_RC" 1
+	assert_equal "$size" 0
+	run grep -c 'writing to .*/oom failed: No space left on device' "$ERR"
+	assert_output 1
 }

@@ -83,8 +83,8 @@ start_tracer() {
 stop_tracer() {
 	[ -n "${TRACER_PID:-}" ] || return 0
 	kill -INT "$TRACER_PID" 2>/dev/null
-	wait "$TRACER_PID"
-	TRACER_RC=$?
+	TRACER_RC=0
+	wait "$TRACER_PID" || TRACER_RC=$?
 	TRACER_PID=
 }
 
@@ -96,8 +96,8 @@ wait_tracer() {
 		sleep 0.1
 	done
 	kill -0 "$TRACER_PID" 2>/dev/null && kill -INT "$TRACER_PID"
-	wait "$TRACER_PID"
-	TRACER_RC=$?
+	TRACER_RC=0
+	wait "$TRACER_PID" || TRACER_RC=$?
 	TRACER_PID=
 }
 

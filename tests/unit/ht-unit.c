@@ -100,7 +100,9 @@ static int store(int argc, char **argv)
 	struct ht_store *st = ht_store_open(argv[0], "oom", max, keep, err, sizeof(err));
 
 	if (!st || !line) {
-		printf("error %s\n", err);
+		printf("error %s\n", st ? "out of memory" : err);
+		ht_store_close(st);
+		free(line);
 		return 1;
 	}
 	for (int i = 0; i < lines; i++) {
@@ -111,6 +113,7 @@ static int store(int argc, char **argv)
 		if (rc) {
 			printf("error %s\n", strerror(-rc));
 			ht_store_close(st);
+			free(line);
 			return 1;
 		}
 		/* rotated names carry milliseconds: keep them distinct */

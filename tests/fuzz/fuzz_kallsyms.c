@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libFuzzer: arbitrary /proc/kallsyms text loads and every lookup stays in bounds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "huatuo.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("kallsyms", 0);
+	struct ht_ksyms *ks;
+	char path[64], buf[320];
+
+	if (fd < 0)
+		return 0;
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ks = ht_ksyms_load(path);
+	if (ks) {
+		uint64_t probes[] = { 0, 1, 0xffffffff81000000ULL, UINT64_MAX, size };
+
+		for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+			ht_ksyms_format(ks, probes[i], buf, sizeof(buf));
+		free(ht_stack_string(ks, probes, 5));
+		ht_ksyms_addr(ks, "tcp_v4_rcv");
+		ht_ksyms_free(ks);
+	}
+	close(fd);
+	return 0;
+}
