@@ -388,3 +388,57 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
 	n = strlen(filter);
 	return !strncmp(event_path, filter, n) && (event_path[n] == '/' || event_path[n] == '\0');
 }
+
+int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t len)
+{
+	char file[64], line[4096], v2[4096] = "";
+	bool found = false;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	/* "4:memory:/docker/<id>" (v1) or "0::/system.slice/x.scope" (v2) */
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrls = strchr(line, ':'), *p;
+
+		if (!ctrls)
+			continue;
+		p = strchr(++ctrls, ':');
+		if (!p)
+			continue;
+		*p++ = '\0';
+		p[strcspn(p, "\n")] = '\0';
+		if (!*ctrls) {
+			snprintf(v2, sizeof(v2), "%s", p);
+		} else if (has_word(ctrls, controller)) {
+			snprintf(path, len, "%s", p);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found && v2[0]) {
+		snprintf(path, len, "%s", v2);
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
+}
+
+bool ht_container_of_pid(pid_t pid, struct ht_container *ct)
+{
+	char path[4096], host[256], file[64];
+
+	memset(ct, 0, sizeof(*ct));
+	if (ht_cgroup_path_of_pid(pid, "memory", path, sizeof(path)) ||
+	    !ht_container_from_path(path, ct))
+		return false;
+	/* the container's hostname as its processes see it */
+	snprintf(file, sizeof(file), "/proc/%d/root/etc/hostname", (int)pid);
+	if (ht_read_file(file, host, sizeof(host)) > 0) {
+		host[strcspn(host, "\n")] = '\0';
+		ht_utf8_sanitize(host, strlen(host), ct->hostname, sizeof(ct->hostname));
+	}
+	return true;
+}

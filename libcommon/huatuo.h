@@ -264,6 +264,10 @@ int ht_cgroup_read_u64(const char *controller, const char *path, const char *fil
  */
 bool ht_container_lookup(const char *controller, uint64_t cgroup_id, const char *uts_nodename,
 			 struct ht_container *ct, char *path, size_t path_len);
+/* A process's cgroup path for @controller (v1 line, else the v2 "0::" line). */
+int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t len);
+/* Container of a live process (cgroup path; hostname from its /etc/hostname). */
+bool ht_container_of_pid(pid_t pid, struct ht_container *ct);
 /* --cgroup filter: the event's cgroup is the filter's or below it. */
 bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t cgroup_id,
 		      const char *event_path);

@@ -170,6 +170,21 @@ static int cgroup_path(int argc, char **argv)
 	return 0;
 }
 
+static int pid_cgroup(int argc, char **argv)
+{
+	char path[4096];
+	struct ht_container ct;
+	int err = ht_cgroup_path_of_pid(atoi(argv[0]), argv[1], path, sizeof(path));
+
+	(void)argc;
+	if (err) {
+		printf("error %s\n", strerror(-err));
+		return 1;
+	}
+	printf("%s %s\n", path, ht_container_of_pid(atoi(argv[0]), &ct) ? ct.id : "none");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -181,13 +196,13 @@ int main(int argc, char **argv)
 		{ "ksyms", 1, ksyms },		{ "container", 1, container },
 		{ "json", 0, json },		{ "store", 4, store },
 		{ "envelope", 1, envelope },	{ "tracer-id", 1, tracer_ids },
-		{ "cgroup-path", 2, cgroup_path },
+		{ "cgroup-path", 2, cgroup_path }, { "pid-cgroup", 2, pid_cgroup },
 	};
 
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-			"tracer-id|cgroup-path ARGS\n");
+			"tracer-id|cgroup-path|pid-cgroup ARGS\n");
 	return HT_EX_USAGE;
 }

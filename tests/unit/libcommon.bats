@@ -213,3 +213,20 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_success
 	assert_output "/rtest_unit_$$"
 }
+
+@test "process -> cgroup path (v1 controller line) and container" {
+	require_root
+	root=$(memcg_root)
+	[ -n "$root" ] || skip "no memory cgroup"
+	dir=$(make_memcg "rtest_pid_$$" 67108864)
+	sh -c 'echo $$ > "$1/cgroup.procs"; exec sleep 5' _ "$dir" &
+	pid=$!
+	sleep 0.2
+	run U pid-cgroup "$pid" memory
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	remove_cgroup "$dir"
+	assert_success
+	assert_output "/rtest_pid_$$ none"
+	run U pid-cgroup 999999999 memory
+	assert_failure
+}
