@@ -121,11 +121,11 @@ $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 	$(Q)$(CC) $(LDFLAGS) $^ -L$(STATIC_DIR) $(LDLIBS_$*) $(LDLIBS) -o $@
 
 # Test helpers: libcommon unit driver and a BPF_PROG_TEST_RUN driver for raw_tp programs.
-$(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON)
+$(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c
+$(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
