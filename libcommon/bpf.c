@@ -324,12 +324,14 @@ static int setup_events_map(struct ht_env *env, struct bpf_object *obj)
 
 	if (!events)
 		return 0; /* tool without an event stream */
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
+	/* HUATUO_PERFBUF=1 forces the old-kernel path, so that it stays tested */
+	if (!getenv("HUATUO_PERFBUF") && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1)
 		return bpf_map__set_max_entries(events, (uint32_t)env->buffer_bytes);
 
 	/* kernels before 5.8: per-CPU perf buffers instead */
 	env->use_perfbuf = true;
-	ht_info(env, "no BPF ring buffer on this kernel: using perf buffers");
+	ht_info(env, "using per-CPU perf buffers (%s)",
+		getenv("HUATUO_PERFBUF") ? "HUATUO_PERFBUF is set" : "no BPF ring buffer here");
 	if (bpf_map__set_type(events, BPF_MAP_TYPE_PERF_EVENT_ARRAY) ||
 	    bpf_map__set_key_size(events, 4) || bpf_map__set_value_size(events, 4) ||
 	    bpf_map__set_max_entries(events, 0) || set_rodata_bool(obj, "ht_use_perfbuf", true))
@@ -502,7 +504,7 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 	for (int i = 0; i < env->nattached; i++)
 		if (env->attached[i].prog[0]) {
 			fprintf(f, "  event buffer: %s\n",
-				env->use_perfbuf ? "perf buffer (no BPF ring buffer)" :
+				env->use_perfbuf ? "per-CPU perf buffers" :
 						   "BPF ring buffer");
 			break;
 		}

@@ -150,3 +150,15 @@ for i in range(0, len(b), 4096): b[i] = 1'
 	run grep -c 'writing to .*/oom failed: No space left on device' "$ERR"
 	assert_output 1
 }
+
+@test "the perf-buffer path for kernels without a BPF ring buffer (HUATUO_PERFBUF=1)" {
+	run env HUATUO_PERFBUF=1 "$HT_BUILD/huatuo-oom" --check
+	assert_success
+	assert_output --partial "per-CPU perf buffers"
+	HUATUO_PERFBUF=1 start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	jq -e --argjson pid "$hog" '.tracer_data.victim_pid == $pid and .tracer_data.memcg_limit_bytes == 67108864' "$OUT"
+}
