@@ -428,7 +428,7 @@ int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t 
 
 bool ht_container_of_pid(pid_t pid, struct ht_container *ct)
 {
-	char path[4096], host[256], file[64];
+	char path[4096] = "", host[256], file[64];
 
 	memset(ct, 0, sizeof(*ct));
 	if (ht_cgroup_path_of_pid(pid, "memory", path, sizeof(path)) ||
