@@ -86,7 +86,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean test test-unit test-cli test-e2e install uninstall deps vmlinux check-static \
-	format lint fuzz
+	format lint test-vm fuzz
 
 all: $(BINS) $(TEST_BINS)
 
@@ -158,6 +158,10 @@ fuzz:
 # Static analysis of our C code (not vmlinux.h or generated skeletons): zero findings.
 lint: all
 	$(Q)scripts/lint.sh $(OBJ)
+
+# Not part of 'make test': boots Debian's 6.1 kernel under qemu (TCG) with the static tools.
+test-vm:
+	$(Q)tests/vm/run
 
 deps:
 	scripts/install-deps.sh

@@ -105,4 +105,97 @@ static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *
 	t->memcg_id = css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
 }
 
+/* ---- softirq, softlockup, hungtask: per-CPU rate limit and all-CPU stack capture ---- */
+
+/* A fixed window per CPU (keep it in a PERCPU_ARRAY value): at most @burst per @interval_ns. */
+struct ht_ratelimit {
+	__u64 window_start_ns;
+	__u32 events;
+	__u32 missed;
+};
+
+static __always_inline bool ht_ratelimit_ok(struct ht_ratelimit *rl, __u64 now, __u64 interval_ns,
+					    __u32 burst)
+{
+	if (!burst)
+		return true;
+	if (now - rl->window_start_ns >= interval_ns) {
+		rl->window_start_ns = now;
+		rl->events = 0;
+	}
+	if (rl->events >= burst) {
+		rl->missed++;
+		return false;
+	}
+	rl->events++;
+	return true;
+}
+
+#ifdef HT_WANT_CPUS_STACK
+#include "cpustack.h"
+
+/*
+ * cpus_stack without sysrq: user space (libcommon/cpustack.c) bumps ht_capture_req and opens a
+ * short cpu-clock perf event on every CPU; each CPU's first sample stores what it was running
+ * and its kernel stack in its own slot of ht_cpu_stacks.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ht_capture_req SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_cpu_stack);
+} ht_cpu_stacks SEC(".maps");
+
+static __always_inline bool ht_regs_user_mode(bpf_user_pt_regs_t *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* perf_event context loads must be 8 bytes wide: cs shares its slot with padding */
+	__u64 cs = *(volatile __u64 *)((void *)regs + __builtin_offsetof(struct pt_regs, cs));
+
+	return (cs & 3) != 0;
+#elif defined(__TARGET_ARCH_arm64)
+	return (regs->pstate & 0xf) == 0; /* PSR_MODE_EL0t */
+#else
+	return false;
+#endif
+}
+
+static __always_inline void ht_capture_cpu(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ht_cpu_stack *slot;
+	__u32 zero = 0;
+	__u64 *req;
+	long n;
+
+	req = bpf_map_lookup_elem(&ht_capture_req, &zero);
+	slot = bpf_map_lookup_elem(&ht_cpu_stacks, &zero);
+	if (!req || !slot || !*req || slot->gen == *req)
+		return;
+	slot->ts_ns = bpf_ktime_get_ns();
+	slot->pid = BPF_CORE_READ(task, tgid);
+	slot->tid = BPF_CORE_READ(task, pid);
+	slot->cpu = bpf_get_smp_processor_id();
+	slot->user = ht_regs_user_mode(&ctx->regs);
+	BPF_CORE_READ_STR_INTO(&slot->comm, task, comm);
+	n = slot->user ? 0 : bpf_get_stack(ctx, slot->ips, sizeof(slot->ips), 0);
+	slot->nr = n > 0 ? (__u64)n / 8 : 0;
+	slot->gen = *req;
+}
+
+SEC("perf_event")
+int ht_cpu_capture(struct bpf_perf_event_data *ctx)
+{
+	ht_capture_cpu(ctx);
+	return 0;
+}
+#endif /* HT_WANT_CPUS_STACK */
+
 #endif

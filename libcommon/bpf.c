@@ -58,6 +58,10 @@ const char *ht_probe_kind_name(enum ht_probe_kind kind)
 		return "kprobe";
 	case HT_PROBE_NONE:
 		return "netlink/procfs";
+	case HT_PROBE_PERF:
+		return "perf_event";
+	case HT_PROBE_ITER:
+		return "iter";
 	default:
 		return "auto";
 	}
@@ -440,7 +444,7 @@ int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
 		struct ht_attached *a = &env->attached[i];
 		struct bpf_program *p;
 
-		if (a->kind == HT_PROBE_NONE)
+		if (a->kind == HT_PROBE_NONE || a->kind == HT_PROBE_PERF || a->kind == HT_PROBE_ITER)
 			continue;
 		p = bpf_object__find_program_by_name(obj, a->prog);
 		a->link = p ? bpf_program__attach(p) : NULL;

@@ -60,6 +60,8 @@ enum ht_probe_kind {
 	HT_PROBE_FENTRY,
 	HT_PROBE_KPROBE,
 	HT_PROBE_NONE, /* not a BPF hook (netlink, procfs...) */
+	HT_PROBE_PERF, /* BPF perf_event program on per-CPU perf events */
+	HT_PROBE_ITER, /* BPF iterator */
 };
 
 struct ht_attached {
@@ -301,5 +303,58 @@ const struct ht_ksyms *ht_kernel_ksyms(void);
 const char *ht_hostname(void);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
+
+/* ---- softirq, softlockup, hungtask: stall reports (stall.c) ---- */
+
+/* Online CPUs from /sys/devices/system/cpu/online into @online[0..max); returns their count. */
+int ht_online_cpus(bool *online, int max);
+/*
+ * cpus_stack without sysrq: what every online CPU runs now and its kernel stack, captured by
+ * the ht_cpu_capture perf_event program of @obj (bpf/common.bpf.h, HT_WANT_CPUS_STACK) through
+ * a short cpu-clock perf event per CPU. Text, one block per CPU, malloc'd; NULL on failure.
+ */
+char *ht_cpus_stack(const struct ht_env *env, struct bpf_object *obj, uint64_t timeout_ns);
+/*
+ * Exponential back-off of repeated reports (HUATUO's save back-off): the first report passes,
+ * the next one @base_ns later, then 2x, 4x ... up to @max_ns; after a quiet spell longer than
+ * the current back-off plus 1 h it starts again at @base_ns. @base_ns 0 lets everything pass.
+ */
+struct ht_backoff {
+	uint64_t base_ns, max_ns;
+	uint64_t cur_ns;   /* back-off after the last report, 0 before the first */
+	uint64_t last_ns;  /* time of the last report */
+	uint64_t suppressed;
+};
+bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns);
+/* Frames at the top of a BPF-captured stack that belong to the BPF/tracing machinery. */
+int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n);
+
+/* ---- huatuo-ras: Prometheus text exposition files (metrics.c) ---- */
+
+/*
+ * Counter/gauge families written for node_exporter's textfile collector. Families appear in
+ * the file in the order declared, each with # HELP and # TYPE lines; a series is created at
+ * 0 the first time it is updated. @labels: NULL-terminated key, value, key, value... array
+ * (or NULL); values are escaped.
+ */
+struct ht_metrics;
+struct ht_metrics *ht_metrics_new(const char *path);
+void ht_metrics_free(struct ht_metrics *m);
+/* @type: "counter" or "gauge". */
+int ht_metrics_family(struct ht_metrics *m, const char *name, const char *type, const char *help);
+int ht_metrics_add(struct ht_metrics *m, const char *name, const char *const *labels,
+		   uint64_t delta);
+int ht_metrics_set(struct ht_metrics *m, const char *name, const char *const *labels,
+		   uint64_t value);
+int ht_metrics_get(const struct ht_metrics *m, const char *name, const char *const *labels,
+		   uint64_t *value);
+/* Render labels as {k="v",...} ("" when none); returns the length. */
+size_t ht_metrics_labels(char *buf, size_t len, const char *const *labels);
+/*
+ * Rewrite the file atomically: a temporary file in the same directory (not named *.prom),
+ * fsync, mode 0644, rename over the target, fsync of the directory. 0 or -errno.
+ */
+int ht_metrics_write(const struct ht_metrics *m);
+/* ---- end huatuo-ras ---- */
 
 #endif /* HUATUO_H */
