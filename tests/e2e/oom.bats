@@ -112,7 +112,7 @@ time.sleep(1)'
 	assert_bpf_released "$ids"
 	# reader gone: the tool sees EPIPE at its next event and exits 0
 	( sh -c 'echo $$ > "$0"; exec "$@"' "$BATS_TEST_TMPDIR/pid" "$HT_BUILD/huatuo-oom" -j \
-		--cgroup "/rtest_oom_$$" -d 30 2>"$ERR.pipe"; echo "rc=$?" > "$BATS_TEST_TMPDIR/rc" ) | head -c 0 &
+		--cgroup "/rtest_oom_$$" -d 30 2>"$ERR.pipe"; echo "rc=$?" > "$BATS_TEST_TMPDIR/rc" ) | head -n 1 > /dev/null &
 	for _ in $(seq 100); do grep -q '^Tracing' "$ERR.pipe" 2>/dev/null && break; sleep 0.1; done
 	ids=$(bpf_ids_of_pid "$(cat "$BATS_TEST_TMPDIR/pid")")
 	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200 || true
