@@ -36,7 +36,7 @@ BINS := $(addprefix $(OUTPUT)/huatuo-,$(TOOLS))
 LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
 LIBCOMMON_OBJS := $(patsubst libcommon/%.c,$(OBJ)/libcommon/%.o,$(LIBCOMMON_SRCS))
 LIBCOMMON := $(OBJ)/libcommon.a
-TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun
+TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit
 
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
@@ -128,6 +128,11 @@ $(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
 $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# huatuo-ras user space (decoders, --thr-backoff, --metrics) driven by synthetic records
+$(OUTPUT)/ras-unit: tests/unit/ras-unit.c tools/ras.c bpf/ras.h $(OBJ)/ras.skel.h $(LIBCOMMON) | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(LDLIBS) -o $@
 
 $(STATIC_DIR)/lib%.a:
 	$(call msg,STATIC,$@)

@@ -28,18 +28,25 @@ static char last_libbpf_msg[512];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
+	int verbose = print_env ? print_env->verbose : 0;
+	bool show = verbose > 1 || (verbose && level != LIBBPF_DEBUG);
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = '\0';
-	if (level == LIBBPF_WARN && n)
-		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%.500s",
-			 strncmp(line, "libbpf: ", 8) ? line : line + 8);
-	if (print_env && (print_env->verbose > 1 || (print_env->verbose && level != LIBBPF_DEBUG)))
-		fprintf(stderr, "%s\n", line);
+	/* keep the last warning for the one-line error; format nothing we will not use */
+	if (level == LIBBPF_WARN) {
+		va_list copy;
+		size_t n;
+
+		va_copy(copy, ap);
+		vsnprintf(last_libbpf_msg, sizeof(last_libbpf_msg), fmt, copy);
+		va_end(copy);
+		n = strlen(last_libbpf_msg);
+		while (n && last_libbpf_msg[n - 1] == '\n')
+			last_libbpf_msg[--n] = '\0';
+		if (!strncmp(last_libbpf_msg, "libbpf: ", 8))
+			memmove(last_libbpf_msg, last_libbpf_msg + 8, n - 7);
+	}
+	if (show)
+		vfprintf(stderr, fmt, ap);
 	return 0;
 }
 

@@ -61,3 +61,10 @@ runnable_tools() {
 		[ "$status" -eq 0 ] || fail "huatuo-$t -d 0: exit $status: $output"
 	done
 }
+
+@test "the kernel accepts every tool's BTF (libbpf would drop it silently)" {
+	for t in $(runnable_tools); do
+		run --separate-stderr "$HT_BUILD/huatuo-$t" -v -d 0
+		[[ "$stderr" != *"BTF loading error"* ]] || fail "huatuo-$t: the kernel rejected its BTF"
+	done
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-softlockup kernel side.
+ *
+ * Early detector: sched_switch stamps, per CPU, the last context switch; a periodic per-CPU
+ * perf sample (an hrtimer: it still fires while a CPU is stuck with interrupts on) reports a
+ * CPU that runs a task in kernel mode and has not switched for >= threshold, once per stall.
+ * User space keeps a heartbeat thread on every CPU, so a healthy CPU switches at least every
+ * sampling period whatever it runs.
+ *
+ * Kernel reports: printk:console sees every printk record in the printing context (since the
+ * ~5.15 printk rework), so "BUG: soft lockup - CPU#" from watchdog_timer_fn arrives on the
+ * stuck CPU, in the stuck task.
+ */
+#define HT_WANT_CPUS_STACK
+#include "common.bpf.h"
+#include "softlockup.h"
+
+const volatile __u64 threshold_ns = 1000000000ULL;
+
+struct cpu_state {
+	__u64 last_switch_ns;
+	__u64 reported_switch_ns; /* last_switch_ns of the stall already reported */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+struct msg_buf {
+	char text[SOFTLOCKUP_MSG_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct msg_buf);
+} msg_heap SEC(".maps");
+
+/* At most one kernel-report event per CPU per second, whatever floods the log. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_ratelimit);
+} console_rl SEC(".maps");
+
+static __always_inline struct softlockup_event *new_event(__u32 source)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct softlockup_event *e = ht_reserve(sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->stuck_ns = 0;
+	e->source = source;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	e->pad = 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	e->msg[0] = '\0';
+	return e;
+}
+
+static __always_inline int on_switch(void)
+{
+	__u32 zero = 0;
+	struct cpu_state *st = bpf_map_lookup_elem(&cpu_states, &zero);
+
+	if (st)
+		st->last_switch_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(softlockup_switch_btf)
+{
+	return on_switch();
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(softlockup_switch_raw)
+{
+	return on_switch();
+}
+
+SEC("tracepoint/sched/sched_switch")
+int softlockup_switch_tp(void *args)
+{
+	return on_switch();
+}
+
+SEC("perf_event")
+int softlockup_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct softlockup_event *e;
+	struct cpu_state *st;
+	__u32 zero = 0;
+	__u64 now, last;
+	long n;
+
+	st = bpf_map_lookup_elem(&cpu_states, &zero);
+	if (!st)
+		return 0;
+	now = bpf_ktime_get_ns();
+	last = st->last_switch_ns;
+	if (!last) {
+		st->last_switch_ns = now; /* first sample since we attached */
+		return 0;
+	}
+	/* idle, or in user space: nothing is stuck in the kernel */
+	if (!BPF_CORE_READ(task, pid) || ht_regs_user_mode(&ctx->regs))
+		return 0;
+	if (now - last < threshold_ns || st->reported_switch_ns == last)
+		return 0;
+	st->reported_switch_ns = last;
+
+	e = new_event(SOFTLOCKUP_EARLY);
+	if (!e)
+		return 0;
+	e->stuck_ns = now - last;
+	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
+	e->nr = n > 0 ? (__u64)n / 8 : 0;
+	ht_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+/* a global, not static: libbpf 1.1 cannot place a static .rodata array in BTF ("Invalid offset") */
+const char softlockup_needle[] = "BUG: soft lockup - CPU#";
+#define NEEDLE_LEN (sizeof(softlockup_needle) - 1)
+#define SEARCH_SPAN 48 /* the needle starts within this many bytes ("watchdog: " prefix) */
+
+static __always_inline bool match_at(const char *text, __u32 i)
+{
+	for (__u32 j = 0; j < NEEDLE_LEN; j++) {
+		if (i + j >= SOFTLOCKUP_MSG_LEN || text[i + j] != softlockup_needle[j])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline int on_console(void *ctx, const char *text)
+{
+	struct ht_ratelimit *rl;
+	struct softlockup_event *e;
+	struct msg_buf *buf;
+	__u32 zero = 0;
+	bool found = false;
+	long n;
+
+	buf = bpf_map_lookup_elem(&msg_heap, &zero);
+	if (!buf)
+		return 0;
+	if (bpf_probe_read_kernel_str(buf->text, sizeof(buf->text), text) <= (long)NEEDLE_LEN)
+		return 0;
+	for (__u32 i = 0; i < SEARCH_SPAN; i++) {
+		if (buf->text[i] == '\0')
+			break;
+		if (buf->text[i] == 'B' && match_at(buf->text, i)) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return 0;
+	rl = bpf_map_lookup_elem(&console_rl, &zero);
+	if (!rl || !ht_ratelimit_ok(rl, bpf_ktime_get_ns(), 1000000000ULL, 1))
+		return 0;
+	e = new_event(SOFTLOCKUP_KERNEL);
+	if (!e)
+		return 0;
+	__builtin_memcpy(e->msg, buf->text, sizeof(e->msg));
+	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
+	e->nr = n > 0 ? (__u64)n / 8 : 0;
+	ht_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+SEC("tp_btf/console")
+int BPF_PROG(softlockup_console_btf, const char *text, size_t len)
+{
+	return on_console(ctx, text);
+}
+
+SEC("raw_tp/console")
+int BPF_PROG(softlockup_console_raw, const char *text, size_t len)
+{
+	return on_console(ctx, text);
+}
+
+SEC("tracepoint/printk/console")
+int softlockup_console_tp(struct trace_event_raw_console *args)
+{
+	return on_console(args, (void *)args + (args->__data_loc_msg & 0xffff));
+}

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-hungtask: report the tasks the kernel's hung-task detector finds blocked in
+ * uninterruptible sleep, with every D-state task's kernel stack and what each CPU runs, or
+ * dump the D-state tasks right now (--snapshot).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "huatuo.h"
+#include "hungtask.h"
+#include "hungtask.skel.h"
+
+#define OPT_SNAPSHOT 0x300
+#define OPT_BACKOFF 0x301
+#define OPT_BURST 0x302
+
+#define MAX_DTASKS 4096
+#define MAX_TRACKED 1024
+#define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
+#define CPUS_STACK_TIMEOUT_NS (300 * NSEC_PER_MSEC)
+
+static const char doc[] =
+	"Report tasks the kernel's hung-task detector finds blocked (sched:sched_process_hang), "
+	"with all D-state tasks' stacks and every CPU's current stack; or dump D-state tasks now "
+	"(--snapshot).\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-hungtask                    # hung tasks until Ctrl-C\n"
+	"  huatuo-hungtask -j | jq .tracer_data.blocked_processes_stack -r\n"
+	"  huatuo-hungtask --snapshot -j      # D-state tasks right now, one JSON object\n"
+	"  huatuo-hungtask --backoff 0        # every report of every hung task\n"
+	"  huatuo-hungtask -p 1234 -c 1       # wait until process 1234 hangs\n";
+
+static struct {
+	bool snapshot;
+	uint64_t backoff_ns;
+	uint32_t burst;
+} opts = { .backoff_ns = 600 * NSEC_PER_SEC, .burst = 10 };
+
+static const struct argp_option options[] = {
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0,
+	  "Dump the tasks in D state now (tracer_type manual) and exit", 0 },
+	{ "backoff", OPT_BACKOFF, "DUR", 0,
+	  "Report the same hung task again only after DUR, doubling up to 3h (default 10m, "
+	  "0 = every time the kernel reports it)",
+	  0 },
+	{ "burst", OPT_BURST, "N", 0,
+	  "At most N reports per minute over all tasks (default 10, 0 = no limit)", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	uint64_t v;
+
+	switch (key) {
+	case OPT_SNAPSHOT:
+		opts.snapshot = true;
+		break;
+	case OPT_BACKOFF:
+		if (ht_parse_duration(arg, NSEC_PER_SEC, &opts.backoff_ns) ||
+		    opts.backoff_ns > BACKOFF_MAX_NS)
+			ht_usage_error(state, "invalid --backoff '%s': expected a duration from 0 "
+					      "to 3h (e.g. 10m; bare number = seconds)",
+				       arg);
+		break;
+	case OPT_BURST:
+		if (ht_parse_u64(arg, 0, 100000, &v))
+			ht_usage_error(state, "invalid --burst '%s': expected 0 to 100000", arg);
+		opts.burst = (uint32_t)v;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+static const struct ht_hook hooks[] = {
+	{ .name = "sched_process_hang",
+	  .progs = { "hungtask_hang_btf", "hungtask_hang_raw", "hungtask_hang_tp" } },
+};
+
+struct dtask {
+	uint32_t pid, tid;
+	uint64_t wait_ns; /* 0: unknown */
+	char comm[HT_COMM_LEN * 3 + 1];
+	char *stack;
+};
+
+struct scan {
+	struct dtask *tasks;
+	size_t n;
+	const char *source; /* "bpf_iter" or "procfs" */
+};
+
+struct tracked {
+	uint32_t tid;
+	uint64_t hangs;
+	struct ht_backoff backoff;
+};
+
+struct state {
+	struct hungtask_bpf *skel;
+	struct bpf_link *iter;
+	struct tracked tasks[MAX_TRACKED];
+	uint64_t window_start_ns;
+	uint32_t window_reports;
+	uint64_t suppressed;
+};
+
+static void scan_free(struct scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->tasks[i].stack);
+	free(s->tasks);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *symbolize(const __u64 *ips, int nr)
+{
+	const struct ht_ksyms *ks = ht_kernel_ksyms();
+
+	if (nr > HT_STACK_DEPTH)
+		nr = HT_STACK_DEPTH;
+	return ht_stack_string(ks, (const uint64_t *)ips, nr > 0 ? nr : 0);
+}
+
+/* D-state tasks through the BPF task iterator. */
+static int scan_iter(struct state *st, struct scan *s)
+{
+	struct hungtask_dtask rec;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = bpf_iter_create(bpf_link__fd(st->iter));
+	if (fd < 0)
+		return -errno;
+	s->source = "bpf_iter";
+	for (;;) {
+		n = read(fd, (char *)&rec + got, sizeof(rec) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got < sizeof(rec))
+			continue;
+		got = 0;
+		if (s->n >= MAX_DTASKS)
+			continue;
+		struct dtask *t = &s->tasks[s->n++];
+
+		t->pid = rec.pid;
+		t->tid = rec.tid;
+		t->wait_ns = rec.wait_ns;
+		ht_utf8_sanitize(rec.comm, sizeof(rec.comm), t->comm, sizeof(t->comm));
+		t->stack = symbolize(rec.ips, rec.nr);
+	}
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* "[<0>] folio_wait_bit+0x.../0x..." lines -> "folio_wait_bit+0x..." lines, malloc'd */
+static char *proc_stack(const char *path)
+{
+	char buf[4096], out[4096], *o = out;
+
+	if (ht_read_file(path, buf, sizeof(buf)) <= 0)
+		return NULL;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *sym = strstr(line, "] ");
+		size_t len;
+
+		sym = sym ? sym + 2 : line;
+		len = strcspn(sym, "/");
+		if ((size_t)(o - out) + len + 2 > sizeof(out))
+			break;
+		o += sprintf(o, "%s%.*s", o == out ? "" : "\n", (int)len, sym);
+	}
+	*o = '\0';
+	return strdup(out);
+}
+
+/* One thread from procfs: true (and @d filled) if it is in D state. */
+static bool proc_dtask(const char *pid, const char *tid, struct dtask *d)
+{
+	char path[600], buf[1024], *open_paren, *close_paren;
+
+	snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, tid);
+	if (ht_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren[1] != ' ' || close_paren[2] != 'D')
+		return false;
+	d->pid = (uint32_t)atoi(pid);
+	d->tid = (uint32_t)atoi(tid);
+	d->wait_ns = 0; /* procfs does not say */
+	ht_utf8_sanitize(open_paren + 1, (size_t)(close_paren - open_paren - 1), d->comm,
+			 sizeof(d->comm));
+	snprintf(path, sizeof(path), "/proc/%s/task/%s/stack", pid, tid);
+	d->stack = proc_stack(path);
+	return true;
+}
+
+/* Fallback: /proc/PID/task/TID/stat state 'D', stack from /proc/PID/task/TID/stack. */
+static int scan_proc(struct scan *s)
+{
+	DIR *proc = opendir("/proc"), *tdir;
+	struct dirent *p, *t;
+	char path[300];
+
+	if (!proc)
+		return -errno;
+	s->source = "procfs";
+	while ((p = readdir(proc)) && s->n < MAX_DTASKS) {
+		if (!isdigit((unsigned char)p->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+		tdir = opendir(path);
+		if (!tdir)
+			continue;
+		while ((t = readdir(tdir)) && s->n < MAX_DTASKS)
+			if (isdigit((unsigned char)t->d_name[0]) &&
+			    proc_dtask(p->d_name, t->d_name, &s->tasks[s->n]))
+				s->n++;
+		closedir(tdir);
+	}
+	closedir(proc);
+	return 0;
+}
+
+static int scan_dstate(struct state *st, struct scan *s)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->tasks = calloc(MAX_DTASKS, sizeof(*s->tasks));
+	if (!s->tasks)
+		return -ENOMEM;
+	if (st->iter && !scan_iter(st, s))
+		return 0;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->tasks[i].stack);
+	s->n = 0;
+	err = scan_proc(s);
+	if (err)
+		scan_free(s);
+	return err;
+}
+
+/* blocked_processes_stack (text) and blocked_processes (array) */
+static void add_blocked(cJSON *d, const struct scan *s)
+{
+	size_t cap = 4096, len = 0;
+	char *text = malloc(cap), dur[32];
+	cJSON *arr = cJSON_CreateArray();
+
+	if (text)
+		text[0] = '\0';
+	for (size_t i = 0; i < s->n; i++) {
+		const struct dtask *t = &s->tasks[i];
+		cJSON *o = cJSON_CreateObject();
+		char head[256];
+		size_t need;
+
+		cJSON_AddNumberToObject(o, "pid", t->pid);
+		cJSON_AddNumberToObject(o, "tid", t->tid);
+		cJSON_AddStringToObject(o, "comm", t->comm);
+		if (t->wait_ns)
+			ht_json_add_u64(o, "wait_ns", t->wait_ns);
+		cJSON_AddStringToObject(o, "stack", t->stack ? t->stack : "");
+		cJSON_AddItemToArray(arr, o);
+
+		snprintf(head, sizeof(head), "%spid %u tid %u comm %s state D%s%s\n",
+			 len ? "\n" : "", t->pid, t->tid, t->comm, t->wait_ns ? " blocked " : "",
+			 t->wait_ns ? ht_fmt_duration(t->wait_ns, dur, sizeof(dur)) : "");
+		need = len + strlen(head) + (t->stack ? strlen(t->stack) * 2 + 64 : 1) + 1;
+		if (text && need > cap) {
+			char *grown = realloc(text, cap = need * 2);
+
+			if (!grown) {
+				free(text);
+				text = NULL;
+			} else {
+				text = grown;
+			}
+		}
+		if (!text)
+			continue;
+		len += (size_t)sprintf(text + len, "%s", head);
+		if (t->stack && t->stack[0]) {
+			char *copy = strdup(t->stack);
+
+			for (char *l = copy ? strtok(copy, "\n") : NULL; l; l = strtok(NULL, "\n"))
+				len += (size_t)sprintf(text + len, "  %s\n", l);
+			free(copy);
+		}
+	}
+	cJSON_AddNumberToObject(d, "d_process_count", (double)s->n);
+	cJSON_AddStringToObject(d, "blocked_processes_stack", text ? text : "");
+	cJSON_AddItemToObject(d, "blocked_processes", arr);
+	cJSON_AddStringToObject(d, "blocked_processes_source", s->source ? s->source : "");
+	free(text);
+}
+
+static void add_cpus_stack(struct ht_env *env, struct state *st, cJSON *d)
+{
+	char *cpus = ht_cpus_stack(env, st->skel->obj, CPUS_STACK_TIMEOUT_NS);
+
+	if (!cpus)
+		ht_warn(env, "cannot capture the CPUs' stacks: %s", strerror(errno));
+	cJSON_AddStringToObject(d, "cpus_stack", cpus ? cpus : "");
+	free(cpus);
+}
+
+static int hung_task_timeout_secs(void)
+{
+	char buf[32];
+
+	if (ht_read_file("/proc/sys/kernel/hung_task_timeout_secs", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoi(buf);
+}
+
+static struct tracked *track(struct state *st, uint32_t tid)
+{
+	struct tracked *free_slot = NULL, *oldest = &st->tasks[0];
+
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		struct tracked *t = &st->tasks[i];
+
+		if (t->tid == tid && t->hangs)
+			return t;
+		if (!t->hangs && !free_slot)
+			free_slot = t;
+		if (t->backoff.last_ns < oldest->backoff.last_ns)
+			oldest = t;
+	}
+	if (!free_slot)
+		free_slot = oldest;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->tid = tid;
+	free_slot->backoff.base_ns = opts.backoff_ns;
+	free_slot->backoff.max_ns = BACKOFF_MAX_NS;
+	return free_slot;
+}
+
+static bool burst_allows(struct state *st, uint64_t now)
+{
+	if (!opts.burst)
+		return true;
+	if (now - st->window_start_ns >= 60 * NSEC_PER_SEC) {
+		st->window_start_ns = now;
+		st->window_reports = 0;
+	}
+	if (st->window_reports >= opts.burst)
+		return false;
+	st->window_reports++;
+	return true;
+}
+
+static uint32_t tgid_of(uint32_t tid)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	if (ht_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strstr(buf, "\nTgid:");
+	return p ? (uint32_t)strtoul(p + 6, NULL, 10) : 0;
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct hungtask_event *e = data;
+	struct state *st = ctx;
+	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], *stack = NULL, *text;
+	uint64_t now = ht_now_mono_ns(), suppressed;
+	uint32_t pid = e->pid;
+	struct tracked *t;
+	struct scan s;
+	cJSON *d;
+	int err, timeout;
+	size_t cap;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (!pid)
+		pid = tgid_of(e->tid); /* classic tracepoint: tid only */
+	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
+	if ((env->pid && pid != (uint32_t)env->pid) || (env->comm && strcmp(env->comm, comm)))
+		return 0;
+	t = track(st, e->tid);
+	t->hangs++;
+	if (!ht_backoff_allow(&t->backoff, now) || !burst_allows(st, now)) {
+		st->suppressed++;
+		return 0;
+	}
+	suppressed = st->suppressed;
+	st->suppressed = 0;
+
+	err = scan_dstate(st, &s);
+	if (err)
+		ht_warn(env, "cannot list D-state tasks: %s", strerror(-err));
+	if (e->nr >= 0) {
+		int skip = ht_stack_skip_tracing(ht_kernel_ksyms(), (const uint64_t *)e->ips,
+						 e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH);
+
+		stack = symbolize(e->ips + skip, e->nr - skip);
+	} else {
+		for (size_t i = 0; i < s.n && !stack; i++)
+			if (s.tasks[i].tid == e->tid && s.tasks[i].stack)
+				stack = strdup(s.tasks[i].stack);
+	}
+
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "pid", pid);
+	cJSON_AddNumberToObject(d, "tid", e->tid);
+	cJSON_AddStringToObject(d, "comm", comm);
+	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
+	add_blocked(d, &s);
+	add_cpus_stack(env, st, d);
+	timeout = hung_task_timeout_secs();
+	if (timeout >= 0)
+		cJSON_AddNumberToObject(d, "hung_task_timeout_secs", timeout);
+	ht_json_add_u64(d, "hang_count", t->hangs);
+	ht_json_add_u64(d, "suppressed", suppressed);
+
+	if (env->json) {
+		err = ht_emit_text(env, d, NULL, "auto", NULL);
+	} else {
+		char stamp[16];
+		time_t wall = time(NULL);
+		struct tm tm;
+
+		localtime_r(&wall, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
+		cap = 256 + (stack ? strlen(stack) * 2 : 0);
+		text = malloc(cap);
+		if (text) {
+			size_t len = (size_t)snprintf(text, cap,
+						      "%-8s %-7u %-7u %-16s %7zu %6llu\n", stamp,
+						      pid, e->tid, pcomm, s.n,
+						      (unsigned long long)t->hangs);
+
+			for (char *l = stack ? strtok(stack, "\n") : NULL; l && len < cap;
+			     l = strtok(NULL, "\n"))
+				len += (size_t)snprintf(text + len, cap - len, "    %s\n", l);
+		}
+		err = ht_emit_text(env, d, NULL, "auto", text ? text : "");
+		free(text);
+	}
+	free(stack);
+	scan_free(&s);
+	return err;
+}
+
+static int snapshot(struct ht_env *env, struct state *st)
+{
+	char *text = NULL;
+	struct scan s;
+	cJSON *d;
+	int err;
+
+	err = scan_dstate(st, &s);
+	if (err) {
+		ht_err(env, "cannot list D-state tasks: %s", strerror(-err));
+		return err;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "pid", 0); /* no hung task: a snapshot */
+	cJSON_AddStringToObject(d, "comm", "");
+	add_blocked(d, &s);
+	add_cpus_stack(env, st, d);
+	if (!env->json) {
+		cJSON *bps = cJSON_GetObjectItem(d, "blocked_processes_stack");
+		cJSON *cps = cJSON_GetObjectItem(d, "cpus_stack");
+		const char *b = cJSON_GetStringValue(bps), *c = cJSON_GetStringValue(cps);
+
+		text = malloc(strlen(b) + strlen(c) + 128);
+		if (text)
+			sprintf(text, "%zu tasks in D state (%s)\n%s\nCPUs:\n%s", s.n, s.source, b,
+				c);
+	}
+	err = ht_emit_text(env, d, NULL, "manual", text);
+	free(text);
+	scan_free(&s);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-hungtask", .tracer_name = "hungtask",
+			      .what = "hung tasks", .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	static struct state st;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if (ht_bpf_preflight(&env, &open_opts))
+		return 1;
+
+	st.skel = hungtask_bpf__open_opts(&open_opts);
+	if (!st.skel) {
+		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
+		return 1;
+	}
+	st.skel->rodata->target_pid = (uint32_t)env.pid;
+	if (ht_bpf_prepare(&env, st.skel->obj, hooks, ARRAY_SIZE(hooks)) ||
+	    ht_bpf_loaded(&env, hungtask_bpf__load(st.skel))) {
+		env.exit_code = 1;
+		goto out;
+	}
+	st.iter = bpf_program__attach_iter(st.skel->progs.hungtask_dstate, NULL);
+	if (!st.iter)
+		ht_info(&env, "BPF task iterator unavailable (%s): D-state tasks from /proc",
+			strerror(errno));
+	if (opts.snapshot) {
+		if (!env.check) {
+			err = snapshot(&env, &st);
+			goto out;
+		}
+	} else if (ht_bpf_attach(&env, st.skel->obj)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	ht_add_hook(&env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
+		    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
+	ht_add_hook(&env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (hung_task_timeout_secs() == 0)
+		ht_warn(&env,
+			"kernel.hung_task_timeout_secs is 0: the kernel reports no hung tasks");
+	else if (hung_task_timeout_secs() < 0)
+		ht_warn(&env, "no kernel.hung_task_timeout_secs: the kernel may lack "
+			      "CONFIG_DETECT_HUNG_TASK");
+	if (ht_start(&env, "%-7s %-7s %-16s %7s %6s", "PID", "TID", "COMM", "D-TASKS", "HANGS")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
+out:
+	bpf_link__destroy(st.iter);
+	ht_bpf_detach(&env);
+	hungtask_bpf__destroy(st.skel);
+	return ht_finish(&env, err);
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-softirq: report CPUs whose scheduler tick came late (interrupts held off, long
+ * hard-irq work, a vCPU that did not run), with the task and kernel stack the late tick hit.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "huatuo.h"
+#include "softirq.h"
+#include "softirq.skel.h"
+
+#define OPT_CPU 0x200
+#define OPT_RATE 0x201
+
+static const char doc[] =
+	"Report scheduler ticks that came late on a CPU (interrupts or bottom halves held off "
+	"too long), NO_HZ idle gaps excluded, with the interrupted task and kernel stack.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-softirq                  # tick gaps of 100 ms or more until Ctrl-C\n"
+	"  huatuo-softirq -t 20ms -j       # lower threshold, JSON lines\n"
+	"  huatuo-softirq --cpu 1 -c 5     # the first 5 gaps on CPU 1\n"
+	"  huatuo-softirq -o /var/log/huatuo -d 1h\n";
+
+static struct {
+	int cpu;
+	uint32_t rate;
+} opts = { .cpu = -1, .rate = 10 };
+
+static const struct argp_option options[] = {
+	{ "cpu", OPT_CPU, "CPU", 0, "Only this CPU (filtered in the kernel)", 0 },
+	{ "rate", OPT_RATE, "N", 0,
+	  "At most N reports per CPU per second (default 10, 0 = no limit)", 0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	uint64_t v;
+	int ncpus;
+
+	switch (key) {
+	case OPT_CPU:
+		ncpus = libbpf_num_possible_cpus();
+		if (ncpus <= 0 || ht_parse_u64(arg, 0, (uint64_t)ncpus - 1, &v))
+			ht_usage_error(state,
+				       "invalid --cpu '%s': expected a CPU from 0 to %d", arg,
+				       ncpus - 1);
+		opts.cpu = (int)v;
+		break;
+	case OPT_RATE:
+		if (ht_parse_u64(arg, 0, 100000, &v))
+			ht_usage_error(state, "invalid --rate '%s': expected 0 to 100000", arg);
+		opts.rate = (uint32_t)v;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+static const struct ht_hook hooks[] = {
+	{ .name = "tick_stop",
+	  .progs = { "softirq_tick_stop_btf", "softirq_tick_stop_raw", "softirq_tick_stop_tp" } },
+	{ .name = "tick",
+	  .progs = { "softirq_tick_btf", "softirq_tick_raw", "softirq_tick_tp",
+		     "softirq_tick_kprobe" } },
+};
+
+/* The first frame after the interrupt entry: the code the late tick interrupted. */
+static const char *interrupted_frame(const char *stack, char *buf, size_t len)
+{
+	const char *p = stack, *hit = NULL;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, "asm_sysvec_", 11) || !strncmp(p, "asm_common_interrupt", 20) ||
+		    !strncmp(p, "el1_interrupt", 13)) {
+			if (!nl || !nl[1])
+				return "(user space)"; /* nothing below the interrupt entry */
+			hit = nl + 1;
+			break;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (!hit)
+		hit = stack;
+	snprintf(buf, len, "%.*s", (int)strcspn(hit, "\n"), hit);
+	return buf[0] ? buf : "-";
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct softirq_event *e = data;
+	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], off[32], where[160], *stack;
+	int nr, skip;
+	cJSON *d;
+
+	(void)ctx;
+	if (size < sizeof(*e))
+		return 0;
+	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
+	skip = ht_stack_skip_tracing(ht_kernel_ksyms(), (const uint64_t *)e->ips, nr);
+	stack = ht_stack_string(ht_kernel_ksyms(), (const uint64_t *)e->ips + skip, nr - skip);
+	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "comm", comm);
+	cJSON_AddNumberToObject(d, "pid", e->pid);
+	cJSON_AddNumberToObject(d, "tid", e->tid);
+	cJSON_AddNumberToObject(d, "cpu", e->cpu);
+	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
+	ht_json_add_u64(d, "now", e->now_ns);
+	ht_json_add_u64(d, "offtime", e->offtime_ns);
+	ht_json_add_u64(d, "threshold", env->threshold_ns);
+
+	ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
+	interrupted_frame(stack ? stack : "", where, sizeof(where));
+	free(stack);
+	return ht_emit(env, d, NULL, "auto", "%-4u %-7u %-16s %9s %s", e->cpu, e->pid, pcomm,
+		       ht_fmt_duration(e->offtime_ns, off, sizeof(off)), where);
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-softirq", .tracer_name = "softirq",
+			      .what = "late scheduler ticks", .opt_flags = HT_OPT_THRESHOLD,
+			      .threshold_ns = 100 * NSEC_PER_MSEC };
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	const struct ht_ksyms *ks;
+	struct softirq_bpf *skel = NULL;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if (ht_bpf_preflight(&env, &open_opts))
+		return 1;
+
+	ks = ht_kernel_ksyms();
+	if (!ks || ht_ksyms_hidden(ks)) {
+		ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
+		       ks ? " (hidden by kernel.kptr_restrict)" : "");
+		return 1;
+	}
+	skel = softirq_bpf__open_opts(&open_opts);
+	if (!skel) {
+		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
+		return 1;
+	}
+	skel->rodata->tick_fn = ht_ksyms_addr(ks, "tick_nohz_handler");
+	skel->rodata->tick_fn_old = ht_ksyms_addr(ks, "tick_sched_timer");
+	skel->rodata->threshold_ns = env.threshold_ns;
+	skel->rodata->target_cpu = opts.cpu;
+	skel->rodata->rate_burst = opts.rate;
+	if (!skel->rodata->tick_fn && !skel->rodata->tick_fn_old && env.probe != HT_PROBE_KPROBE) {
+		ht_err(&env,
+		       "no tick handler (tick_nohz_handler, tick_sched_timer) in /proc/kallsyms");
+		env.exit_code = 1;
+		goto out;
+	}
+	if (ht_bpf_prepare(&env, skel->obj, hooks, ARRAY_SIZE(hooks)) ||
+	    ht_bpf_loaded(&env, softirq_bpf__load(skel)) || ht_bpf_attach(&env, skel->obj)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (ht_start(&env, "%-4s %-7s %-16s %9s %s", "CPU", "PID", "COMM", "OFFTIME",
+		     "INTERRUPTED")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
+out:
+	ht_bpf_detach(&env);
+	softirq_bpf__destroy(skel);
+	return ht_finish(&env, err);
+}

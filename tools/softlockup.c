@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-softlockup: report a CPU that stops scheduling while running in the kernel, well
+ * before the kernel's own soft-lockup report (2 * watchdog_thresh), and the kernel's reports
+ * too, with the stuck CPU's stack and what every CPU runs (captured with BPF, not sysrq).
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "huatuo.h"
+#include "softlockup.h"
+#include "softlockup.skel.h"
+
+#define OPT_NO_EARLY 0x400
+#define OPT_BACKOFF 0x401
+
+#define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
+#define CPUS_STACK_TIMEOUT_NS (300 * NSEC_PER_MSEC)
+#define MIN_PERIOD_NS (5 * NSEC_PER_MSEC)
+#define MAX_PERIOD_NS (1 * NSEC_PER_SEC)
+
+static const char doc[] =
+	"Report CPUs stuck in the kernel without scheduling (soft lockups): early, from a BPF "
+	"detector (-t, default 1s), and the kernel's own reports, with the CPU's stack and every "
+	"CPU's current stack.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-softlockup                   # stalls of 1 s or more until Ctrl-C\n"
+	"  huatuo-softlockup -t 200ms -j       # earlier, JSON lines\n"
+	"  huatuo-softlockup --no-early        # only the kernel's soft-lockup reports\n"
+	"  huatuo-softlockup -o /var/log/huatuo --backoff 30m\n";
+
+static struct {
+	bool no_early;
+	uint64_t backoff_ns;
+} opts = { .backoff_ns = 600 * NSEC_PER_SEC };
+
+static const struct argp_option options[] = {
+	{ "no-early", OPT_NO_EARLY, NULL, 0,
+	  "Only the kernel's own soft-lockup reports (no sampling, no heartbeat threads)", 0 },
+	{ "backoff", OPT_BACKOFF, "DUR", 0,
+	  "Report the same CPU again only after DUR, doubling up to 3h (default 10m, 0 = every "
+	  "time)",
+	  0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_NO_EARLY:
+		opts.no_early = true;
+		break;
+	case OPT_BACKOFF:
+		if (ht_parse_duration(arg, NSEC_PER_SEC, &opts.backoff_ns) ||
+		    opts.backoff_ns > BACKOFF_MAX_NS)
+			ht_usage_error(state, "invalid --backoff '%s': expected a duration from 0 "
+					      "to 3h (e.g. 10m; bare number = seconds)",
+				       arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+static const struct ht_hook hooks[] = {
+	{ .name = "kernel_report",
+	  .progs = { "softlockup_console_btf", "softlockup_console_raw",
+		     "softlockup_console_tp" } },
+	{ .name = "context_switch",
+	  .progs = { "softlockup_switch_btf", "softlockup_switch_raw", "softlockup_switch_tp" } },
+};
+
+struct state {
+	struct softlockup_bpf *skel;
+	struct bpf_link **samplers; /* one per possible CPU */
+	int ncpus;
+	uint64_t period_ns;
+	struct ht_backoff *backoff; /* [source - 1][cpu] */
+	uint64_t count;
+};
+
+/* ---- heartbeat: a thread per CPU that must be scheduled every period ---- */
+
+struct heartbeat {
+	int cpu;
+	uint64_t period_ns;
+};
+
+static void *heartbeat_main(void *arg)
+{
+	struct heartbeat *hb = arg;
+	struct sched_param sp = { .sched_priority = 1 };
+	struct timespec ts = { .tv_sec = (time_t)(hb->period_ns / NSEC_PER_SEC),
+			       .tv_nsec = (long)(hb->period_ns % NSEC_PER_SEC) };
+	sigset_t all;
+	cpu_set_t set;
+
+	/* signals are for the main thread: its poll() must see EINTR */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	CPU_ZERO(&set);
+	CPU_SET(hb->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	/* real-time so that the wakeup preempts whatever a healthy CPU runs */
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	for (;;)
+		nanosleep(&ts, NULL);
+	return NULL;
+}
+
+static int start_heartbeats(struct ht_env *env, const bool *online, int ncpus, uint64_t period)
+{
+	static struct heartbeat *hbs;
+	pthread_attr_t attr;
+
+	hbs = calloc((size_t)ncpus, sizeof(*hbs));
+	if (!hbs)
+		return -ENOMEM;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (int c = 0; c < ncpus; c++) {
+		pthread_t t;
+		int err;
+
+		if (!online[c])
+			continue;
+		hbs[c] = (struct heartbeat){ .cpu = c, .period_ns = period };
+		err = pthread_create(&t, &attr, heartbeat_main, &hbs[c]);
+		if (err) {
+			ht_err(env, "cannot start the heartbeat thread for CPU %d: %s", c,
+			       strerror(err));
+			pthread_attr_destroy(&attr);
+			return -err;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return 0;
+}
+
+/* ---- the early detector's per-CPU samples ---- */
+
+static int start_samplers(struct ht_env *env, struct state *st, const bool *online)
+{
+	struct perf_event_attr attr;
+
+	st->samplers = calloc((size_t)st->ncpus, sizeof(struct bpf_link *));
+	if (!st->samplers)
+		return -ENOMEM;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = st->period_ns;
+	attr.disabled = 1;
+	for (int c = 0; c < st->ncpus; c++) {
+		int fd;
+
+		if (!online[c])
+			continue;
+		fd = (int)syscall(SYS_perf_event_open, &attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			ht_err(env, "cannot open a cpu-clock perf event on CPU %d: %s", c,
+			       strerror(errno));
+			return -errno;
+		}
+		st->samplers[c] = bpf_program__attach_perf_event(st->skel->progs.softlockup_sample,
+								  fd);
+		if (!st->samplers[c]) {
+			int err = -errno;
+
+			close(fd);
+			ht_err(env, "cannot attach the sampler on CPU %d: %s", c, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void stop_samplers(struct state *st)
+{
+	if (!st->samplers)
+		return;
+	for (int c = 0; c < st->ncpus; c++)
+		bpf_link__destroy(st->samplers[c]);
+	free(st->samplers);
+	st->samplers = NULL;
+}
+
+/* ---- events ---- */
+
+/* "... BUG: soft lockup - CPU#1 stuck for 23s! [comm:4242]" */
+static bool parse_report(const char *msg, int *cpu, unsigned int *secs, char *comm, size_t len,
+			 int *pid)
+{
+	const char *p = strstr(msg, "BUG: soft lockup - CPU#"), *open, *colon, *close;
+
+	if (!p || sscanf(p, "BUG: soft lockup - CPU#%d stuck for %us!", cpu, secs) != 2)
+		return false;
+	open = strchr(p, '[');
+	close = open ? strrchr(open, ']') : NULL;
+	colon = close ? memrchr(open, ':', (size_t)(close - open)) : NULL;
+	if (!colon)
+		return true;
+	snprintf(comm, len, "%.*s", (int)(colon - open - 1), open + 1);
+	*pid = atoi(colon + 1);
+	return true;
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct softlockup_event *e = data;
+	struct state *st = ctx;
+	char comm[HT_COMM_LEN * 3 + 1], text_comm[64] = "", msg[SOFTLOCKUP_MSG_LEN * 3 + 1];
+	char pcomm[64], dur[32], *stack, *cpus;
+	int cpu = (int)e->cpu, pid = (int)e->pid, nr, skip;
+	unsigned int secs = 0;
+	bool early = e->source == SOFTLOCKUP_EARLY;
+	uint64_t stuck_ns = e->stuck_ns;
+	struct ht_backoff *b;
+	cJSON *d;
+
+	if (size < sizeof(*e))
+		return 0;
+	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
+	ht_utf8_sanitize(e->msg, sizeof(e->msg), msg, sizeof(msg));
+	if (!early) {
+		msg[strcspn(msg, "\n")] = '\0';
+		if (!parse_report(msg, &cpu, &secs, text_comm, sizeof(text_comm), &pid))
+			return 0;
+		if (cpu < 0 || cpu >= st->ncpus)
+			cpu = (int)e->cpu;
+		stuck_ns = (uint64_t)secs * NSEC_PER_SEC;
+	}
+	if (text_comm[0])
+		ht_utf8_sanitize(text_comm, strlen(text_comm), comm, sizeof(comm));
+	if (env->pid && pid != env->pid)
+		return 0;
+	if (env->comm && strcmp(env->comm, comm))
+		return 0;
+	st->count++;
+	b = &st->backoff[(early ? 0 : st->ncpus) + cpu];
+	if (!ht_backoff_allow(b, ht_now_mono_ns()))
+		return 0;
+
+	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
+	/* the sampler's stack comes from the interrupted registers: nothing to skip */
+	skip = early ? 0 : ht_stack_skip_tracing(ht_kernel_ksyms(), (const uint64_t *)e->ips, nr);
+	stack = ht_stack_string(ht_kernel_ksyms(), (const uint64_t *)e->ips + skip, nr - skip);
+	cpus = ht_cpus_stack(env, st->skel->obj, CPUS_STACK_TIMEOUT_NS);
+	if (!cpus)
+		ht_warn(env, "cannot capture the CPUs' stacks: %s", strerror(errno));
+
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "cpu", cpu);
+	cJSON_AddNumberToObject(d, "pid", pid);
+	if (early)
+		cJSON_AddNumberToObject(d, "tid", e->tid);
+	cJSON_AddStringToObject(d, "comm", comm);
+	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
+	ht_json_add_u64(d, "count", st->count);
+	cJSON_AddStringToObject(d, "cpus_stack", cpus ? cpus : "");
+	cJSON_AddStringToObject(d, "source", early ? "early" : "kernel");
+	ht_json_add_u64(d, "stuck_ns", stuck_ns);
+	if (early) {
+		ht_json_add_u64(d, "threshold", env->threshold_ns);
+	} else {
+		cJSON_AddStringToObject(d, "message", msg);
+		/* who printed it: the stuck task itself for a real report */
+		cJSON_AddNumberToObject(d, "reporter_cpu", e->cpu);
+		cJSON_AddNumberToObject(d, "reporter_pid", e->pid);
+		ht_json_add_bytes(d, "reporter_comm", e->comm, sizeof(e->comm));
+	}
+	ht_json_add_u64(d, "suppressed", b->suppressed);
+	free(stack);
+	free(cpus);
+	ht_printable(comm, strlen(comm), pcomm, sizeof(pcomm));
+	return ht_emit(env, d, NULL, "auto", "%-4d %-7d %-16s %9s %-6s %llu", cpu, pid, pcomm,
+		       ht_fmt_duration(stuck_ns, dur, sizeof(dur)), early ? "early" : "kernel",
+		       (unsigned long long)st->count);
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-softlockup", .tracer_name = "softlockup",
+			      .what = "soft lockups",
+			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM,
+			      .threshold_ns = NSEC_PER_SEC };
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+	static char early_target[96];
+	struct state st = { 0 };
+	bool *online = NULL;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if (ht_bpf_preflight(&env, &open_opts))
+		return 1;
+
+	st.ncpus = libbpf_num_possible_cpus();
+	online = st.ncpus > 0 ? calloc((size_t)st.ncpus, sizeof(*online)) : NULL;
+	st.backoff = online ? calloc(2 * (size_t)st.ncpus, sizeof(*st.backoff)) : NULL;
+	if (!st.backoff || ht_online_cpus(online, st.ncpus) <= 0) {
+		ht_err(&env, "cannot read the online CPUs (/sys/devices/system/cpu/online)");
+		free(online);
+		free(st.backoff);
+		return 1;
+	}
+	for (int i = 0; i < 2 * st.ncpus; i++)
+		st.backoff[i] = (struct ht_backoff){ .base_ns = opts.backoff_ns,
+						     .max_ns = BACKOFF_MAX_NS };
+	/* sample 4 times per threshold: a stall is seen within threshold * 1.25 */
+	st.period_ns = env.threshold_ns / 4;
+	if (st.period_ns < MIN_PERIOD_NS)
+		st.period_ns = MIN_PERIOD_NS;
+	if (st.period_ns > MAX_PERIOD_NS)
+		st.period_ns = MAX_PERIOD_NS;
+
+	st.skel = softlockup_bpf__open_opts(&open_opts);
+	if (!st.skel) {
+		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
+		free(online);
+		free(st.backoff);
+		return 1;
+	}
+	st.skel->rodata->threshold_ns = env.threshold_ns;
+	if (ht_bpf_prepare(&env, st.skel->obj, hooks, opts.no_early ? 1 : ARRAY_SIZE(hooks)) ||
+	    ht_bpf_loaded(&env, softlockup_bpf__load(st.skel)) ||
+	    ht_bpf_attach(&env, st.skel->obj)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	if (!opts.no_early) {
+		if (start_samplers(&env, &st, online)) {
+			env.exit_code = 1;
+			goto out;
+		}
+		snprintf(early_target, sizeof(early_target), "cpu-clock every %llums on each CPU",
+			 (unsigned long long)(st.period_ns / NSEC_PER_MSEC));
+		ht_add_hook(&env, "early_detector", HT_PROBE_PERF, early_target);
+	}
+	ht_add_hook(&env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (!opts.no_early && start_heartbeats(&env, online, st.ncpus, st.period_ns)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	if (ht_start(&env, "%-4s %-7s %-16s %9s %-6s %s", "CPU", "PID", "COMM", "STUCK", "SOURCE",
+		     "COUNT")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
+out:
+	stop_samplers(&st);
+	ht_bpf_detach(&env);
+	softlockup_bpf__destroy(st.skel);
+	free(online);
+	free(st.backoff);
+	return ht_finish(&env, err);
+}
