@@ -293,3 +293,51 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	/* stdout is flushed per event by ht_emit(); line buffering helps tools' own prints */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
+
+/* "1h", "30m", "90s", "250ms", "20us", "5ns": the largest unit that divides @ns. */
+static const char *short_duration(uint64_t ns, char *buf, size_t len)
+{
+	static const struct {
+		uint64_t ns;
+		const char *unit;
+	} units[] = { { 3600 * NSEC_PER_SEC, "h" }, { 60 * NSEC_PER_SEC, "m" },
+		      { NSEC_PER_SEC, "s" },	   { NSEC_PER_MSEC, "ms" },
+		      { NSEC_PER_USEC, "us" },	   { 1, "ns" } };
+
+	snprintf(buf, len, "0");
+	for (size_t i = 0; ns && i < ARRAY_SIZE(units); i++)
+		if (ns % units[i].ns == 0) {
+			snprintf(buf, len, "%llu%s", (unsigned long long)(ns / units[i].ns),
+				 units[i].unit);
+			break;
+		}
+	return buf;
+}
+
+uint64_t ht_opt_duration(struct argp_state *state, const char *opt, const char *arg,
+			 uint64_t bare_unit_ns, uint64_t min_ns, uint64_t max_ns)
+{
+	char lo[32], hi[32];
+	uint64_t ns;
+
+	if (ht_parse_duration(arg, bare_unit_ns, &ns) || ns < min_ns || ns > max_ns)
+		ht_usage_error(state,
+			       "invalid --%s '%s': expected a duration from %s to %s (ns, us, ms, "
+			       "s, m, h; bare number = %s)",
+			       opt, arg, short_duration(min_ns, lo, sizeof(lo)),
+			       short_duration(max_ns, hi, sizeof(hi)),
+			       bare_unit_ns == NSEC_PER_SEC ? "seconds" :
+			       bare_unit_ns == NSEC_PER_MSEC ? "ms" : "ns");
+	return ns;
+}
+
+uint64_t ht_opt_u64(struct argp_state *state, const char *opt, const char *arg, uint64_t min,
+		    uint64_t max)
+{
+	uint64_t v;
+
+	if (ht_parse_u64(arg, min, max, &v))
+		ht_usage_error(state, "invalid --%s '%s': expected a number from %llu to %llu", opt,
+			       arg, (unsigned long long)min, (unsigned long long)max);
+	return v;
+}

@@ -117,6 +117,14 @@ struct ht_env {
  * 64 through argp. @tool_argp's parser sees its own keys; @doc/@args_doc come from it.
  */
 void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv);
+/*
+ * Validate a tool option's value or exit 64 naming it ("invalid --backoff 'x': expected a
+ * duration from 0ns to 3h ..."). @opt is the long name without dashes.
+ */
+uint64_t ht_opt_duration(struct argp_state *state, const char *opt, const char *arg,
+			 uint64_t bare_unit_ns, uint64_t min_ns, uint64_t max_ns);
+uint64_t ht_opt_u64(struct argp_state *state, const char *opt, const char *arg, uint64_t min,
+		    uint64_t max);
 /* A tool-specific option error: names the option, exits 64. */
 void ht_usage_error(struct argp_state *state, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

@@ -60,23 +60,16 @@ static const struct argp_option options[] = {
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-	uint64_t v;
-
 	switch (key) {
 	case OPT_SNAPSHOT:
 		opts.snapshot = true;
 		break;
 	case OPT_BACKOFF:
-		if (ht_parse_duration(arg, NSEC_PER_SEC, &opts.backoff_ns) ||
-		    opts.backoff_ns > BACKOFF_MAX_NS)
-			ht_usage_error(state, "invalid --backoff '%s': expected a duration from 0 "
-					      "to 3h (e.g. 10m; bare number = seconds)",
-				       arg);
+		opts.backoff_ns = ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0,
+						  BACKOFF_MAX_NS);
 		break;
 	case OPT_BURST:
-		if (ht_parse_u64(arg, 0, 100000, &v))
-			ht_usage_error(state, "invalid --burst '%s': expected 0 to 100000", arg);
-		opts.burst = (uint32_t)v;
+		opts.burst = (uint32_t)ht_opt_u64(state, "burst", arg, 0, 100000);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

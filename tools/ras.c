@@ -70,7 +70,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	char dir[4096];
 	struct stat st;
 	char *slash;
-	int err;
 
 	switch (key) {
 	case OPT_METRICS:
@@ -90,12 +89,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		ras.metrics_path = arg;
 		break;
 	case OPT_THR_BACKOFF:
-		err = ht_parse_duration(arg, NSEC_PER_SEC, &ras.thr_backoff_ns);
-		if (err || ras.thr_backoff_ns > THR_BACKOFF_MAX_NS)
-			ht_usage_error(state,
-				       "invalid --thr-backoff '%s': expected a duration from 0 "
-				       "to 24h (e.g. 30m, 90s; bare number = seconds)",
-				       arg);
+		ras.thr_backoff_ns = ht_opt_duration(state, "thr-backoff", arg, NSEC_PER_SEC, 0,
+						     THR_BACKOFF_MAX_NS);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -53,9 +53,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.cpu = (int)v;
 		break;
 	case OPT_RATE:
-		if (ht_parse_u64(arg, 0, 100000, &v))
-			ht_usage_error(state, "invalid --rate '%s': expected 0 to 100000", arg);
-		opts.rate = (uint32_t)v;
+		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 100000);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

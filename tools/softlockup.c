@@ -61,11 +61,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.no_early = true;
 		break;
 	case OPT_BACKOFF:
-		if (ht_parse_duration(arg, NSEC_PER_SEC, &opts.backoff_ns) ||
-		    opts.backoff_ns > BACKOFF_MAX_NS)
-			ht_usage_error(state, "invalid --backoff '%s': expected a duration from 0 "
-					      "to 3h (e.g. 10m; bare number = seconds)",
-				       arg);
+		opts.backoff_ns = ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0,
+						  BACKOFF_MAX_NS);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
