@@ -307,6 +307,13 @@ char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 /* Shared, lazily loaded /proc/kallsyms for the running kernel. */
 const struct ht_ksyms *ht_kernel_ksyms(void);
 
+/* ---- procfs text (procfs.c) ---- */
+
+/* /proc/<pid>/stack text -> "sym+0xoff" lines joined by '\n' (malloc'd). */
+char *ht_parse_proc_stack(const char *text, size_t len);
+/* /proc/<pid>/stat: the state letter and comm (between the first '(' and the last ')'). */
+int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_len);
+
 /* ---- small helpers ---- */
 const char *ht_hostname(void);
 uint64_t ht_now_mono_ns(void);

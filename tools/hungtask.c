@@ -165,44 +165,26 @@ static int scan_iter(struct state *st, struct scan *s)
 	return n < 0 ? -errno : 0;
 }
 
-/* "[<0>] folio_wait_bit+0x.../0x..." lines -> "folio_wait_bit+0x..." lines, malloc'd */
 static char *proc_stack(const char *path)
 {
-	char buf[4096], out[4096], *o = out;
+	char buf[8192];
+	int n = ht_read_file(path, buf, sizeof(buf));
 
-	if (ht_read_file(path, buf, sizeof(buf)) <= 0)
-		return NULL;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *sym = strstr(line, "] ");
-		size_t len;
-
-		sym = sym ? sym + 2 : line;
-		len = strcspn(sym, "/");
-		if ((size_t)(o - out) + len + 2 > sizeof(out))
-			break;
-		o += sprintf(o, "%s%.*s", o == out ? "" : "\n", (int)len, sym);
-	}
-	*o = '\0';
-	return strdup(out);
+	return n > 0 ? ht_parse_proc_stack(buf, (size_t)n) : NULL;
 }
 
 /* One thread from procfs: true (and @d filled) if it is in D state. */
 static bool proc_dtask(const char *pid, const char *tid, struct dtask *d)
 {
-	char path[600], buf[1024], *open_paren, *close_paren;
+	char path[600], buf[1024], state;
 
 	snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, tid);
-	if (ht_read_file(path, buf, sizeof(buf)) <= 0)
-		return false;
-	open_paren = strchr(buf, '(');
-	close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren[1] != ' ' || close_paren[2] != 'D')
+	if (ht_read_file(path, buf, sizeof(buf)) <= 0 ||
+	    ht_parse_proc_stat(buf, &state, d->comm, sizeof(d->comm)) || state != 'D')
 		return false;
 	d->pid = (uint32_t)atoi(pid);
 	d->tid = (uint32_t)atoi(tid);
 	d->wait_ns = 0; /* procfs does not say */
-	ht_utf8_sanitize(open_paren + 1, (size_t)(close_paren - open_paren - 1), d->comm,
-			 sizeof(d->comm));
 	snprintf(path, sizeof(path), "/proc/%s/task/%s/stack", pid, tid);
 	d->stack = proc_stack(path);
 	return true;

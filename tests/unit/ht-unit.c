@@ -185,6 +185,28 @@ static int pid_cgroup(int argc, char **argv)
 	return 0;
 }
 
+/* stdin: /proc/<pid>/stack or stat text */
+static int procfs(int argc, char **argv)
+{
+	char buf[8192], comm[64], state = '?', *stack;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
+
+	(void)argc;
+	buf[n] = '\0';
+	if (!strcmp(argv[0], "stat")) {
+		if (ht_parse_proc_stat(buf, &state, comm, sizeof(comm))) {
+			printf("error\n");
+			return 1;
+		}
+		printf("%c|%s\n", state, comm);
+		return 0;
+	}
+	stack = ht_parse_proc_stack(buf, n);
+	printf("%s\n", stack ? stack : "(null)");
+	free(stack);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -197,6 +219,7 @@ int main(int argc, char **argv)
 		{ "json", 0, json },		{ "store", 4, store },
 		{ "envelope", 1, envelope },	{ "tracer-id", 1, tracer_ids },
 		{ "cgroup-path", 2, cgroup_path }, { "pid-cgroup", 2, pid_cgroup },
+		{ "procfs", 1, procfs },
 	};
 
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)

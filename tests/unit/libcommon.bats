@@ -230,3 +230,18 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	run U pid-cgroup 999999999 memory
 	assert_failure
 }
+
+@test "/proc/<pid>/stack and /proc/<pid>/stat parsers" {
+	run bash -c "printf '[<0>] folio_wait_bit+0x14c/0x2a0\n[<0>] __x64_sys_fsync+0x3b/0x70\n' | '$HT_BUILD/ht-unit' procfs stack"
+	assert_success
+	assert_output $'folio_wait_bit+0x14c\n__x64_sys_fsync+0x3b'
+	run bash -c "printf '' | '$HT_BUILD/ht-unit' procfs stack"
+	assert_output ""
+	# comm may hold spaces and ')': it runs to the last ')'
+	run bash -c "printf '1234 (a b) c) D 1 1 1 0' | '$HT_BUILD/ht-unit' procfs stat"
+	assert_output "D|a b) c"
+	run bash -c "printf '1234 (x) S 1' | '$HT_BUILD/ht-unit' procfs stat"
+	assert_output "S|x"
+	run bash -c "printf '1234 no-parens' | '$HT_BUILD/ht-unit' procfs stat"
+	assert_failure
+}
