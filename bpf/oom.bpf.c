@@ -15,6 +15,15 @@ struct trace_event_raw_mark_victim___old {
 	int pid;
 } __attribute__((preserve_access_index));
 
+/* before 6.2 (f1a7941243c1) mm->rss_stat was struct mm_rss_stat { atomic_long_t count[]; } */
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
 static __always_inline bool wanted(const struct oom_event *e)
 {
 	return !target_pid || e->trigger.pid == target_pid || e->victim.pid == target_pid;
@@ -29,10 +38,18 @@ static __always_inline void fill_victim_memory(struct oom_event *e, struct task_
 	e->victim_oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	if (mm) {
 		e->victim_total_vm_pages = BPF_CORE_READ(mm, total_vm);
-		/* get_mm_counter() is percpu_counter_read_positive(): the .count field */
-		e->victim_file_pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
-		e->victim_anon_pages = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
-		e->victim_shmem_pages = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		if (bpf_core_type_exists(struct mm_rss_stat___old)) {
+			struct mm_struct___old *old = (void *)mm;
+
+			e->victim_file_pages = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter);
+			e->victim_anon_pages = BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter);
+			e->victim_shmem_pages = BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+		} else {
+			/* get_mm_counter() is percpu_counter_read_positive(): the .count field */
+			e->victim_file_pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+			e->victim_anon_pages = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+			e->victim_shmem_pages = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		}
 		e->has_rss = 1;
 	}
 	if (e->victim.memcg_css) {

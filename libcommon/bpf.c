@@ -293,6 +293,8 @@ static const char *unavailable_reason(const struct ht_env *env, enum ht_probe_ki
 
 static bool kind_allowed(const struct ht_env *env, enum ht_probe_kind kind)
 {
+	if (env->excluded_kinds & (1u << kind))
+		return false;
 	return env->probe == HT_PROBE_AUTO || env->probe == kind;
 }
 
@@ -387,7 +389,9 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				return 1;
 			}
 			kind = section_kind(bpf_program__section_name(p), &target);
-			if (!kind_allowed(env, kind))
+			if (env->excluded_kinds & (1u << kind))
+				why = "refused by this kernel at load";
+			else if (!kind_allowed(env, kind))
 				why = "not the --probe kind";
 			else
 				why = unavailable_reason(env, kind, target, buf, sizeof(buf));
@@ -411,6 +415,7 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				.prog = hook->progs[c],
 				.kind = kind,
 				.target = target,
+				.optional = hook->optional,
 			};
 			chosen = true;
 		}
@@ -420,7 +425,11 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 			ht_info(env, "skipping %s (%s)", hook->name, reasons);
 			continue;
 		}
-		ht_err(env, "cannot hook %s on this kernel: %s", hook->name, reasons);
+		if (env->excluded_kinds && last_libbpf_msg[0])
+			ht_err(env, "cannot hook %s on this kernel: %s (load error: %s)", hook->name,
+			       reasons, last_libbpf_msg);
+		else
+			ht_err(env, "cannot hook %s on this kernel: %s", hook->name, reasons);
 		return 1;
 	}
 	if (!env->nattached) {
@@ -447,22 +456,39 @@ int ht_bpf_loaded(struct ht_env *env, int load_err)
 
 int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
 {
-	for (int i = 0; i < env->nattached; i++) {
-		struct ht_attached *a = &env->attached[i];
+	int kept = 0, total = env->nattached;
+
+	for (int i = 0; i < total; i++) {
+		struct ht_attached a = env->attached[i];
 		struct bpf_program *p;
 
-		if (a->kind == HT_PROBE_NONE || a->kind == HT_PROBE_PERF || a->kind == HT_PROBE_ITER)
+		if (a.kind == HT_PROBE_NONE || a.kind == HT_PROBE_PERF || a.kind == HT_PROBE_ITER) {
+			env->attached[kept++] = a;
 			continue;
-		p = bpf_object__find_program_by_name(obj, a->prog);
-		a->link = p ? bpf_program__attach(p) : NULL;
-		if (!a->link) {
+		}
+		p = bpf_object__find_program_by_name(obj, a.prog);
+		a.link = p ? bpf_program__attach(p) : NULL;
+		if (!a.link) {
 			int err = -errno;
 
-			ht_err(env, "failed to attach %s to %s %s: %s (rerun with -v)", a->prog,
-			       ht_probe_kind_name(a->kind), a->target, strerror(-err));
+			if (a.optional) {
+				/* one optional hook costs only itself (HUATUO's RAS gave up on all) */
+				ht_warn(env, "cannot attach %s to %s %s: %s; going on without it",
+					a.prog, ht_probe_kind_name(a.kind), a.target, strerror(-err));
+				continue;
+			}
+			env->nattached = kept;
+			ht_err(env, "failed to attach %s to %s %s: %s (rerun with -v)", a.prog,
+			       ht_probe_kind_name(a.kind), a.target, strerror(-err));
 			return 1;
 		}
-		ht_info(env, "attached %s: %s %s", a->hook, ht_probe_kind_name(a->kind), a->target);
+		ht_info(env, "attached %s: %s %s", a.hook, ht_probe_kind_name(a.kind), a.target);
+		env->attached[kept++] = a;
+	}
+	env->nattached = kept;
+	if (!kept) {
+		ht_err(env, "could not attach any hook (rerun with -v)");
+		return 1;
 	}
 	return 0;
 }
@@ -527,4 +553,52 @@ void ht_bpf_detach(struct ht_env *env)
 		bpf_link__destroy(env->attached[i].link);
 		env->attached[i].link = NULL;
 	}
+}
+
+void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
+			      const struct ht_hook *hooks, int nhooks,
+			      void (*configure)(void *skel, struct ht_env *env))
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	void *skel;
+	int err;
+
+	if (ht_bpf_preflight(env, &opts))
+		return NULL;
+	for (;;) {
+		unsigned int used = 0;
+
+		skel = ops->open(&opts);
+		if (!skel) {
+			ht_err(env, "cannot open the BPF object: %s", strerror(errno));
+			return NULL;
+		}
+		if (configure)
+			configure(skel, env);
+		env->nattached = 0;
+		if (ht_bpf_prepare(env, ops->object(skel), hooks, nhooks))
+			goto fail;
+		err = ops->load(skel);
+		if (!err)
+			break;
+		/* demote what was tried, unless the user forced a kind */
+		for (int i = 0; i < env->nattached; i++)
+			if (env->attached[i].kind != HT_PROBE_NONE)
+				used |= 1u << env->attached[i].kind;
+		if (env->probe != HT_PROBE_AUTO || !used) {
+			ht_bpf_loaded(env, err);
+			goto fail;
+		}
+		ht_info(env, "the kernel refused the BPF programs (%s%s%s); retrying with fallbacks",
+			strerror(-err), last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
+		env->excluded_kinds |= used;
+		ops->destroy(skel);
+	}
+	if (ht_bpf_attach(env, ops->object(skel)))
+		goto fail;
+	return skel;
+fail:
+	ht_bpf_detach(env);
+	ops->destroy(skel);
+	return NULL;
 }

@@ -69,6 +69,7 @@ struct ht_attached {
 	const char *prog;     /* BPF program name */
 	enum ht_probe_kind kind;
 	const char *target;   /* what it attached to, e.g. "oom:mark_victim" */
+	bool optional;        /* a failed attach drops the hook instead of the tool */
 	struct bpf_link *link;
 };
 
@@ -103,6 +104,7 @@ struct ht_env {
 	const char *btf_path;
 
 	/* run-time state */
+	unsigned int excluded_kinds; /* 1 << kind: demoted after the kernel refused them */
 	struct ht_attached attached[HT_MAX_HOOKS];
 	int nattached;
 	bool use_perfbuf;
@@ -158,6 +160,46 @@ int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts);
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
 int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks);
+/*
+ * A tool's skeleton, generically: HT_SKEL_OPS(oom) gives the ops of oom.skel.h. The tool's
+ * @configure sets rodata between open and load.
+ */
+struct ht_skel_ops {
+	void *(*open)(const struct bpf_object_open_opts *opts);
+	int (*load)(void *skel);
+	void (*destroy)(void *skel);
+	struct bpf_object *(*object)(void *skel);
+};
+#define HT_SKEL_OPS(name)                                                                      \
+	static void *name##_ht_open(const struct bpf_object_open_opts *o)                      \
+	{                                                                                      \
+		return name##_bpf__open_opts(o);                                               \
+	}                                                                                      \
+	static int name##_ht_load(void *s)                                                     \
+	{                                                                                      \
+		return name##_bpf__load(s);                                                    \
+	}                                                                                      \
+	static void name##_ht_destroy(void *s)                                                 \
+	{                                                                                      \
+		name##_bpf__destroy(s);                                                        \
+	}                                                                                      \
+	static struct bpf_object *name##_ht_object(void *s)                                    \
+	{                                                                                      \
+		return ((struct name##_bpf *)s)->obj;                                          \
+	}                                                                                      \
+	static const struct ht_skel_ops name##_skel_ops = { name##_ht_open, name##_ht_load,    \
+							    name##_ht_destroy, name##_ht_object }
+
+/*
+ * Preflight, open, configure, prepare, load and attach, as one step. When the kernel refuses
+ * to load the preferred flavours (a tp_btf prototype or a CO-RE field this kernel lacks), the
+ * object is opened again without the hook kinds that failed (tp_btf, then raw_tp, ...) until
+ * one loads. Returns the loaded and attached skeleton, or NULL (message printed, exit 1).
+ */
+void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
+			      const struct ht_hook *hooks, int nhooks,
+			      void (*configure)(void *skel, struct ht_env *env));
+
 /* Interpret the result of <skel>__load(): prints one clear line on failure. */
 int ht_bpf_loaded(struct ht_env *env, int load_err);
 /* Attach every loaded program; record what attached. */

@@ -26,7 +26,7 @@
 #define MAX_DTASKS 4096
 #define MAX_TRACKED 1024
 #define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
-#define CPUS_STACK_TIMEOUT_NS (300 * NSEC_PER_MSEC)
+#define CPUS_STACK_TIMEOUT_NS (1000 * NSEC_PER_MSEC) /* a loaded CPU may take a while */
 
 static const char doc[] =
 	"Report tasks the kernel's hung-task detector finds blocked (sched:sched_process_hang), "
@@ -477,41 +477,33 @@ static int snapshot(struct ht_env *env, struct state *st)
 	return err;
 }
 
+HT_SKEL_OPS(hungtask);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	((struct hungtask_bpf *)skel)->rodata->target_pid = (uint32_t)env->pid;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-hungtask", .tracer_name = "hungtask",
 			      .what = "hung tasks", .opt_flags = HT_OPT_PID | HT_OPT_COMM };
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	static struct state st;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &open_opts))
+	/* snapshot mode attaches the hang hook too, for a moment: harmless, and one code path */
+	st.skel = ht_bpf_open_load_attach(&env, &hungtask_skel_ops, hooks, ARRAY_SIZE(hooks),
+					  configure);
+	if (!st.skel)
 		return 1;
-
-	st.skel = hungtask_bpf__open_opts(&open_opts);
-	if (!st.skel) {
-		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
-		return 1;
-	}
-	st.skel->rodata->target_pid = (uint32_t)env.pid;
-	if (ht_bpf_prepare(&env, st.skel->obj, hooks, ARRAY_SIZE(hooks)) ||
-	    ht_bpf_loaded(&env, hungtask_bpf__load(st.skel))) {
-		env.exit_code = 1;
-		goto out;
-	}
 	st.iter = bpf_program__attach_iter(st.skel->progs.hungtask_dstate, NULL);
 	if (!st.iter)
 		ht_info(&env, "BPF task iterator unavailable (%s): D-state tasks from /proc",
 			strerror(errno));
-	if (opts.snapshot) {
-		if (!env.check) {
-			err = snapshot(&env, &st);
-			goto out;
-		}
-	} else if (ht_bpf_attach(&env, st.skel->obj)) {
-		env.exit_code = 1;
+	if (opts.snapshot && !env.check) {
+		err = snapshot(&env, &st);
 		goto out;
 	}
 	ht_add_hook(&env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,

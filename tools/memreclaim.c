@@ -85,6 +85,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       kinds_name(e->kinds), memcg[0] ? memcg : "-");
 }
 
+HT_SKEL_OPS(memreclaim);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	struct memreclaim_bpf *s = skel;
+
+	s->rodata->threshold_ns = env->threshold_ns;
+	s->rodata->target_pid = (uint32_t)env->pid;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-memreclaim",
@@ -92,27 +102,15 @@ int main(int argc, char **argv)
 			      .what = "direct reclaim stalls",
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP,
 			      .threshold_ns = 900 * NSEC_PER_MSEC };
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	struct memreclaim_bpf *skel = NULL;
+	struct memreclaim_bpf *skel;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &opts))
+	skel = ht_bpf_open_load_attach(&env, &memreclaim_skel_ops, hooks, ARRAY_SIZE(hooks),
+				       configure);
+	if (!skel)
 		return 1;
-
-	skel = memreclaim_bpf__open_opts(&opts);
-	if (!skel) {
-		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
-		return 1;
-	}
-	skel->rodata->threshold_ns = env.threshold_ns;
-	skel->rodata->target_pid = (uint32_t)env.pid;
-	if (ht_bpf_prepare(&env, skel->obj, hooks, ARRAY_SIZE(hooks)) ||
-	    ht_bpf_loaded(&env, memreclaim_bpf__load(skel)) || ht_bpf_attach(&env, skel->obj)) {
-		env.exit_code = 1;
-		goto out;
-	}
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
 		goto out;

@@ -160,30 +160,25 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       victim.memcg[0] ? victim.memcg : "-");
 }
 
+HT_SKEL_OPS(oom);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	((struct oom_bpf *)skel)->rodata->target_pid = (uint32_t)env->pid;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-oom", .tracer_name = "oom", .what = "OOM kills",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP };
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	struct oom_bpf *skel = NULL;
+	struct oom_bpf *skel;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &opts))
+	skel = ht_bpf_open_load_attach(&env, &oom_skel_ops, hooks, ARRAY_SIZE(hooks), configure);
+	if (!skel)
 		return 1;
-
-	skel = oom_bpf__open_opts(&opts);
-	if (!skel) {
-		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
-		return 1;
-	}
-	skel->rodata->target_pid = (uint32_t)env.pid;
-	if (ht_bpf_prepare(&env, skel->obj, hooks, ARRAY_SIZE(hooks)) ||
-	    ht_bpf_loaded(&env, oom_bpf__load(skel)) || ht_bpf_attach(&env, skel->obj)) {
-		env.exit_code = 1;
-		goto out;
-	}
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
 		goto out;

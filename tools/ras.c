@@ -897,77 +897,12 @@ static bool any_tracepoint(char *list, size_t len)
 	return false;
 }
 
-/*
- * ht_bpf_attach() for optional hooks: a tracepoint that exists but refuses the attach costs
- * only itself (HUATUO's tracer gave up on all of them); nothing attached is an error.
- */
-static int ras_attach(struct ht_env *env, struct bpf_object *obj)
-{
-	int kept = 0;
-
-	for (int i = 0; i < env->nattached; i++) {
-		struct ht_attached a = env->attached[i];
-		struct bpf_program *p = bpf_object__find_program_by_name(obj, a.prog);
-
-		a.link = p ? bpf_program__attach(p) : NULL;
-		if (!a.link) {
-			ht_warn(env, "cannot attach %s to %s %s: %s; going on without it", a.prog,
-				ht_probe_kind_name(a.kind), a.target, strerror(errno));
-			continue;
-		}
-		ht_info(env, "attached %s: %s %s", a.hook, ht_probe_kind_name(a.kind), a.target);
-		env->attached[kept++] = a;
-	}
-	env->nattached = kept;
-	if (!kept) {
-		ht_err(env, "could not attach any hardware-error tracepoint (rerun with -v)");
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Open and load with the best flavors. Older kernels' verifiers refuse tp_btf programs that
- * read char * arguments: when the automatic choice does not load, fall back to raw_tp for
- * every hook, then to the classic tracepoints. NULL on failure (message printed).
- */
-static struct ras_bpf *ras_open_load(struct ht_env *env, struct bpf_object_open_opts *opts)
-{
-	static const enum ht_probe_kind fallbacks[] = { HT_PROBE_RAW_TP, HT_PROBE_TRACEPOINT };
-	bool automatic = env->probe == HT_PROBE_AUTO;
-	struct ras_bpf *skel;
-	int err;
-
-	for (size_t i = 0;; i++) {
-		skel = ras_bpf__open_opts(opts);
-		if (!skel) {
-			ht_err(env, "cannot open the BPF object: %s", strerror(errno));
-			return NULL;
-		}
-		env->nattached = 0;
-		if (ht_bpf_prepare(env, skel->obj, hooks, ARRAY_SIZE(hooks)))
-			break;
-		err = ras_bpf__load(skel);
-		if (!err)
-			return skel;
-		if (!automatic || i == ARRAY_SIZE(fallbacks)) {
-			ht_bpf_loaded(env, err);
-			break;
-		}
-		ht_info(env, "the BPF programs did not load (%s): trying %s hooks only",
-			strerror(-err), ht_probe_kind_name(fallbacks[i]));
-		ras_bpf__destroy(skel);
-		env->probe = fallbacks[i];
-	}
-	ras_bpf__destroy(skel);
-	return NULL;
-}
+HT_SKEL_OPS(ras);
 
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-ras", .tracer_name = "ras",
 			      .what = "hardware errors" };
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct ras_bpf *skel = NULL;
 	char missing[512];
 	int err = 0;
@@ -975,8 +910,6 @@ int main(int argc, char **argv)
 	if (ras_setup(&env, argc, argv))
 		return 1;
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &opts))
-		goto fail;
 	if (env.probe == HT_PROBE_FENTRY || env.probe == HT_PROBE_KPROBE) {
 		ht_err(&env, "no %s hooks: hardware errors are seen only through tracepoints (use "
 			     "--probe auto, tp_btf, raw_tp or tracepoint)",
@@ -991,13 +924,9 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 
-	skel = ras_open_load(&env, &opts);
+	skel = ht_bpf_open_load_attach(&env, &ras_skel_ops, hooks, ARRAY_SIZE(hooks), NULL);
 	if (!skel)
 		goto fail;
-	if (ras_attach(&env, skel->obj)) {
-		env.exit_code = 1;
-		goto out;
-	}
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
 		goto out;

@@ -126,48 +126,47 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       ht_fmt_duration(e->offtime_ns, off, sizeof(off)), where);
 }
 
+HT_SKEL_OPS(softirq);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	struct softirq_bpf *s = skel;
+	const struct ht_ksyms *ks = ht_kernel_ksyms();
+
+	s->rodata->tick_fn = ht_ksyms_addr(ks, "tick_nohz_handler");
+	s->rodata->tick_fn_old = ht_ksyms_addr(ks, "tick_sched_timer");
+	s->rodata->threshold_ns = env->threshold_ns;
+	s->rodata->target_cpu = opts.cpu;
+	s->rodata->rate_burst = opts.rate;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-softirq", .tracer_name = "softirq",
 			      .what = "late scheduler ticks", .opt_flags = HT_OPT_THRESHOLD,
 			      .threshold_ns = 100 * NSEC_PER_MSEC };
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	const struct ht_ksyms *ks;
 	struct softirq_bpf *skel = NULL;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &open_opts))
-		return 1;
-
 	ks = ht_kernel_ksyms();
 	if (!ks || ht_ksyms_hidden(ks)) {
 		ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
 		       ks ? " (hidden by kernel.kptr_restrict)" : "");
 		return 1;
 	}
-	skel = softirq_bpf__open_opts(&open_opts);
-	if (!skel) {
-		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
-		return 1;
-	}
-	skel->rodata->tick_fn = ht_ksyms_addr(ks, "tick_nohz_handler");
-	skel->rodata->tick_fn_old = ht_ksyms_addr(ks, "tick_sched_timer");
-	skel->rodata->threshold_ns = env.threshold_ns;
-	skel->rodata->target_cpu = opts.cpu;
-	skel->rodata->rate_burst = opts.rate;
-	if (!skel->rodata->tick_fn && !skel->rodata->tick_fn_old && env.probe != HT_PROBE_KPROBE) {
+	if (!ht_ksyms_addr(ks, "tick_nohz_handler") && !ht_ksyms_addr(ks, "tick_sched_timer") &&
+	    env.probe != HT_PROBE_KPROBE) {
 		ht_err(&env,
 		       "no tick handler (tick_nohz_handler, tick_sched_timer) in /proc/kallsyms");
-		env.exit_code = 1;
-		goto out;
+		return 1;
 	}
-	if (ht_bpf_prepare(&env, skel->obj, hooks, ARRAY_SIZE(hooks)) ||
-	    ht_bpf_loaded(&env, softirq_bpf__load(skel)) || ht_bpf_attach(&env, skel->obj)) {
-		env.exit_code = 1;
-		goto out;
-	}
+	skel = ht_bpf_open_load_attach(&env, &softirq_skel_ops, hooks, ARRAY_SIZE(hooks),
+				       configure);
+	if (!skel)
+		return 1;
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
 		goto out;

@@ -24,7 +24,7 @@
 #define OPT_BACKOFF 0x401
 
 #define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
-#define CPUS_STACK_TIMEOUT_NS (300 * NSEC_PER_MSEC)
+#define CPUS_STACK_TIMEOUT_NS (1000 * NSEC_PER_MSEC) /* a loaded CPU may take a while */
 #define MIN_PERIOD_NS (5 * NSEC_PER_MSEC)
 #define MAX_PERIOD_NS (1 * NSEC_PER_SEC)
 
@@ -290,13 +290,19 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       (unsigned long long)st->count);
 }
 
+HT_SKEL_OPS(softlockup);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	((struct softlockup_bpf *)skel)->rodata->threshold_ns = env->threshold_ns;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-softlockup", .tracer_name = "softlockup",
 			      .what = "soft lockups",
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM,
 			      .threshold_ns = NSEC_PER_SEC };
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	static char early_target[96];
 	struct state st = { 0 };
 	bool *online = NULL;
@@ -304,9 +310,6 @@ int main(int argc, char **argv)
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (ht_bpf_preflight(&env, &open_opts))
-		return 1;
-
 	st.ncpus = libbpf_num_possible_cpus();
 	online = st.ncpus > 0 ? calloc((size_t)st.ncpus, sizeof(*online)) : NULL;
 	st.backoff = online ? calloc(2 * (size_t)st.ncpus, sizeof(*st.backoff)) : NULL;
@@ -326,19 +329,12 @@ int main(int argc, char **argv)
 	if (st.period_ns > MAX_PERIOD_NS)
 		st.period_ns = MAX_PERIOD_NS;
 
-	st.skel = softlockup_bpf__open_opts(&open_opts);
+	st.skel = ht_bpf_open_load_attach(&env, &softlockup_skel_ops, hooks,
+					  opts.no_early ? 1 : ARRAY_SIZE(hooks), configure);
 	if (!st.skel) {
-		ht_err(&env, "cannot open the BPF object: %s", strerror(errno));
 		free(online);
 		free(st.backoff);
 		return 1;
-	}
-	st.skel->rodata->threshold_ns = env.threshold_ns;
-	if (ht_bpf_prepare(&env, st.skel->obj, hooks, opts.no_early ? 1 : ARRAY_SIZE(hooks)) ||
-	    ht_bpf_loaded(&env, softlockup_bpf__load(st.skel)) ||
-	    ht_bpf_attach(&env, st.skel->obj)) {
-		env.exit_code = 1;
-		goto out;
 	}
 	if (!opts.no_early) {
 		if (start_samplers(&env, &st, online)) {
