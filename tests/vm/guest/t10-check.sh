@@ -1,0 +1,31 @@
+# 1. every tool attaches (--check) on this kernel; the hook kinds each can use when forced.
+W=/tmp/t10
+mkdir -p $W
+for t in $TOOLS; do
+	if timeout 60 huatuo-$t --check > $W/out 2> $W/err; then
+		ok "huatuo-$t --check attaches on $(uname -r)"
+		diag_file $W/out
+	else
+		not_ok "huatuo-$t --check attaches on $(uname -r)"
+		diag_file $W/err
+	fi
+	if timeout 60 huatuo-$t --check --json > $W/json 2> $W/err && jq -e '.hooks | length > 0' $W/json > /dev/null; then
+		ok "huatuo-$t --check --json lists its hooks"
+	else
+		not_ok "huatuo-$t --check --json lists its hooks"
+		diag_file $W/json
+		diag_file $W/err
+	fi
+	# informational: which forced kinds attach (a tool need not have every flavour)
+	row=
+	for k in tp_btf raw_tp tracepoint fentry kprobe; do
+		if timeout 60 huatuo-$t --check --json --probe $k > $W/json 2> $W/err; then
+			row="$row $k=yes($(jq -r '[.hooks[].target] | join(",")' $W/json))"
+		else
+			row="$row $k=no"
+			echo "$t/$k: $(head -1 $W/err)" >> /tmp/probe-refusals
+		fi
+	done
+	diag "huatuo-$t forced kinds:$row"
+done
+[ -s /tmp/probe-refusals ] && diag "why forced kinds were refused:" && diag_file /tmp/probe-refusals
