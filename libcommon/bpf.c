@@ -591,7 +591,8 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		}
 		ht_info(env, "the kernel refused the BPF programs (%s%s%s); retrying with fallbacks",
 			strerror(-err), last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
-		env->excluded_kinds |= used;
+		/* demote only the best kind tried: the others may be the ones that load */
+		env->excluded_kinds |= used & -used;
 		ops->destroy(skel);
 	}
 	if (ht_bpf_attach(env, ops->object(skel)))
