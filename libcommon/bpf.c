@@ -89,14 +89,20 @@ static bool has_bpf_privilege(void)
 	return (eff & CAP(21)) || ((eff & CAP(39)) && (eff & CAP(38))); /* SYS_ADMIN | BPF+PERFMON */
 }
 
+int ht_check_privilege(const struct ht_env *env)
+{
+	if (has_bpf_privilege())
+		return 0;
+	ht_err(env, "need root or CAP_BPF+CAP_PERFMON to load BPF programs (run with sudo)");
+	return 1;
+}
+
 int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts)
 {
 	print_env = env;
 	libbpf_set_print(libbpf_print);
-	if (!has_bpf_privilege()) {
-		ht_err(env, "need root or CAP_BPF+CAP_PERFMON to load BPF programs (run with sudo)");
+	if (ht_check_privilege(env))
 		return 1;
-	}
 	if (env->btf_path) {
 		opts->btf_custom_path = env->btf_path;
 	} else if (access("/sys/kernel/btf/vmlinux", R_OK)) {

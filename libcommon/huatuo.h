@@ -155,6 +155,8 @@ struct ht_hook {
 		       const char *target);
 };
 
+/* Root or CAP_BPF+CAP_PERFMON? 0, or 1 with the message printed. */
+int ht_check_privilege(const struct ht_env *env);
 /* Check privilege and BTF; fill open options. Returns 0 or 1 (message printed). */
 int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts);
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */

@@ -151,6 +151,8 @@ int main(int argc, char **argv)
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
+	if (ht_check_privilege(&env))
+		return 1;
 	ks = ht_kernel_ksyms();
 	if (!ks || ht_ksyms_hidden(ks)) {
 		ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
