@@ -87,6 +87,72 @@ static __always_inline void ht_discard(void *rec)
 		bpf_ringbuf_discard(rec, 0);
 }
 
+/* Hand over a record built elsewhere (e.g. in a per-CPU scratch map); a full buffer is counted. */
+static __always_inline void ht_output(void *ctx, void *rec, __u64 size)
+{
+	long err;
+
+	if (size > HT_MAX_RECORD)
+		return;
+	if (ht_use_perfbuf)
+		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, rec, size);
+	else
+		err = bpf_ringbuf_output(&events, rec, size, 0);
+	if (err)
+		ht_count_lost();
+}
+
+/*
+ * Events a --rate limit kept from user space: counted per CPU, read by the event loop
+ * (libcommon/loop.c), warned about on stderr and summed at exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ht_suppressed SEC(".maps");
+
+struct ht_rate_window {
+	__u64 second; /* ktime in whole seconds */
+	__u64 events; /* events let through in that second, all CPUs */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_rate_window);
+} ht_rate SEC(".maps");
+
+/*
+ * At most @per_sec events per second on the whole machine (0 = no limit). The window switch is
+ * not atomic: at a second boundary two CPUs may both reset it and a few extra events pass.
+ * That errs on the side of reporting; the count itself is atomic.
+ */
+static __always_inline bool ht_rate_ok(__u32 per_sec)
+{
+	__u64 second = bpf_ktime_get_ns() / 1000000000ULL, *suppressed;
+	struct ht_rate_window *w;
+	__u32 zero = 0;
+
+	if (!per_sec)
+		return true;
+	w = bpf_map_lookup_elem(&ht_rate, &zero);
+	if (!w)
+		return true;
+	if (w->second != second) {
+		w->second = second;
+		w->events = 0;
+	}
+	if (__sync_fetch_and_add(&w->events, 1) < per_sec)
+		return true;
+	suppressed = bpf_map_lookup_elem(&ht_suppressed, &zero);
+	if (suppressed)
+		*suppressed += 1;
+	return false;
+}
+
 /* Identity of @task: pids, comm, UTS nodename and memory cgroup (css pointer and id). */
 static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *task)
 {

@@ -110,6 +110,7 @@ struct ht_env {
 	bool use_perfbuf;
 	uint64_t events;         /* events reported */
 	uint64_t lost;           /* events lost in the kernel (ring buffer full) */
+	uint64_t suppressed;     /* events a --rate limit kept back (BPF map "ht_suppressed") */
 	int exit_code;           /* 0 or 1, decided on the way out */
 	struct ht_store *store;
 };
@@ -350,6 +351,40 @@ const char *ht_ksyms_format(const struct ht_ksyms *ks, uint64_t addr, char *buf,
 char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 /* Shared, lazily loaded /proc/kallsyms for the running kernel. */
 const struct ht_ksyms *ht_kernel_ksyms(void);
+
+/* ---- kernel enum names from BTF (btfenum.c) ---- */
+
+/* Enumerator names indexed by value (NULL where no enumerator has that value). */
+struct ht_enum_names {
+	char **names;
+	uint32_t n;
+};
+/*
+ * Read enum @enum_name from vmlinux BTF (or @btf_path), dropping @strip from the names
+ * ("SKB_DROP_REASON_NO_SOCKET" -> "NO_SOCKET"). 0 or -errno (-ENOENT: no such enum).
+ */
+int ht_btf_enum_names(const char *btf_path, const char *enum_name, const char *strip,
+		      struct ht_enum_names *en);
+const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v);
+/* Value of @name (any case, with or without @strip, or a decimal number). 0 or -ENOENT. */
+int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip,
+		  uint32_t *v);
+void ht_enum_names_free(struct ht_enum_names *en);
+
+/* ---- network (net.c) ---- */
+
+/* A --netns value: an inode number, a path (/proc/PID/ns/net) or a name in /run/netns. */
+int ht_netns_inode(const char *spec, uint32_t *inum);
+/* IPv4 or IPv6 text -> 16 bytes (IPv4 in the first 4) and family 4 or 6. 0 or -EINVAL. */
+int ht_parse_addr(const char *s, uint8_t addr[16], uint8_t *family);
+/* The reverse; "" for family 0. */
+const char *ht_fmt_addr(const uint8_t addr[16], uint8_t family, char *buf, size_t len);
+/* "ESTABLISHED"..., "" for 0 (no state), "unknown" past the known ones. */
+const char *ht_tcp_state_name(unsigned int state);
+/* "SYN,ACK" from the TCP flags byte. */
+const char *ht_tcp_flags(uint8_t flags, char *buf, size_t len);
+/* "tcp", "udp", "icmp", "icmpv6", "sctp" or NULL. */
+const char *ht_ip_proto_name(uint8_t proto);
 
 /* ---- procfs text (procfs.c) ---- */
 

@@ -55,6 +55,9 @@ struct run_state {
 	int lost_fd;
 	uint64_t lost_seen;   /* kernel counter already added to env->lost */
 	uint64_t lost_warned; /* env->lost at the last warning */
+	int suppressed_fd;    /* "ht_suppressed": events a --rate limit held back */
+	uint64_t suppressed_warned;
+	uint64_t suppressed_warn_ns;
 };
 
 static int deliver(struct run_state *rs, const void *data, size_t size)
@@ -96,26 +99,38 @@ static void on_perf_lost(void *ctx, int cpu, __u64 count)
 	rs->env->lost += count;
 }
 
-/* Sum the per-CPU "ht_lost" counters and warn about new losses. */
-static void check_lost(struct run_state *rs)
+/* Sum of a one-slot per-CPU u64 counter map; false if it cannot be read. */
+static bool percpu_sum(int fd, uint64_t *sum)
 {
 	static uint64_t *values;
 	static int ncpus;
-	struct ht_env *env = rs->env;
 	uint32_t zero = 0;
-	uint64_t sum = 0;
 
-	if (rs->lost_fd >= 0) {
-		if (!values) {
-			ncpus = libbpf_num_possible_cpus();
-			values = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*values));
-		}
-		if (values && ncpus > 0 && !bpf_map_lookup_elem(rs->lost_fd, &zero, values)) {
-			for (int i = 0; i < ncpus; i++)
-				sum += values[i];
-			env->lost += sum - rs->lost_seen;
-			rs->lost_seen = sum;
-		}
+	if (fd < 0)
+		return false;
+	if (!values) {
+		ncpus = libbpf_num_possible_cpus();
+		values = calloc(ncpus > 0 ? (size_t)ncpus : 1, sizeof(*values));
+	}
+	if (!values || ncpus <= 0 || bpf_map_lookup_elem(fd, &zero, values))
+		return false;
+	*sum = 0;
+	for (int i = 0; i < ncpus; i++)
+		*sum += values[i];
+	return true;
+}
+
+#define SUPPRESSED_WARN_NS (10 * NSEC_PER_SEC)
+
+/* Read the per-CPU "ht_lost" and "ht_suppressed" counters; warn about what is new. */
+static void check_lost(struct run_state *rs, bool final)
+{
+	struct ht_env *env = rs->env;
+	uint64_t sum, now;
+
+	if (percpu_sum(rs->lost_fd, &sum)) {
+		env->lost += sum - rs->lost_seen;
+		rs->lost_seen = sum;
 	}
 	if (env->lost > rs->lost_warned) {
 		ht_warn(env, "lost %llu events (kernel buffer full), %llu in total; try a larger "
@@ -123,6 +138,19 @@ static void check_lost(struct run_state *rs)
 			(unsigned long long)(env->lost - rs->lost_warned),
 			(unsigned long long)env->lost);
 		rs->lost_warned = env->lost;
+	}
+	if (percpu_sum(rs->suppressed_fd, &sum))
+		env->suppressed = sum;
+	now = ht_now_mono_ns();
+	/* at most one line per 10 s: a storm must not drown the terminal in warnings */
+	if (env->suppressed > rs->suppressed_warned && !final &&
+	    (!rs->suppressed_warn_ns || now - rs->suppressed_warn_ns >= SUPPRESSED_WARN_NS)) {
+		ht_warn(env, "rate limit: %llu events not reported since the last note, %llu in "
+			     "total; raise --rate (0 = no limit) to see them",
+			(unsigned long long)(env->suppressed - rs->suppressed_warned),
+			(unsigned long long)env->suppressed);
+		rs->suppressed_warned = env->suppressed;
+		rs->suppressed_warn_ns = now;
 	}
 }
 
@@ -177,7 +205,7 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 		if (reader_gone())
 			break;
 		if (now >= next_lost) {
-			check_lost(rs);
+			check_lost(rs, false);
 			next_lost = now + LOST_CHECK_NS;
 		}
 		if (next_tick && now >= next_tick && !rs->done) {
@@ -187,11 +215,13 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 				break;
 			}
 			next_tick = now + tick_ns;
+			if (env->count && env->events >= env->count)
+				break; /* the tick reported (--summary tables) */
 		}
 		if (deadline && now >= deadline)
 			break;
 	}
-	check_lost(rs);
+	check_lost(rs, true);
 	return rs->err;
 }
 
@@ -216,7 +246,9 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 {
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 	struct bpf_map *lost = bpf_object__find_map_by_name(obj, "ht_lost");
-	struct run_state rs = { .env = env, .fn = fn, .ctx = ctx, .lost_fd = -1 };
+	struct bpf_map *suppressed = bpf_object__find_map_by_name(obj, "ht_suppressed");
+	struct run_state rs = { .env = env, .fn = fn, .ctx = ctx, .lost_fd = -1,
+				.suppressed_fd = -1 };
 	struct ring_buffer *rb = NULL;
 	struct perf_buffer *pb = NULL;
 	int err;
@@ -227,6 +259,8 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	}
 	if (lost)
 		rs.lost_fd = bpf_map__fd(lost);
+	if (suppressed)
+		rs.suppressed_fd = bpf_map__fd(suppressed);
 	if (env->use_perfbuf) {
 		pb = perf_buffer__new(bpf_map__fd(events),
 				      (size_t)(env->buffer_bytes / (uint64_t)getpagesize()),
@@ -289,7 +323,7 @@ static int wait_fd(void *w, int timeout)
 int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env, void *ctx),
 	      void *ctx, ht_tick_fn tick, uint64_t tick_ns)
 {
-	struct run_state rs = { .env = env, .lost_fd = -1 };
+	struct run_state rs = { .env = env, .lost_fd = -1, .suppressed_fd = -1 };
 	struct fd_waiter fw = { env, fd, on_readable, ctx, &rs };
 
 	if (env->count && env->events >= env->count)
@@ -303,9 +337,11 @@ int ht_finish(struct ht_env *env, int err)
 
 	if (err && err != -EPIPE)
 		code = 1;
-	if (env->lost)
-		ht_warn(env, "%llu events reported, %llu lost in the kernel (buffer full)",
-			(unsigned long long)env->events, (unsigned long long)env->lost);
+	if (env->lost || env->suppressed)
+		ht_warn(env, "%llu events reported, %llu held back by the rate limit, %llu lost in "
+			     "the kernel (buffer full)",
+			(unsigned long long)env->events, (unsigned long long)env->suppressed,
+			(unsigned long long)env->lost);
 	else if (env->verbose && !env->check)
 		ht_info(env, "%llu events reported, none lost", (unsigned long long)env->events);
 	ht_store_close(env->store);

@@ -237,7 +237,7 @@ bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns)
 int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n)
 {
 	static const char *const machinery[] = { "bpf_trace_run", "__bpf_trace_", "trace_call_bpf",
-						 "perf_trace_run_bpf_submit" };
+						 "perf_trace_", "__traceiter_" };
 	int skip = 0;
 
 	for (int i = 0; i < n && i < 8 && ips[i]; i++) {

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-dropwatch kernel side. skb:kfree_skb fires in kfree_skb_reason()/sk_skb_reason_drop()
+ * for every packet the stack drops; since 5.17 it carries enum skb_drop_reason, since 6.11
+ * (ba8de796baf4) also rx_sk, the receiving socket. Normal frees go to skb:consume_skb instead
+ * (SKB_CONSUMED never reaches kfree_skb since 6.3), so every hit here is a drop.
+ * kfree_skb is hot during a storm: the filters run first, on fields one or two loads away,
+ * and only what passes them pays for the packet parse, the stack and the copy.
+ */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+#include "dropwatch.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_ICMPV6 58
+#define AF_INET 2
+#define AF_INET6 10
+#define NO_HEADER 0xffff /* skb->*_header when unset */
+
+const volatile __u32 target_pid = 0;
+const volatile bool filter_comm = false;
+const volatile char target_comm[HT_COMM_LEN] = {};
+const volatile __u32 target_netns = 0;
+const volatile __u8 target_proto = DW_PROTO_ANY;
+const volatile __u8 target_saddr_family = 0; /* 4 or 6 when --saddr is set */
+const volatile __u8 target_daddr_family = 0;
+const volatile __u8 target_saddr[16] = {};
+const volatile __u8 target_daddr[16] = {};
+const volatile __u16 target_port = 0;     /* network order, source or destination */
+const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS (subsystems) */
+const volatile bool summary_mode = false;
+const volatile __u32 rate_per_sec = 100;
+
+/* 1 = report drops with this reason; filled by user space (--reason, --exclude-reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DW_REASON_SLOTS);
+	__type(key, __u32);
+	__type(value, __u8);
+} reason_wanted SEC(".maps");
+
+/* --summary: drops per (location, reason), per CPU, summed and diffed by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct drop_key);
+	__type(value, __u64);
+} drop_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_event);
+} scratch SEC(".maps");
+
+struct trace_event_raw_kfree_skb___ht {
+	struct trace_entry ent;
+	void *skbaddr;
+	void *location;
+	void *rx_sk;
+	unsigned short protocol;
+	__u32 reason;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool reason_ok(__u32 reason)
+{
+	__u8 *wanted;
+
+	if (reason >= DW_REASON_SLOTS)
+		return reason_high_wanted;
+	wanted = bpf_map_lookup_elem(&reason_wanted, &reason);
+	return wanted && *wanted;
+}
+
+static __always_inline bool task_ok(struct drop_event *e)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	if (target_pid && e->pid != target_pid)
+		return false;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (filter_comm) {
+		for (int i = 0; i < HT_COMM_LEN; i++) {
+			if (e->comm[i] != target_comm[i])
+				return false;
+			if (!e->comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+/* netns of the packet: its device's, else its socket's. */
+static __always_inline __u32 skb_netns(struct sk_buff *skb, struct sock *sk)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+	if (dev)
+		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	if (sk)
+		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return 0;
+}
+
+/* IPv4/IPv6 addresses, L4 protocol and ports (TCP seq/ack/flags) from the skb's headers. */
+static __always_inline void parse_packet(struct sk_buff *skb, struct drop_event *e)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u16 l4_off;
+	__u8 first;
+
+	if (nh == NO_HEADER || bpf_probe_read_kernel(&first, 1, head + nh))
+		return;
+	if (e->eth_proto == ETH_P_IP || (!e->eth_proto && first >> 4 == 4)) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4)
+			return;
+		e->family = 4;
+		e->l4_proto = ip.protocol;
+		__builtin_memcpy(e->saddr, &ip.saddr, 4);
+		__builtin_memcpy(e->daddr, &ip.daddr, 4);
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return; /* not the first fragment: no L4 header */
+		/* before ip_rcv_core() the transport header still equals the network header */
+		l4_off = th != NO_HEADER && th > nh ? th : nh + ip.ihl * 4;
+	} else if (e->eth_proto == ETH_P_IPV6 || (!e->eth_proto && first >> 4 == 6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.version != 6)
+			return;
+		e->family = 6;
+		e->l4_proto = ip6.nexthdr; /* extension headers are not followed */
+		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
+		l4_off = th != NO_HEADER && th > nh ? th : nh + sizeof(ip6);
+	} else {
+		return;
+	}
+	if (e->l4_proto == IPPROTO_TCP) {
+		struct tcphdr tcp;
+
+		if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + l4_off))
+			return;
+		e->sport = tcp.source;
+		e->dport = tcp.dest;
+		e->tcp_seq = bpf_ntohl(tcp.seq);
+		e->tcp_ack_seq = bpf_ntohl(tcp.ack_seq);
+		bpf_probe_read_kernel(&e->tcp_flags, 1, head + l4_off + 13);
+	} else if (e->l4_proto == IPPROTO_UDP) {
+		struct udphdr udp;
+
+		if (bpf_probe_read_kernel(&udp, sizeof(udp), head + l4_off))
+			return;
+		e->sport = udp.source;
+		e->dport = udp.dest;
+	}
+}
+
+static __always_inline bool addr_ok(const __u8 *addr, __u8 family, const volatile __u8 *want,
+				    __u8 want_family)
+{
+	if (!want_family)
+		return true;
+	if (family != want_family)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		if (i >= (family == 4 ? 4 : 16))
+			break;
+		if (addr[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool packet_ok(struct drop_event *e)
+{
+	if (target_proto) {
+		__u8 want = target_proto;
+
+		if (want == DW_PROTO_ICMP && e->family == 6)
+			want = IPPROTO_ICMPV6;
+		if (!e->family || e->l4_proto != want)
+			return false;
+	}
+	if (target_port && e->sport != target_port && e->dport != target_port)
+		return false;
+	return addr_ok(e->saddr, e->family, target_saddr, target_saddr_family) &&
+	       addr_ok(e->daddr, e->family, target_daddr, target_daddr_family);
+}
+
+static __always_inline bool packet_filters(void)
+{
+	return target_proto || target_port || target_saddr_family || target_daddr_family;
+}
+
+static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
+				   struct sock *rx_sk)
+{
+	struct drop_event *e;
+	struct net_device *dev;
+	struct sock *sk;
+	long stack_bytes;
+	__u32 zero = 0;
+
+	if (!reason_ok(reason))
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	if (!task_ok(e))
+		return 0;
+	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
+	e->netns_inum = skb_netns(skb, sk);
+	if (target_netns && e->netns_inum != target_netns)
+		return 0;
+
+	e->eth_proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	e->family = 0;
+	e->l4_proto = 0;
+	e->sport = 0;
+	e->dport = 0;
+	e->tcp_seq = 0;
+	e->tcp_ack_seq = 0;
+	e->tcp_flags = 0;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	if (!summary_mode || packet_filters())
+		parse_packet(skb, e);
+	if (!packet_ok(e))
+		return 0;
+
+	if (summary_mode) {
+		struct drop_key key = { .location = (__u64)location, .reason = reason };
+		__u64 one = 1, *count = bpf_map_lookup_elem(&drop_counts, &key);
+
+		if (count)
+			*count += 1; /* per-CPU value */
+		else
+			bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
+		return 0;
+	}
+	if (!ht_rate_ok(rate_per_sec))
+		return 0;
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->location = (__u64)location;
+	e->skb_addr = (__u64)skb;
+	e->reason = reason;
+	e->pkt_len = BPF_CORE_READ(skb, len);
+	e->queue_mapping = BPF_CORE_READ(skb, queue_mapping);
+	dev = BPF_CORE_READ(skb, dev);
+	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+	e->ifname[0] = '\0';
+	if (dev)
+		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+	e->sk_state = 0;
+	if (sk && e->l4_proto == IPPROTO_TCP) {
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+		if (family == AF_INET || family == AF_INET6)
+			e->sk_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	}
+	stack_bytes = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
+	e->nr = stack_bytes > 0 ? (__u32)stack_bytes / 8 : 0;
+	ht_output(ctx, e, sizeof(*e));
+	return 0;
+}
+
+/* 6.11+: kfree_skb(skb, location, reason, rx_sk) */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dropwatch_btf, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, rx_sk);
+}
+
+/* 5.17-6.10: kfree_skb(skb, location, reason) */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dropwatch_btf3, struct sk_buff *skb, void *location, int reason)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, NULL);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(dropwatch_raw, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, rx_sk);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(dropwatch_raw3, struct sk_buff *skb, void *location, int reason)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, NULL);
+}
+
+/* any kernel: reason and rx_sk only where the tracepoint has them */
+SEC("tracepoint/skb/kfree_skb")
+int dropwatch_tp(struct trace_event_raw_kfree_skb___ht *r)
+{
+	__u32 reason = ~0U;
+	struct sock *rx_sk = NULL;
+
+	if (bpf_core_field_exists(r->reason))
+		reason = BPF_CORE_READ(r, reason);
+	if (bpf_core_field_exists(r->rx_sk))
+		rx_sk = BPF_CORE_READ(r, rx_sk);
+	return on_drop(r, BPF_CORE_READ(r, skbaddr), BPF_CORE_READ(r, location), reason, rx_sk);
+}

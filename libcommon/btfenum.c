@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Names of a kernel enum from BTF, read at run time so a tool reports the running kernel's
+ * names (enum skb_drop_reason grows every release) instead of a table compiled in.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "huatuo.h"
+
+#define MAX_ENUM_VALUE 65536 /* keep the value-indexed table small */
+
+static int fill(struct ht_enum_names *en, const struct btf *btf, const char *enum_name,
+		const char *strip)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	size_t strip_len = strip ? strlen(strip) : 0;
+	uint32_t max = 0;
+	int id, vlen;
+
+	id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	vlen = btf_vlen(t);
+	for (int i = 0; i < vlen; i++)
+		if ((uint32_t)e[i].val < MAX_ENUM_VALUE && (uint32_t)e[i].val >= max)
+			max = (uint32_t)e[i].val + 1;
+	en->names = calloc(max ? max : 1, sizeof(*en->names));
+	if (!en->names)
+		return -ENOMEM;
+	en->n = max;
+	for (int i = 0; i < vlen; i++) {
+		const char *name = btf__name_by_offset(btf, e[i].name_off);
+		uint32_t v = (uint32_t)e[i].val;
+
+		if (!name || v >= max || en->names[v])
+			continue;
+		if (strip_len && !strncmp(name, strip, strip_len) && name[strip_len])
+			name += strip_len;
+		en->names[v] = strdup(name);
+		if (!en->names[v])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int ht_btf_enum_names(const char *btf_path, const char *enum_name, const char *strip,
+		      struct ht_enum_names *en)
+{
+	struct btf *btf;
+	int err;
+
+	memset(en, 0, sizeof(*en));
+	btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	err = fill(en, btf, enum_name, strip);
+	btf__free(btf);
+	if (err)
+		ht_enum_names_free(en);
+	return err;
+}
+
+const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v)
+{
+	return en && v < en->n ? en->names[v] : NULL;
+}
+
+/* Case-insensitive; @name may carry the stripped prefix or be a decimal value. */
+int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip,
+		  uint32_t *v)
+{
+	size_t strip_len = strip ? strlen(strip) : 0;
+	uint64_t num;
+
+	if (!ht_parse_u64(name, 0, UINT32_MAX, &num)) {
+		*v = (uint32_t)num;
+		return 0;
+	}
+	if (strip_len && !strncasecmp(name, strip, strip_len))
+		name += strip_len;
+	for (uint32_t i = 0; en && i < en->n; i++) {
+		if (en->names[i] && !strcasecmp(en->names[i], name)) {
+			*v = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void ht_enum_names_free(struct ht_enum_names *en)
+{
+	for (uint32_t i = 0; en->names && i < en->n; i++)
+		free(en->names[i]);
+	free(en->names);
+	en->names = NULL;
+	en->n = 0;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# huatuo-dropwatch against real drops inside a network namespace made by the test:
+# UDP to a closed port (NO_SOCKET), an nft drop rule (NETFILTER_DROP), a TCP SYN to a closed
+# port, and a flood that overflows a tiny ring buffer.
+load ../lib/common
+
+setup() {
+	require_bpf
+	require_cmd nft
+	NS=rtest_dw_$$
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	ip netns exec "$NS" nft add table inet rtest_dw
+	ip netns exec "$NS" nft add chain inet rtest_dw input '{ type filter hook input priority 0; }'
+	ip netns exec "$NS" nft add rule inet rtest_dw input udp dport 9999 drop
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	SEND="$BATS_TEST_DIRNAME/../helpers/udp-send.py"
+}
+
+teardown() {
+	stop_tracer
+	ip netns del "$NS" 2>/dev/null || true
+}
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# dropwatch ARGS...: trace drops of the test's netns only
+dropwatch() {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" --netns "$NS" "$@"
+}
+
+@test "UDP to a closed port: NO_SOCKET at __udp4_lib_rcv with addresses, ports and sender" {
+	dropwatch -j -c 5 -d 20
+	sender=$(in_ns "$SEND" 127.0.0.1 9 5 | head -1)
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	assert_equal "$(wc -l < "$OUT")" 5
+	netns=$(stat -L -c %i "/run/netns/$NS")
+	jq -e --argjson pid "$sender" --argjson ns "$netns" '
+		.tracer_name == "dropwatch" and .tracer_type == "auto" and (.tracer_id | length) == 20
+		and .tracer_data.reason == "NO_SOCKET" and .tracer_data.type == "common_drop"
+		and (.tracer_data.location | startswith("__udp4_lib_rcv+0x"))
+		and (.tracer_data.drop_location | test("^0x[0-9a-f]+$"))
+		and .tracer_data.proto == "udp" and .tracer_data.family == "ipv4"
+		and .tracer_data.saddr == "127.0.0.1" and .tracer_data.daddr == "127.0.0.1"
+		and .tracer_data.dport == 9 and .tracer_data.sport > 0
+		and .tracer_data.pid == $pid and .tracer_data.comm == "python3"
+		and .tracer_data.ifname == "lo" and .tracer_data.pkt_len == 18
+		and .tracer_data.netns_inum == $ns
+		and (.tracer_data.stack | split("\n") | any(startswith("__udp4_lib_rcv+")))
+		and (.tracer_data.stack | split("\n")[0] | test("bpf|trace") | not)' "$OUT" > /dev/null
+}
+
+@test "an nft drop rule: NETFILTER_DROP at nft_do_chain; --reason keeps only it" {
+	dropwatch -j -c 3 -d 20 --reason NETFILTER_DROP
+	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null     # NO_SOCKET: filtered out in the kernel
+	in_ns "$SEND" 127.0.0.1 9999 3 > /dev/null   # dropped by the rule
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -l < "$OUT")" 3
+	jq -e '.tracer_data.reason == "NETFILTER_DROP" and .tracer_data.dport == 9999
+		and (.tracer_data.location | startswith("nft_do_chain+"))' "$OUT" > /dev/null
+}
+
+@test "TCP SYN to a closed port over IPv6: NO_SOCKET with TCP fields; --proto and --port filter" {
+	dropwatch -j -c 1 -d 20 --proto tcp --port 7 --saddr ::1
+	in_ns "$SEND" ::1 7 10 > /dev/null    # UDP to port 7: not TCP
+	in_ns python3 -c 'import socket
+s = socket.socket(socket.AF_INET6)
+try:
+    s.connect(("::1", 7))
+except ConnectionRefusedError:
+    pass'
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -l < "$OUT")" 1
+	jq -e '.tracer_data.reason == "NO_SOCKET" and .tracer_data.proto == "tcp"
+		and .tracer_data.family == "ipv6" and .tracer_data.saddr == "::1"
+		and .tracer_data.dport == 7 and .tracer_data.tcp_flags == "SYN"
+		and (.tracer_data.seq | type) == "number"
+		and (.tracer_data.location | startswith("tcp_v6_rcv+"))' "$OUT" > /dev/null
+}
+
+@test "--summary counts every drop by reason and location (--rate does not apply)" {
+	dropwatch -j --summary --interval 1 --rate 1
+	in_ns "$SEND" 127.0.0.1 9 250 > /dev/null
+	in_ns "$SEND" 127.0.0.1 9999 40 > /dev/null
+	sleep 1.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	run jq -s '[.[].tracer_data.drops[] | select(.reason == "NO_SOCKET"
+		and .location == "__udp4_lib_rcv") | .count] | add' "$OUT"
+	assert_output 250
+	run jq -s '[.[].tracer_data.drops[] | select(.reason == "NETFILTER_DROP"
+		and .location == "nft_do_chain") | .count] | add' "$OUT"
+	assert_output 40
+	run jq -s '[.[].tracer_data.total] | add' "$OUT"
+	assert_output 290
+}
+
+@test "--summary table: a header per interval, rows sorted by count" {
+	dropwatch --summary --interval 1
+	in_ns "$SEND" 127.0.0.1 9999 3 > /dev/null
+	in_ns "$SEND" 127.0.0.1 9 30 > /dev/null
+	sleep 1.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	grep -q 'drops in' "$OUT"
+	run grep -A3 -m1 'COUNT  REASON' "$OUT"
+	assert_line --index 1 --regexp '^ +30  NO_SOCKET +__udp4_lib_rcv$'
+	assert_line --index 2 --regexp '^ +3  NETFILTER_DROP +nft_do_chain$'
+}
+
+@test "--rate holds drops back in the kernel and says how many" {
+	dropwatch -j --rate 5
+	in_ns "$SEND" 127.0.0.1 9 200 > /dev/null
+	sleep 1.2
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	n=$(wc -l < "$OUT")
+	# one-second windows: the 200 drops span at most two of them
+	[ "$n" -ge 5 ] && [ "$n" -le 10 ] || fail "$n events reported with --rate 5"
+	held=$(grep -oE '[0-9]+ held back by the rate limit' "$ERR" | grep -oE '^[0-9]+')
+	assert_equal $((n + held)) 200
+}
+
+@test "a drop storm into a 4 KiB buffer: every drop is reported or counted as lost" {
+	dropwatch -j --rate 0 --buffer-size 4K
+	in_ns "$SEND" 127.0.0.1 9 20000 > /dev/null
+	sleep 1.2
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	n=$(wc -l < "$OUT")
+	lost=$(grep -oE '[0-9]+ lost in the kernel' "$ERR" | grep -oE '^[0-9]+')
+	[ -n "$lost" ] && [ "$lost" -gt 0 ] || fail "no loss reported for 20000 drops into 4 KiB: $(cat "$ERR")"
+	grep -q 'lost .* events (kernel buffer full)' "$ERR"
+	assert_equal $((n + lost)) 20000
+}
+
+@test "--netns, --pid and --comm keep other drops out" {
+	dropwatch -j --comm rtest-nomatch
+	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null
+	sleep 1.2
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -l < "$OUT")" 0
+	dropwatch -j --pid 1
+	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null
+	sleep 1.2
+	stop_tracer
+	assert_equal "$(wc -l < "$OUT")" 0
+}
+
+@test "bad options exit 64 naming the option" {
+	for args in "--proto sctp:--proto" "--port 0:--port" "--port 70000:--port" \
+		"--saddr 1.2.3:--saddr" "--daddr ::g:--daddr" "--netns /nonexistent:--netns" \
+		"--netns rtest_no_such_ns:--netns" "--reason NO_SUCH_REASON:--reason" \
+		"--exclude-reason ,:--exclude-reason" "--interval 1s:--interval" \
+		"--summary --interval 0:--interval" "--rate -1:--rate" "--rate x:--rate" \
+		"--summary --stack:--stack"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr timeout 10 "$HT_BUILD/huatuo-dropwatch" ${args%%:*}
+		[ "$status" -eq 64 ] || fail "${args%%:*}: exit $status, want 64"
+		[[ "$stderr" == *"${args##*:}"* ]] || fail "${args%%:*}: $stderr"
+		[ -z "$output" ] || fail "${args%%:*}: wrote to stdout"
+	done
+}

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-dropwatch: every packet the kernel stack drops (skb:kfree_skb), with the kernel's
+ * drop reason, where it was dropped, the packet's addresses and ports and the kernel stack;
+ * or, with --summary, a periodic table of drops by reason and location.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "huatuo.h"
+#include "dropwatch.h"
+#include "dropwatch.skel.h"
+
+#define REASON_PREFIX "SKB_DROP_REASON_"
+#define MAX_REASON_ARGS 64
+
+enum {
+	OPT_REASON = 0x100,
+	OPT_EXCLUDE_REASON,
+	OPT_PROTO,
+	OPT_SADDR,
+	OPT_DADDR,
+	OPT_PORT,
+	OPT_NETNS,
+	OPT_RATE,
+	OPT_SUMMARY,
+	OPT_INTERVAL,
+	OPT_STACK,
+};
+
+static struct {
+	const char *reasons[MAX_REASON_ARGS];
+	int nreasons;
+	const char *excluded[MAX_REASON_ARGS];
+	int nexcluded;
+	uint8_t proto;
+	uint8_t saddr[16], daddr[16], saddr_family, daddr_family;
+	uint16_t port;
+	uint32_t netns;
+	uint32_t rate;
+	bool summary;
+	bool interval_set;
+	uint64_t interval_ns;
+	bool stack;
+} opts = { .rate = 100, .interval_ns = 5 * NSEC_PER_SEC };
+
+static const char doc[] =
+	"Report packets the kernel drops (skb:kfree_skb): drop reason, location, addresses, "
+	"ports, device and kernel stack; or a periodic table of drops by reason and location.\n"
+	"\v"
+	"Reasons are the kernel's own names (enum skb_drop_reason, read from BTF), e.g. "
+	"NO_SOCKET, NETFILTER_DROP, TCP_CSUM. Every reason the kernel counts as a drop is "
+	"reported; NOT_SPECIFIED (drops no code path has named yet) is frequent and can be "
+	"hidden with --exclude-reason NOT_SPECIFIED.\n\n"
+	"Examples:\n"
+	"  huatuo-dropwatch                         # table of drops, 100/s at most\n"
+	"  huatuo-dropwatch --summary               # drops by reason and location every 5s\n"
+	"  huatuo-dropwatch -j --proto tcp --port 443\n"
+	"  huatuo-dropwatch --reason NETFILTER_DROP,NO_SOCKET --netns blue\n"
+	"  huatuo-dropwatch --exclude-reason NOT_SPECIFIED --stack\n"
+	"  huatuo-dropwatch -j --rate 0 -o /var/log/huatuo   # everything, kept on disk\n";
+
+static const struct argp_option options[] = {
+	{ "reason", OPT_REASON, "NAME[,NAME]", 0,
+	  "Only these drop reasons (repeatable; names or numbers)", 0 },
+	{ "exclude-reason", OPT_EXCLUDE_REASON, "NAME[,NAME]", 0,
+	  "Not these drop reasons (repeatable)", 0 },
+	{ "proto", OPT_PROTO, "tcp|udp|icmp", 0, "Only IPv4/IPv6 packets of this protocol", 0 },
+	{ "saddr", OPT_SADDR, "ADDR", 0, "Only packets from this IPv4/IPv6 address", 0 },
+	{ "daddr", OPT_DADDR, "ADDR", 0, "Only packets to this IPv4/IPv6 address", 0 },
+	{ "port", OPT_PORT, "PORT", 0, "Only TCP/UDP packets with this source or destination port",
+	  0 },
+	{ "netns", OPT_NETNS, "NAME|PATH|INODE", 0,
+	  "Only packets of this network namespace (name in /run/netns, /proc/PID/ns/net, inode)",
+	  0 },
+	{ "rate", OPT_RATE, "N", 0,
+	  "Report at most N drops per second, counting the rest (default 100, 0 = no limit)", 0 },
+	{ "summary", OPT_SUMMARY, NULL, 0,
+	  "No per-packet lines: every --interval, drops by reason and location (exact counts)", 0 },
+	{ "interval", OPT_INTERVAL, "DUR", 0, "Summary interval (default 5s; bare number = s)", 0 },
+	{ "stack", OPT_STACK, NULL, 0, "Print the kernel stack under each table row", 0 },
+	{ 0 }
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_REASON:
+	case OPT_EXCLUDE_REASON: {
+		const char **list = key == OPT_REASON ? opts.reasons : opts.excluded;
+		int *n = key == OPT_REASON ? &opts.nreasons : &opts.nexcluded;
+
+		if (!arg[strspn(arg, ", ")])
+			ht_usage_error(state, "invalid --%s '': expected reason names",
+				       key == OPT_REASON ? "reason" : "exclude-reason");
+		if (*n >= MAX_REASON_ARGS)
+			ht_usage_error(state, "too many --%s options (at most %d)",
+				       key == OPT_REASON ? "reason" : "exclude-reason",
+				       MAX_REASON_ARGS);
+		list[(*n)++] = arg; /* checked against the kernel's names once parsing is done */
+		break;
+	}
+	case OPT_PROTO:
+		if (!strcasecmp(arg, "tcp"))
+			opts.proto = DW_PROTO_TCP;
+		else if (!strcasecmp(arg, "udp"))
+			opts.proto = DW_PROTO_UDP;
+		else if (!strcasecmp(arg, "icmp"))
+			opts.proto = DW_PROTO_ICMP;
+		else
+			ht_usage_error(state, "invalid --proto '%s': expected tcp, udp or icmp", arg);
+		break;
+	case OPT_SADDR:
+		if (ht_parse_addr(arg, opts.saddr, &opts.saddr_family))
+			ht_usage_error(state, "invalid --saddr '%s': expected an IPv4 or IPv6 address",
+				       arg);
+		break;
+	case OPT_DADDR:
+		if (ht_parse_addr(arg, opts.daddr, &opts.daddr_family))
+			ht_usage_error(state, "invalid --daddr '%s': expected an IPv4 or IPv6 address",
+				       arg);
+		break;
+	case OPT_PORT:
+		opts.port = (uint16_t)ht_opt_u64(state, "port", arg, 1, 65535);
+		break;
+	case OPT_NETNS: {
+		int err = ht_netns_inode(arg, &opts.netns);
+
+		if (err)
+			ht_usage_error(state, "invalid --netns '%s': %s (a name in /run/netns, a path "
+					      "such as /proc/PID/ns/net, or an inode number)",
+				       arg, strerror(-err));
+		break;
+	}
+	case OPT_RATE:
+		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 10000000);
+		break;
+	case OPT_SUMMARY:
+		opts.summary = true;
+		break;
+	case OPT_INTERVAL:
+		opts.interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
+						   100 * NSEC_PER_MSEC, 24 * 3600 * NSEC_PER_SEC);
+		opts.interval_set = true;
+		break;
+	case OPT_STACK:
+		opts.stack = true;
+		break;
+	case ARGP_KEY_END:
+		if (opts.interval_set && !opts.summary)
+			ht_usage_error(state, "--interval only applies to --summary");
+		if (opts.stack && opts.summary)
+			ht_usage_error(state, "--stack and --summary exclude each other");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+/* The 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+). */
+static bool prototype_matches(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
+			      const char *target)
+{
+	size_t len = strlen(prog);
+
+	(void)env, (void)target;
+	if (kind != HT_PROBE_TP_BTF && kind != HT_PROBE_RAW_TP)
+		return true;
+	if (prog[len - 1] == '3')
+		return ht_tracepoint_has_field("skb", "kfree_skb", "reason");
+	return ht_tracepoint_has_field("skb", "kfree_skb", "rx_sk");
+}
+
+static const struct ht_hook hooks[] = {
+	{ .name = "kfree_skb",
+	  .usable = prototype_matches,
+	  .progs = { "dropwatch_btf", "dropwatch_btf3", "dropwatch_raw", "dropwatch_raw3",
+		     "dropwatch_tp" } },
+};
+
+/* the drop reason names of the running kernel, NULL entries if BTF is not readable */
+static struct ht_enum_names reasons;
+static bool reasons_loaded;
+
+static void load_reasons(const struct ht_env *env)
+{
+	int err;
+
+	if (reasons_loaded)
+		return;
+	reasons_loaded = true;
+	err = ht_btf_enum_names(env->btf_path, "skb_drop_reason", REASON_PREFIX, &reasons);
+	if (err)
+		ht_info(env, "no drop reason names from BTF (%s): reporting numbers", strerror(-err));
+}
+
+static const char *reason_name(uint32_t reason, char *buf, size_t len)
+{
+	const char *name = ht_enum_name(&reasons, reason);
+
+	if (reason == ~0U)
+		return "NOT_SUPPORTED"; /* kernel without drop reasons (< 5.17) */
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", reason);
+	return buf;
+}
+
+/* HUATUO's type: a specific class where the reason tells one, else common_drop. */
+static const char *drop_type(const char *reason)
+{
+	if (!strcmp(reason, "TCP_LISTEN_OVERFLOW"))
+		return "accept_queue_overflow";
+	return "common_drop";
+}
+
+/* Apply a comma-separated --reason/--exclude-reason list to @wanted; exits 64 on a bad name. */
+static void mark_reasons(const struct ht_env *env, const char *const *list, int n, uint8_t *wanted,
+			 uint8_t value, bool *high)
+{
+	for (int i = 0; i < n; i++) {
+		char *copy = strdup(list[i]), *save = NULL;
+
+		for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			uint32_t v;
+
+			if (ht_enum_value(&reasons, tok, REASON_PREFIX, &v)) {
+				ht_err(env, "invalid --%s '%s': no such drop reason on this kernel "
+					    "(see /sys/kernel/tracing/events/skb/kfree_skb/format)",
+				       value ? "reason" : "exclude-reason", tok);
+				free(copy);
+				exit(HT_EX_USAGE);
+			}
+			if (v < DW_REASON_SLOTS)
+				wanted[v] = value;
+			else
+				*high = value;
+		}
+		free(copy);
+	}
+}
+
+static int fill_reason_map(struct ht_env *env, struct dropwatch_bpf *skel, bool *high)
+{
+	uint8_t wanted[DW_REASON_SLOTS];
+	int fd = bpf_map__fd(skel->maps.reason_wanted);
+
+	/* SKB_NOT_DROPPED_YET and SKB_CONSUMED: the kernel itself says these are no drops */
+	memset(wanted, opts.nreasons ? 0 : 1, sizeof(wanted));
+	wanted[0] = wanted[1] = 0;
+	*high = !opts.nreasons;
+	mark_reasons(env, opts.reasons, opts.nreasons, wanted, 1, high);
+	mark_reasons(env, opts.excluded, opts.nexcluded, wanted, 0, high);
+	for (uint32_t i = 0; i < DW_REASON_SLOTS; i++) {
+		if (bpf_map_update_elem(fd, &i, &wanted[i], BPF_ANY)) {
+			ht_err(env, "cannot set the drop reason filter: %s", strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct drop_event *e = data;
+	const struct ht_ksyms *ks = ht_kernel_ksyms();
+	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], ifname[DW_IFNAMSIZ * 3 + 1];
+	char saddr[64], daddr[64], src[80], dst[80], loc[160], num[16], flags[40], eth[8];
+	const char *reason, *proto;
+	char *stack, *text = NULL;
+	int nr, skip, err;
+	cJSON *d;
+
+	(void)ctx;
+	if (size < sizeof(*e))
+		return 0;
+	load_reasons(env);
+	reason = reason_name(e->reason, num, sizeof(num));
+	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
+	skip = ht_stack_skip_tracing(ks, (const uint64_t *)e->ips, nr);
+	stack = ht_stack_string(ks, (const uint64_t *)e->ips + skip, nr - skip);
+	ht_ksyms_format(ks, e->location, loc, sizeof(loc));
+	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
+	ht_utf8_sanitize(e->ifname, sizeof(e->ifname), ifname, sizeof(ifname));
+	ht_fmt_addr(e->saddr, e->family, saddr, sizeof(saddr));
+	ht_fmt_addr(e->daddr, e->family, daddr, sizeof(daddr));
+	proto = ht_ip_proto_name(e->l4_proto);
+	snprintf(eth, sizeof(eth), "0x%x", e->eth_proto);
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "type", drop_type(reason));
+	cJSON_AddStringToObject(d, "comm", comm);
+	cJSON_AddNumberToObject(d, "pid", e->pid);
+	cJSON_AddNumberToObject(d, "tid", e->tid);
+	cJSON_AddStringToObject(d, "reason", reason);
+	cJSON_AddNumberToObject(d, "reason_code", e->reason == ~0U ? -1 : (double)e->reason);
+	cJSON_AddStringToObject(d, "location", loc);
+	ht_json_add_hex(d, "drop_location", e->location);
+	cJSON_AddStringToObject(d, "family", e->family == 4 ? "ipv4" : e->family == 6 ? "ipv6" : "");
+	cJSON_AddStringToObject(d, "eth_proto", eth);
+	if (proto)
+		cJSON_AddStringToObject(d, "proto", proto);
+	else
+		cJSON_AddNumberToObject(d, "proto", e->l4_proto);
+	cJSON_AddStringToObject(d, "saddr", saddr);
+	cJSON_AddStringToObject(d, "daddr", daddr);
+	cJSON_AddNumberToObject(d, "sport", ntohs(e->sport));
+	cJSON_AddNumberToObject(d, "dport", ntohs(e->dport));
+	if (e->l4_proto == 6) {
+		cJSON_AddNumberToObject(d, "seq", e->tcp_seq);
+		cJSON_AddNumberToObject(d, "ack_seq", e->tcp_ack_seq);
+		cJSON_AddStringToObject(d, "tcp_flags", ht_tcp_flags(e->tcp_flags, flags,
+								     sizeof(flags)));
+		cJSON_AddStringToObject(d, "state", ht_tcp_state_name(e->sk_state));
+	}
+	cJSON_AddStringToObject(d, "ifname", ifname);
+	cJSON_AddNumberToObject(d, "ifindex", e->ifindex);
+	cJSON_AddNumberToObject(d, "queue_mapping", e->queue_mapping);
+	cJSON_AddNumberToObject(d, "pkt_len", e->pkt_len);
+	cJSON_AddNumberToObject(d, "netns_inum", e->netns_inum);
+	ht_json_add_hex(d, "skb_addr", e->skb_addr);
+	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
+	/* HUATUO's 2026 names, alongside the contract's */
+	cJSON_AddStringToObject(d, "drop_reason", reason);
+	cJSON_AddStringToObject(d, "netdev_name", ifname);
+	cJSON_AddNumberToObject(d, "packet_len_bytes", e->pkt_len);
+	cJSON_AddNumberToObject(d, "net_namespace_inum", e->netns_inum);
+
+	ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
+	if (e->family == 6)
+		snprintf(src, sizeof(src), "[%s]:%u", saddr, ntohs(e->sport));
+	else if (e->family)
+		snprintf(src, sizeof(src), "%s:%u", saddr, ntohs(e->sport));
+	else
+		snprintf(src, sizeof(src), "-");
+	if (e->family == 6)
+		snprintf(dst, sizeof(dst), "[%s]:%u", daddr, ntohs(e->dport));
+	else if (e->family)
+		snprintf(dst, sizeof(dst), "%s:%u", daddr, ntohs(e->dport));
+	else
+		snprintf(dst, sizeof(dst), "-");
+	if (opts.stack && !env->json && stack && *stack) {
+		/* the stack under the row, indented */
+		size_t len = strlen(stack) * 2 + 64;
+
+		text = malloc(len);
+		if (text) {
+			size_t n = 0;
+
+			for (const char *p = stack; *p;) {
+				size_t l = strcspn(p, "\n");
+
+				n += (size_t)snprintf(text + n, len - n, "\t%.*s\n", (int)l, p);
+				p += l + (p[l] == '\n');
+			}
+		}
+	}
+	err = ht_emit(env, d, NULL, "auto", "%-16s %-7u %-20s %-28s %-5s %-23s %-23s %-8s %u",
+		      pcomm, e->pid, reason, loc, proto ? proto : "-", src, dst,
+		      e->ifname[0] ? e->ifname : "-", e->pkt_len);
+	if (!err && text && !(env->count && env->events >= env->count))
+		printf("%s", text);
+	free(text);
+	free(stack);
+	return err;
+}
+
+/* ---- --summary: exact counts kept in the kernel, diffed every interval ---- */
+
+struct count {
+	struct drop_key key;
+	uint64_t total;
+};
+
+struct row {
+	uint32_t reason;
+	const char *func; /* location's symbol, or its address as text */
+	char addr[20];
+	uint64_t count;
+};
+
+static struct {
+	struct count *prev;
+	size_t nprev;
+	uint64_t last_ns;
+} summary;
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct drop_key *x = a, *y = b;
+
+	if (x->location != y->location)
+		return x->location < y->location ? -1 : 1;
+	return x->reason < y->reason ? -1 : x->reason > y->reason;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->func, y->func);
+}
+
+/* Sum the per-CPU counters of every (location, reason) into a sorted array. */
+static int read_counts(int fd, struct count **out, size_t *n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct drop_key key, next, *cur = NULL;
+	struct count *counts = NULL;
+	size_t cap = 0;
+	uint64_t *values;
+
+	*n = 0;
+	if (ncpus <= 0)
+		return -EINVAL;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, cur, &next)) {
+		key = next;
+		cur = &key;
+		if (bpf_map_lookup_elem(fd, &key, values))
+			continue; /* deleted meanwhile */
+		if (*n == cap) {
+			struct count *grown;
+
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(counts, cap * sizeof(*grown));
+			if (!grown) {
+				free(counts);
+				free(values);
+				return -ENOMEM;
+			}
+			counts = grown;
+		}
+		counts[*n].key = key;
+		counts[*n].total = 0;
+		for (int i = 0; i < ncpus; i++)
+			counts[*n].total += values[i];
+		(*n)++;
+	}
+	free(values);
+	if (*n)
+		qsort(counts, *n, sizeof(*counts), cmp_key);
+	*out = counts;
+	return 0;
+}
+
+static uint64_t previous_total(const struct drop_key *key)
+{
+	const struct count *c = summary.prev ?
+					bsearch(key, summary.prev, summary.nprev,
+						sizeof(*summary.prev), cmp_key) :
+					NULL;
+
+	return c ? c->total : 0;
+}
+
+/* Rows of this interval, grouped by reason and location symbol. */
+static size_t group_rows(const struct count *counts, size_t n, struct row *rows)
+{
+	const struct ht_ksyms *ks = ht_kernel_ksyms();
+	size_t nrows = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t delta = counts[i].total - previous_total(&counts[i].key), off;
+		const struct ht_ksym *sym;
+		struct row r = { .reason = counts[i].key.reason };
+		size_t j;
+
+		if (!delta)
+			continue;
+		sym = ks ? ht_ksyms_find(ks, counts[i].key.location, &off) : NULL;
+		if (sym) {
+			r.func = sym->name;
+		} else {
+			snprintf(r.addr, sizeof(r.addr), "0x%llx",
+				 (unsigned long long)counts[i].key.location);
+		}
+		for (j = 0; j < nrows; j++)
+			if (rows[j].reason == r.reason &&
+			    !strcmp(rows[j].func ? rows[j].func : rows[j].addr,
+				    r.func ? r.func : r.addr))
+				break;
+		if (j == nrows)
+			rows[nrows++] = r;
+		rows[j].count += delta;
+	}
+	for (size_t j = 0; j < nrows; j++)
+		if (!rows[j].func)
+			rows[j].func = rows[j].addr;
+	qsort(rows, nrows, sizeof(*rows), cmp_rows);
+	return nrows;
+}
+
+static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows,
+			uint64_t interval_ns)
+{
+	char stamp[16], dur[32], num[16], *text;
+	uint64_t total = 0;
+	size_t len = 128 + nrows * 128, n = 0;
+	cJSON *d = cJSON_CreateObject(), *drops = cJSON_CreateArray();
+	time_t now = time(NULL);
+	struct tm tm;
+	int err;
+
+	for (size_t i = 0; i < nrows; i++)
+		total += rows[i].count;
+	text = malloc(len);
+	if (!text) {
+		cJSON_Delete(d);
+		cJSON_Delete(drops);
+		return -ENOMEM;
+	}
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	n += (size_t)snprintf(text + n, len - n, "%-8s %llu drops in %s\n", stamp,
+			      (unsigned long long)total,
+			      ht_fmt_duration(interval_ns, dur, sizeof(dur)));
+	n += (size_t)snprintf(text + n, len - n, "%12s  %-28s %s\n", "COUNT", "REASON",
+			      "LOCATION");
+	for (size_t i = 0; i < nrows; i++) {
+		const char *reason = reason_name(rows[i].reason, num, sizeof(num));
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "reason", reason);
+		cJSON_AddNumberToObject(o, "reason_code",
+					rows[i].reason == ~0U ? -1 : (double)rows[i].reason);
+		cJSON_AddStringToObject(o, "location", rows[i].func);
+		ht_json_add_u64(o, "count", rows[i].count);
+		cJSON_AddItemToArray(drops, o);
+		n += (size_t)snprintf(text + n, len - n, "%12llu  %-28s %.80s\n",
+				      (unsigned long long)rows[i].count, reason, rows[i].func);
+	}
+	snprintf(text + n, len - n, "\n");
+	cJSON_AddBoolToObject(d, "summary", true);
+	ht_json_add_u64(d, "interval_ms", interval_ns / NSEC_PER_MSEC);
+	ht_json_add_u64(d, "total", total);
+	cJSON_AddItemToObject(d, "drops", drops);
+	err = ht_emit_text(env, d, NULL, "auto", text);
+	free(text);
+	return err;
+}
+
+static int summary_tick(struct ht_env *env, void *ctx)
+{
+	struct dropwatch_bpf *skel = ctx;
+	uint64_t now = ht_now_mono_ns();
+	struct count *counts = NULL;
+	struct row *rows;
+	size_t n, nrows;
+	int err;
+
+	err = read_counts(bpf_map__fd(skel->maps.drop_counts), &counts, &n);
+	if (err) {
+		ht_err(env, "reading the drop counters failed: %s", strerror(-err));
+		return err;
+	}
+	load_reasons(env);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		free(counts);
+		return -ENOMEM;
+	}
+	nrows = group_rows(counts, n, rows);
+	err = nrows ? emit_summary(env, rows, nrows, now - summary.last_ns) : 0;
+	free(rows);
+	free(summary.prev);
+	summary.prev = counts;
+	summary.nprev = n;
+	summary.last_ns = now;
+	return err;
+}
+
+HT_SKEL_OPS(dropwatch);
+
+static void configure(void *s, struct ht_env *env)
+{
+	struct dropwatch_bpf *skel = s;
+
+	skel->rodata->target_pid = (uint32_t)env->pid;
+	if (env->comm) {
+		skel->rodata->filter_comm = true;
+		strncpy((char *)skel->rodata->target_comm, env->comm, HT_COMM_LEN - 1);
+	}
+	skel->rodata->target_netns = opts.netns;
+	skel->rodata->target_proto = opts.proto;
+	skel->rodata->target_saddr_family = opts.saddr_family;
+	skel->rodata->target_daddr_family = opts.daddr_family;
+	memcpy((void *)skel->rodata->target_saddr, opts.saddr, 16);
+	memcpy((void *)skel->rodata->target_daddr, opts.daddr, 16);
+	skel->rodata->target_port = htons(opts.port);
+	skel->rodata->summary_mode = opts.summary;
+	skel->rodata->rate_per_sec = opts.rate;
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-dropwatch", .tracer_name = "dropwatch",
+			      .what = "packet drops", .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+	struct dropwatch_bpf *skel;
+	bool high;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	if (opts.nreasons || opts.nexcluded)
+		load_reasons(&env); /* to check the names before anything is loaded */
+	ht_signals_init();
+	skel = ht_bpf_open_load_attach(&env, &dropwatch_skel_ops, hooks, ARRAY_SIZE(hooks),
+				       configure);
+	if (!skel)
+		return 1;
+	if (fill_reason_map(&env, skel, &high)) {
+		env.exit_code = 1;
+		goto out;
+	}
+	/* reasons past the table (subsystem reasons, 0xffff0000 masks) follow the default */
+	if (!high && !opts.nreasons)
+		ht_info(&env, "subsystem drop reasons are excluded");
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (opts.summary) {
+		if (ht_start(&env, NULL)) {
+			env.exit_code = 1;
+			goto out;
+		}
+		summary.last_ns = ht_now_mono_ns();
+		err = ht_run(&env, skel->obj, handle_event, skel, summary_tick, opts.interval_ns);
+		if (!err || err == -EPIPE)
+			err = summary_tick(&env, skel) == -EPIPE ? -EPIPE : err;
+		free(summary.prev);
+	} else {
+		if (ht_start(&env, "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s", "COMM", "PID",
+			     "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV", "LEN")) {
+			env.exit_code = 1;
+			goto out;
+		}
+		err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
+	}
+out:
+	ht_bpf_detach(&env);
+	dropwatch_bpf__destroy(skel);
+	ht_enum_names_free(&reasons);
+	return ht_finish(&env, err);
+}
