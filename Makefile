@@ -36,6 +36,10 @@ BINS := $(addprefix $(OUTPUT)/huatuo-,$(TOOLS))
 LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
 LIBCOMMON_OBJS := $(patsubst libcommon/%.c,$(OBJ)/libcommon/%.o,$(LIBCOMMON_SRCS))
 LIBCOMMON := $(OBJ)/libcommon.a
+LIBCOMMON_HDRS := $(wildcard libcommon/*.h)
+# Tools with no bpf/<tool>.bpf.c are user-space only (netlink tools).
+NOBPF_TOOLS := $(filter-out $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)),$(TOOLS))
+NOBPF_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(NOBPF_TOOLS)))
 TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit
 
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
@@ -104,7 +108,7 @@ $(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # User side.
-$(OBJ)/libcommon/%.o: libcommon/%.c libcommon/huatuo.h $(STATIC_DEPS) | $(OBJ)/libcommon
+$(OBJ)/libcommon/%.o: libcommon/%.c $(LIBCOMMON_HDRS) $(STATIC_DEPS) | $(OBJ)/libcommon
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -112,7 +116,12 @@ $(LIBCOMMON): $(LIBCOMMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h libcommon/huatuo.h $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
+$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h $(LIBCOMMON_HDRS) $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Tools without a BPF object (netlink, procfs): no skeleton to wait for.
+$(NOBPF_OBJS): $(OBJ)/%.o: tools/%.c $(LIBCOMMON_HDRS) $(STATIC_DEPS) | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "huatuo.h"
+#include "metrics.h"
 
 struct ht_series {
 	char *labels; /* rendered "{k=\"v\",...}" or "" */
@@ -231,6 +232,20 @@ static void put_help(FILE *f, const char *s)
 	}
 }
 
+void ht_metrics_print(const struct ht_metrics *m, FILE *f)
+{
+	for (size_t i = 0; i < m->nfamilies; i++) {
+		const struct ht_family *fam = &m->families[i];
+
+		fprintf(f, "# HELP %s ", fam->name);
+		put_help(f, fam->help);
+		fprintf(f, "\n# TYPE %s %s\n", fam->name, fam->type);
+		for (size_t s = 0; s < fam->nseries; s++)
+			fprintf(f, "%s%s %llu\n", fam->name, fam->series[s].labels,
+				(unsigned long long)fam->series[s].value);
+	}
+}
+
 static int fsync_dir(const char *path)
 {
 	char *copy = strdup(path);
@@ -271,16 +286,7 @@ int ht_metrics_write(const struct ht_metrics *m)
 		unlink(tmp);
 		return err;
 	}
-	for (size_t i = 0; i < m->nfamilies; i++) {
-		const struct ht_family *fam = &m->families[i];
-
-		fprintf(f, "# HELP %s ", fam->name);
-		put_help(f, fam->help);
-		fprintf(f, "\n# TYPE %s %s\n", fam->name, fam->type);
-		for (size_t s = 0; s < fam->nseries; s++)
-			fprintf(f, "%s%s %llu\n", fam->name, fam->series[s].labels,
-				(unsigned long long)fam->series[s].value);
-	}
+	ht_metrics_print(m, f);
 	if (fflush(f) || ferror(f))
 		err = -(errno ? errno : EIO);
 	else if (fchmod(fd, 0644) || fsync(fd))

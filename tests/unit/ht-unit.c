@@ -7,7 +7,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <linux/dcbnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
 #include "huatuo.h"
+#include "metrics.h"
+#include "netlink.h"
 
 static int duration(int argc, char **argv)
 {
@@ -207,6 +215,83 @@ static int procfs(int argc, char **argv)
 	return 0;
 }
 
+/* Append one attribute to @buf at @off; returns the new offset. */
+static size_t put_attr(uint8_t *buf, size_t off, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type };
+
+	memcpy(buf + off, &a, sizeof(a));
+	memcpy(buf + off + NLA_HDRLEN, data, len);
+	return off + NLA_ALIGN(NLA_HDRLEN + len);
+}
+
+/*
+ * A fake RTM_GETDCB reply as the kernel builds it (dcbnl_ieee_fill): MODE pfc, nopfc (IEEE
+ * nest without PFC), eopnotsupp (NLMSG_ERROR), truncated (PFC struct cut short), overrun (an
+ * attribute longer than the message). Prints the parse and the exposition, or with a third
+ * argument "raw" the message bytes.
+ */
+static int dcb(int argc, char **argv)
+{
+	uint8_t buf[1024] = { 0 };
+	struct nlmsghdr nlh = { .nlmsg_type = RTM_GETDCB };
+	struct dcbmsg dm = { .dcb_family = AF_UNSPEC, .cmd = DCB_CMD_IEEE_GET };
+	struct ieee_pfc pfc = { .pfc_cap = 8, .pfc_en = 0x18 };
+	struct ht_metrics *m;
+	struct ht_dcb_pfc out;
+	const char *mode = argv[0], *ifname = argv[1];
+	size_t off = NLMSG_HDRLEN, nest;
+	uint8_t ets[59] = { 0 };
+	int err;
+
+	for (int i = 0; i < 8; i++) {
+		pfc.requests[i] = 1000ULL * i + 1;
+		pfc.indications[i] = i == 7 ? UINT64_MAX : 2000ULL * i + 2;
+	}
+	if (!strcmp(mode, "eopnotsupp")) {
+		int e = -EOPNOTSUPP;
+
+		nlh.nlmsg_type = NLMSG_ERROR;
+		memcpy(buf + off, &e, sizeof(e));
+		off += sizeof(struct nlmsgerr);
+	} else {
+		memcpy(buf + off, &dm, sizeof(dm));
+		off += NLMSG_ALIGN(sizeof(dm));
+		off = put_attr(buf, off, DCB_ATTR_IFNAME, ifname, strlen(ifname) + 1);
+		nest = off;
+		off += NLA_HDRLEN;
+		off = put_attr(buf, off, DCB_ATTR_IEEE_ETS, ets, sizeof(ets));
+		if (!strcmp(mode, "pfc") || !strcmp(mode, "overrun"))
+			off = put_attr(buf, off, DCB_ATTR_IEEE_PFC, &pfc, sizeof(pfc));
+		else if (!strcmp(mode, "truncated"))
+			off = put_attr(buf, off, DCB_ATTR_IEEE_PFC, &pfc, 40);
+		((struct nlattr *)(buf + nest))->nla_len = (uint16_t)(off - nest);
+		((struct nlattr *)(buf + nest))->nla_type = DCB_ATTR_IEEE | NLA_F_NESTED;
+		if (!strcmp(mode, "overrun"))
+			((struct nlattr *)(buf + nest))->nla_len = (uint16_t)(off - nest + 64);
+	}
+	nlh.nlmsg_len = (uint32_t)off;
+	memcpy(buf, &nlh, sizeof(nlh));
+	if (argc > 2 && !strcmp(argv[2], "raw")) /* the bytes themselves: fuzz seeds */
+		return fwrite(buf, 1, off, stdout) == off ? 0 : 1;
+
+	err = ht_dcb_parse_ieee(buf, off, &out);
+	if (err) {
+		printf("error %s\n", strerror(-err));
+		return 1;
+	}
+	printf("ifname=%s ieee=%d pfc=%d cap=%u en=0x%x\n", out.ifname, out.has_ieee, out.has_pfc,
+	       out.pfc_cap, out.pfc_en);
+	if (!out.has_pfc)
+		return 0;
+	m = ht_metrics_new("-");
+	if (!m || ht_pfc_metrics_families(m) || ht_pfc_metrics_set(m, &out))
+		return 2;
+	ht_metrics_print(m, stdout);
+	ht_metrics_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -219,13 +304,13 @@ int main(int argc, char **argv)
 		{ "json", 0, json },		{ "store", 4, store },
 		{ "envelope", 1, envelope },	{ "tracer-id", 1, tracer_ids },
 		{ "cgroup-path", 2, cgroup_path }, { "pid-cgroup", 2, pid_cgroup },
-		{ "procfs", 1, procfs },
+		{ "procfs", 1, procfs },		{ "dcb", 2, dcb },
 	};
 
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-			"tracer-id|cgroup-path|pid-cgroup ARGS\n");
+			"tracer-id|cgroup-path|pid-cgroup|procfs|dcb ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -245,3 +245,34 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	run bash -c "printf '1234 no-parens' | '$HT_BUILD/ht-unit' procfs stat"
 	assert_failure
 }
+
+@test "DCB reply parser: PFC counters and their Prometheus exposition" {
+	run U dcb pfc 'eth"0'
+	assert_success
+	assert_line --index 0 'ifname=eth"0 ieee=1 pfc=1 cap=8 en=0x18'
+	assert_line '# TYPE huatuo_bamai_netdev_dcb_pfc_received_total counter'
+	assert_line '# TYPE huatuo_bamai_netdev_dcb_pfc_send_total counter'
+	# requests = sent, indications = received; label values escaped; full 64-bit range
+	assert_line 'huatuo_bamai_netdev_dcb_pfc_send_total{device="eth\"0",prio="3"} 3001'
+	assert_line 'huatuo_bamai_netdev_dcb_pfc_received_total{device="eth\"0",prio="3"} 6002'
+	assert_line 'huatuo_bamai_netdev_dcb_pfc_received_total{device="eth\"0",prio="7"} 18446744073709551615'
+	[ "$(grep -c '^huatuo_bamai_netdev_dcb_pfc_send_total{' <<<"$output")" -eq 8 ] || fail "$output"
+	[ "$(grep -c '^huatuo_bamai_netdev_dcb_pfc_received_total{' <<<"$output")" -eq 8 ] || fail "$output"
+	# the received family comes first, each family once with its HELP
+	[ "$(grep -c '^# HELP' <<<"$output")" -eq 2 ] || fail "$output"
+}
+
+@test "DCB reply parser: no PFC, no DCB, malformed replies" {
+	run U dcb nopfc eth1
+	assert_success
+	assert_output 'ifname=eth1 ieee=1 pfc=0 cap=0 en=0x0'
+	run U dcb eopnotsupp eth1
+	assert_failure
+	assert_output 'error Operation not supported'
+	run U dcb truncated eth1
+	assert_failure
+	assert_output 'error Invalid argument'
+	run U dcb overrun eth1
+	assert_failure
+	assert_output 'error Invalid argument'
+}

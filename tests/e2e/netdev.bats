@@ -1,0 +1,144 @@
+#!/usr/bin/env bats
+# huatuo-netdev against real link changes of a veth pair between two network namespaces
+# made by the test (rtest_nd_a_PID holds rvl0, rtest_nd_b_PID its peer rvl1).
+load ../lib/common
+
+# carrier changes go through linkwatch, delayed up to 1 s and coalesced: space the steps
+STEP=1.3
+
+setup() {
+	require_root
+	require_cmd ip jq
+	NA=rtest_nd_a_$$
+	NB=rtest_nd_b_$$
+	ip netns add "$NA"
+	ip netns add "$NB"
+	ip link add rvl0 netns "$NA" type veth peer name rvl1 netns "$NB"
+	ip -n "$NA" link set rvl0 up
+	ip -n "$NB" link set rvl1 up
+	sleep "$STEP"
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+}
+
+teardown() {
+	stop_tracer
+	ip netns del "$NA" 2>/dev/null || true
+	ip netns del "$NB" 2>/dev/null || true
+}
+
+# events OUT: "ifname start action linkstatus mtu old_mtu" per line
+events() {
+	jq -r '.tracer_data | [.ifname, .start, .action, .linkstatus, .mtu, (.old_mtu // "-")]
+		| map(tostring) | join(" ")' "$1"
+}
+
+@test "admin down/up, carrier down/up and MTU: one event each, in order, after the baseline" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA"
+	ip -n "$NA" link set rvl0 down
+	sleep "$STEP"
+	ip -n "$NA" link set rvl0 up
+	sleep "$STEP"
+	ip -n "$NB" link set rvl1 down # carrier lost on rvl0
+	sleep "$STEP"
+	ip -n "$NB" link set rvl1 up
+	sleep "$STEP"
+	ip -n "$NA" link set rvl0 mtu 1400
+	sleep 0.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	run events "$OUT"
+	assert_line --index 0 "rvl0 true start linkstatus_adminup,linkstatus_carrierup 1500 -"
+	assert_line --index 1 "rvl0 false change linkstatus_admindown,linkstatus_carrierdown 1500 -"
+	assert_line --index 2 "rvl0 false change linkstatus_adminup,linkstatus_carrierup 1500 -"
+	assert_line --index 3 "rvl0 false change linkstatus_carrierdown 1500 -"
+	assert_line --index 4 "rvl0 false change linkstatus_carrierup 1500 -"
+	assert_line --index 5 "rvl0 false change  1400 1500"
+	assert_equal "${#lines[@]}" 6
+	mac=$(ip -n "$NA" -j link show rvl0 | jq -r '.[0].address')
+	idx=$(ip -n "$NA" -j link show rvl0 | jq -r '.[0].ifindex')
+	jq -se --arg mac "$mac" --argjson idx "$idx" 'all(.[];
+		.tracer_name == "netdev_events" and .tracer_type == "auto"
+		and .tracer_data.mac == $mac and .tracer_data.index == $idx
+		and .tracer_data.driver == "veth" and (.tracer_data.driver_version | type) == "string"
+		and .tracer_data.firmware_version == "")' "$OUT"
+}
+
+@test "a removed device is reported once, as a removal" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA" --dev rvl0
+	ip -n "$NA" link set rvl0 mtu 1300
+	sleep 0.3
+	ip -n "$NA" link del rvl0
+	sleep 0.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	run events "$OUT"
+	assert_line --index 0 --regexp '^rvl0 true start '
+	assert_line --index 1 "rvl0 false change  1300 1500"
+	assert_line --index "$((${#lines[@]} - 1))" --regexp '^rvl0 false remove  1300 -$'
+	[ "$(grep -c remove <<<"$output")" -eq 1 ] || fail "$output"
+}
+
+@test "--dev: only the named devices; one that does not exist yet is reported when it appears" {
+	ip link add rvl2 netns "$NA" type veth peer name rvl3 netns "$NB"
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA" --dev rvl2 --dev rvl4
+	grep -q -- "--dev rvl4: no such device" "$ERR" || fail "no warning: $(cat "$ERR")"
+	ip -n "$NA" link set rvl0 down # not selected
+	ip -n "$NA" link set rvl2 up
+	ip link add rvl4 netns "$NA" type veth peer name rvl5 netns "$NB"
+	sleep 0.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	run events "$OUT"
+	assert_line --index 0 "rvl2 true start linkstatus_admindown,linkstatus_carrierdown 1500 -"
+	assert_line --index 1 --regexp '^rvl2 false change linkstatus_adminup 1500 -$'
+	assert_line --index 2 "rvl4 false add linkstatus_admindown,linkstatus_carrierdown 1500 -"
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "--netns by path, table output, -c ends the run" {
+	ip netns exec "$NA" sleep 30 &
+	holder=$!
+	sleep 0.2
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -c 2 -d 20 --netns "/proc/$holder/ns/net"
+	ip -n "$NA" link set rvl0 mtu 1280
+	wait_tracer 10
+	kill "$holder"
+	assert_equal "$TRACER_RC" 0
+	run cat "$OUT"
+	assert_line --index 0 --regexp '^TIME +IFNAME +INDEX +STATUS +MTU +MAC +START$'
+	assert_line --index 1 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +adminup,carrierup +1500 +([0-9a-f]{2}:){5}[0-9a-f]{2} +true$'
+	assert_line --index 2 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +- +1280 +.* false$'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "the host namespace is not mixed in: only this netns's devices" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA"
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	run jq -r '.tracer_data.ifname' "$OUT"
+	assert_output "rvl0"
+}
+
+@test "bad options exit 64 naming the option" {
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --netns rtest_nd_none_$$
+	assert_equal "$status" 64
+	[[ "$stderr" == *"--netns"* ]] || fail "$stderr"
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --netns /nonexistent/ns
+	assert_equal "$status" 64
+	[[ "$stderr" == *"--netns"* ]] || fail "$stderr"
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --dev ""
+	assert_equal "$status" 64
+	[[ "$stderr" == *"--dev"* ]] || fail "$stderr"
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --dev a-name-longer-than-15
+	assert_equal "$status" 64
+	[[ "$stderr" == *"--dev"* ]] || fail "$stderr"
+}
+
+@test "--netns that is not a network namespace: one line, exit 1" {
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --netns /proc/self/ns/uts -d 0
+	assert_equal "$status" 1
+	[[ "$stderr" == *"--netns"* ]] || fail "$stderr"
+	assert_equal "${#stderr_lines[@]}" 1
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-netdev: report NIC link changes (admin up/down, carrier up/down, MTU, devices coming
+ * and going) from rtnetlink link notifications, after a baseline line per device.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/socket.h>
+
+#include "huatuo.h"
+#include "netlink.h"
+
+#define MAX_DEVS 64
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* linux/if.h: driver signals L1 up (carrier) */
+#endif
+
+enum {
+	OPT_DEV = 0x100,
+	OPT_NETNS,
+};
+
+struct netdev_state {
+	int ifindex;
+	char name[IFNAMSIZ];
+	unsigned int flags;
+	unsigned int mtu;
+	struct ht_drvinfo drv;
+};
+
+struct netdev_ctx {
+	const char *devs[MAX_DEVS];
+	int ndevs;
+	const char *netns;
+	char netns_path[4096];
+	struct netdev_state *state;
+	size_t nstate;
+	int err; /* from the netlink callback: -errno stops the loop */
+};
+
+static struct netdev_ctx nd;
+
+static const char doc[] =
+	"Report network device link changes (admin up/down, carrier up/down, MTU, device removal) "
+	"from rtnetlink, after one baseline line per device.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-netdev                        # table of link changes until Ctrl-C\n"
+	"  huatuo-netdev -j | jq .tracer_data   # one JSON object per change\n"
+	"  huatuo-netdev --dev eth0 --dev eth1  # only these devices\n"
+	"  huatuo-netdev --netns blue           # the netns of 'ip netns add blue'\n"
+	"  huatuo-netdev --netns /proc/1234/ns/net -c 1\n";
+
+static const struct argp_option options[] = {
+	{ "dev", OPT_DEV, "NAME", 0,
+	  "Only this device (repeatable; default every device but loopback). A device that does "
+	  "not exist yet is reported when it appears",
+	  0 },
+	{ "netns", OPT_NETNS, "NAME|PATH", 0,
+	  "Watch the devices of another network namespace: a name from 'ip netns add' or a path "
+	  "such as /proc/PID/ns/net",
+	  0 },
+	{ 0 },
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	int err;
+
+	switch (key) {
+	case OPT_DEV:
+		if (!*arg || strlen(arg) >= IFNAMSIZ || strchr(arg, '/'))
+			ht_usage_error(state, "invalid --dev '%s': expected a device name of 1 to %d "
+					      "characters",
+				       arg, IFNAMSIZ - 1);
+		if (nd.ndevs == MAX_DEVS)
+			ht_usage_error(state, "invalid --dev '%s': at most %d devices", arg,
+				       MAX_DEVS);
+		nd.devs[nd.ndevs++] = arg;
+		break;
+	case OPT_NETNS:
+		err = ht_netns_path(arg, nd.netns_path, sizeof(nd.netns_path));
+		if (err)
+			ht_usage_error(state, "invalid --netns '%s': %s does not exist", arg,
+				       *arg ? nd.netns_path : "''");
+		nd.netns = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+/* ---- device state ---- */
+
+static bool wanted(const char *name, unsigned int flags)
+{
+	if (!nd.ndevs)
+		return !(flags & IFF_LOOPBACK);
+	for (int i = 0; i < nd.ndevs; i++)
+		if (!strcmp(nd.devs[i], name))
+			return true;
+	return false;
+}
+
+static struct netdev_state *find_state(int ifindex)
+{
+	for (size_t i = 0; i < nd.nstate; i++)
+		if (nd.state[i].ifindex == ifindex)
+			return &nd.state[i];
+	return NULL;
+}
+
+static struct netdev_state *add_state(struct rtnl_link *link)
+{
+	struct netdev_state *s = realloc(nd.state, (nd.nstate + 1) * sizeof(*s));
+
+	if (!s)
+		return NULL;
+	nd.state = s;
+	s = &s[nd.nstate++];
+	memset(s, 0, sizeof(*s));
+	s->ifindex = rtnl_link_get_ifindex(link);
+	snprintf(s->name, sizeof(s->name), "%s", rtnl_link_get_name(link) ?: "");
+	s->flags = rtnl_link_get_flags(link);
+	s->mtu = rtnl_link_get_mtu(link);
+	ht_ethtool_drvinfo(s->name, &s->drv);
+	return s;
+}
+
+static void del_state(struct netdev_state *s)
+{
+	*s = nd.state[--nd.nstate];
+}
+
+/* ---- reporting ---- */
+
+/* "linkstatus_adminup,linkstatus_carrierdown" for the bits of @mask, as set in @flags. */
+static void fmt_status(unsigned int mask, unsigned int flags, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (mask & IFF_UP)
+		used += (size_t)snprintf(buf + used, len - used, "linkstatus_admin%s",
+					 flags & IFF_UP ? "up" : "down");
+	if ((mask & IFF_LOWER_UP) && used < len)
+		snprintf(buf + used, len - used, "%slinkstatus_carrier%s", used ? "," : "",
+			 flags & IFF_LOWER_UP ? "up" : "down");
+}
+
+/* The table's STATUS column: the same list without the "linkstatus_" prefixes. */
+static const char *short_status(const char *status, char *buf, size_t len)
+{
+	const char *p = status;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	while (*p && used < len - 1) {
+		if (!strncmp(p, "linkstatus_", 11))
+			p += 11;
+		buf[used++] = *p++;
+	}
+	buf[used] = '\0';
+	return buf[0] ? buf : "-";
+}
+
+static int report(struct ht_env *env, const struct netdev_state *s, struct rtnl_link *link,
+		  const char *action, const char *status, unsigned int old_mtu, bool start)
+{
+	struct nl_addr *addr = link ? rtnl_link_get_addr(link) : NULL;
+	char mac[64] = "", shortst[128];
+	cJSON *d = cJSON_CreateObject();
+
+	if (!d)
+		return -ENOMEM;
+	if (addr)
+		ht_fmt_mac(nl_addr_get_binary_addr(addr), nl_addr_get_len(addr), mac, sizeof(mac));
+	ht_json_add_bytes(d, "ifname", s->name, sizeof(s->name));
+	cJSON_AddNumberToObject(d, "index", s->ifindex);
+	cJSON_AddStringToObject(d, "linkstatus", status);
+	cJSON_AddStringToObject(d, "mac", mac);
+	cJSON_AddNumberToObject(d, "mtu", s->mtu);
+	if (old_mtu)
+		cJSON_AddNumberToObject(d, "old_mtu", old_mtu);
+	ht_json_add_bytes(d, "driver", s->drv.driver, sizeof(s->drv.driver));
+	ht_json_add_bytes(d, "driver_version", s->drv.version, sizeof(s->drv.version));
+	ht_json_add_bytes(d, "firmware_version", s->drv.fw_version, sizeof(s->drv.fw_version));
+	cJSON_AddStringToObject(d, "action", action);
+	cJSON_AddBoolToObject(d, "start", start);
+	return ht_emit(env, d, NULL, "auto", "%-16s %-6d %-28s %-6u %-17s %s", s->name,
+		       s->ifindex, short_status(status, shortst, sizeof(shortst)), s->mtu,
+		       mac[0] ? mac : "-", start ? "true" : "false");
+}
+
+/* One RTM_NEWLINK/RTM_DELLINK: compare with what we knew and report the difference. */
+static int link_changed(struct ht_env *env, struct rtnl_link *link, bool removed)
+{
+	struct netdev_state *s = find_state(rtnl_link_get_ifindex(link));
+	unsigned int flags = rtnl_link_get_flags(link), mtu = rtnl_link_get_mtu(link);
+	unsigned int changed, old_mtu = 0;
+	const char *name = rtnl_link_get_name(link) ?: "";
+	char status[128];
+	int err = 0;
+
+	if (removed) {
+		if (!s)
+			return 0;
+		if (wanted(s->name, s->flags))
+			err = report(env, s, link, "remove", "", 0, false);
+		del_state(s);
+		return err;
+	}
+	if (!s) {
+		/* a new device, or one moved into this namespace */
+		s = add_state(link);
+		if (!s)
+			return -ENOMEM;
+		if (!wanted(s->name, flags))
+			return 0;
+		fmt_status(IFF_UP | IFF_LOWER_UP, flags, status, sizeof(status));
+		return report(env, s, link, "add", status, 0, false);
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	changed = (s->flags ^ flags) & (IFF_UP | IFF_LOWER_UP);
+	if (s->mtu != mtu)
+		old_mtu = s->mtu;
+	s->flags = flags;
+	s->mtu = mtu;
+	if ((!changed && !old_mtu) || !wanted(s->name, flags))
+		return 0;
+	if (changed & IFF_UP && !s->drv.driver[0])
+		ht_ethtool_drvinfo(s->name, &s->drv);
+	fmt_status(changed, flags, status, sizeof(status));
+	return report(env, s, link, "change", status, old_mtu, false);
+}
+
+static void parse_link(struct nl_object *obj, void *arg)
+{
+	struct ht_env *env = arg;
+	int type = nl_object_get_msgtype(obj);
+
+	if (nd.err || (type != RTM_NEWLINK && type != RTM_DELLINK))
+		return;
+	nd.err = link_changed(env, (struct rtnl_link *)obj, type == RTM_DELLINK);
+}
+
+static int on_message(struct nl_msg *msg, void *arg)
+{
+	nl_msg_parse(msg, parse_link, arg);
+	return nd.err ? NL_STOP : NL_OK;
+}
+
+static int on_readable(struct ht_env *env, void *ctx)
+{
+	struct nl_sock *sk = ctx;
+	int err = nl_recvmsgs_default(sk);
+
+	if (nd.err)
+		return nd.err;
+	if (err == -NLE_AGAIN || err >= 0)
+		return 0;
+	if (err == -NLE_NOMEM || err == -NLE_MSG_OVERFLOW) {
+		/* socket overrun: notifications were dropped by the kernel */
+		env->lost++;
+		ht_warn(env, "rtnetlink overrun: some link notifications were lost");
+		return 0;
+	}
+	ht_err(env, "reading rtnetlink: %s", nl_geterror(err));
+	return -EIO;
+}
+
+/* ---- start ---- */
+
+/* The devices as they are now: state for all, a start=true line for the wanted ones. */
+static int baseline(struct ht_env *env, struct nl_cache *cache)
+{
+	int err = 0;
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *link = (struct rtnl_link *)o;
+		struct netdev_state *s = find_state(rtnl_link_get_ifindex(link));
+		char status[128];
+
+		if (!s)
+			s = add_state(link);
+		if (!s)
+			return -ENOMEM;
+		if (!wanted(s->name, s->flags))
+			continue;
+		/* the current admin and carrier state, up or down */
+		fmt_status(IFF_UP | IFF_LOWER_UP, s->flags, status, sizeof(status));
+		err = report(env, s, link, "start", status, 0, true);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+static void warn_missing_devs(struct ht_env *env, struct nl_cache *cache)
+{
+	for (int i = 0; i < nd.ndevs; i++) {
+		struct rtnl_link *link = rtnl_link_get_by_name(cache, nd.devs[i]);
+
+		if (link)
+			rtnl_link_put(link);
+		else
+			ht_warn(env, "--dev %s: no such device%s%s (yet): reporting it when it "
+				     "appears",
+				nd.devs[i], nd.netns ? " in netns " : "", nd.netns ?: "");
+	}
+}
+
+static struct nl_sock *open_socket(struct ht_env *env, bool events)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int err;
+
+	if (!sk) {
+		ht_err(env, "out of memory for a netlink socket");
+		return NULL;
+	}
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (!err && events) {
+		nl_socket_disable_seq_check(sk);
+		nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_message, env);
+		err = nl_socket_add_membership(sk, RTNLGRP_LINK);
+		if (!err)
+			err = nl_socket_set_nonblocking(sk);
+		if (!err)
+			nl_socket_set_buffer_size(sk, 1 << 20, 0);
+	}
+	if (err) {
+		ht_err(env, "cannot open rtnetlink (RTNLGRP_LINK): %s", nl_geterror(err));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-netdev", .tracer_name = "netdev_events",
+			      .what = "network device link changes" };
+	struct nl_sock *sk = NULL, *dump = NULL;
+	struct nl_cache *cache = NULL;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if (ht_check_net_privilege(&env))
+		return 1;
+	if (nd.netns && ht_netns_enter(&env, nd.netns, nd.netns_path))
+		return 1;
+
+	/* subscribe first, then read the baseline: nothing falls in between */
+	sk = open_socket(&env, true);
+	dump = sk ? open_socket(&env, false) : NULL;
+	if (!dump)
+		goto fail;
+	err = rtnl_link_alloc_cache(dump, AF_UNSPEC, &cache);
+	if (err) {
+		ht_err(&env, "cannot list network devices: %s", nl_geterror(err));
+		goto fail;
+	}
+	ht_add_hook(&env, "link", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	warn_missing_devs(&env, cache);
+	if (ht_start(&env, "%-16s %-6s %-28s %-6s %-17s %s", "IFNAME", "INDEX", "STATUS", "MTU",
+		     "MAC", "START")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = baseline(&env, cache);
+	nl_cache_free(cache);
+	cache = NULL;
+	nl_socket_free(dump);
+	dump = NULL;
+	if (!err)
+		err = ht_run_fd(&env, nl_socket_get_fd(sk), on_readable, sk, NULL, 0);
+out:
+	nl_cache_free(cache);
+	nl_socket_free(dump);
+	nl_socket_free(sk);
+	free(nd.state);
+	return ht_finish(&env, err);
+fail:
+	nl_cache_free(cache);
+	nl_socket_free(dump);
+	nl_socket_free(sk);
+	return 1;
+}
