@@ -36,7 +36,8 @@ BINS := $(addprefix $(OUTPUT)/huatuo-,$(TOOLS))
 LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
 LIBCOMMON_OBJS := $(patsubst libcommon/%.c,$(OBJ)/libcommon/%.o,$(LIBCOMMON_SRCS))
 LIBCOMMON := $(OBJ)/libcommon.a
-TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit
+TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit $(OUTPUT)/bonding-unit \
+	     $(OUTPUT)/bondlacp-unit
 
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
@@ -104,7 +105,7 @@ $(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # User side.
-$(OBJ)/libcommon/%.o: libcommon/%.c libcommon/huatuo.h $(STATIC_DEPS) | $(OBJ)/libcommon
+$(OBJ)/libcommon/%.o: libcommon/%.c $(wildcard libcommon/*.h) $(STATIC_DEPS) | $(OBJ)/libcommon
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -116,6 +117,12 @@ $(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h libcommon/huatuo.h $(wildcard bpf/%.h) $(S
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# Tools without a BPF object (netlink, procfs): no skeleton to wait for.
+NOBPF_TOOLS := $(filter-out $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)),$(TOOLS))
+$(patsubst %,$(OBJ)/%.o,$(NOBPF_TOOLS)): $(OBJ)/%.o: tools/%.c $(wildcard libcommon/*.h) $(STATIC_DEPS) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -L$(STATIC_DIR) $(LDLIBS_$*) $(LDLIBS) -o $@
@@ -124,6 +131,16 @@ $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 $(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# /proc/net/bonding and bond-slave rtnetlink parsers (libcommon/bonding.c)
+$(OUTPUT)/bonding-unit: tests/unit/bonding-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# huatuo-bondlacp's change tracking fed with synthetic rtnetlink messages
+$(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c tools/bondlacp.c $(LIBCOMMON) | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(NL_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
