@@ -40,7 +40,8 @@ LIBCOMMON_HDRS := $(wildcard libcommon/*.h)
 # Tools with no bpf/<tool>.bpf.c are user-space only (netlink tools).
 NOBPF_TOOLS := $(filter-out $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)),$(TOOLS))
 NOBPF_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(NOBPF_TOOLS)))
-TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit
+TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit $(OUTPUT)/bonding-unit \
+	     $(OUTPUT)/bondlacp-unit
 
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
@@ -133,6 +134,16 @@ $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 $(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# /proc/net/bonding and bond-slave rtnetlink parsers (libcommon/bonding.c)
+$(OUTPUT)/bonding-unit: tests/unit/bonding-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# huatuo-bondlacp's change tracking fed with synthetic rtnetlink messages
+$(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c tools/bondlacp.c $(LIBCOMMON) | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(NL_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)

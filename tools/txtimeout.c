@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-txtimeout: report NETDEV WATCHDOG transmit timeouts (net:net_dev_xmit_timeout): the
+ * device, the stuck queue, its driver, and how long the queue had not transmitted.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "huatuo.h"
+#include "txtimeout.h"
+#include "txtimeout.skel.h"
+
+enum {
+	OPT_DEV = 0x100,
+};
+
+static const char doc[] =
+	"Report transmit queue timeouts (the NETDEV WATCHDOG \"transmit queue N timed out\" "
+	"path): device, queue, driver, queue state and time since its last transmit.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-txtimeout                   # table of TX timeouts until Ctrl-C\n"
+	"  huatuo-txtimeout -j | jq .         # one JSON object per timeout\n"
+	"  huatuo-txtimeout --dev eth0 -c 1   # wait for one timeout on eth0\n"
+	"  huatuo-txtimeout --check           # which hook this kernel offers\n";
+
+static const struct argp_option options[] = {
+	{ "dev", OPT_DEV, "IFNAME", 0, "Only this network device (filtered in the kernel)", 0 },
+	{ 0 },
+};
+
+static const char *target_dev;
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case OPT_DEV:
+		if (!*arg || strlen(arg) >= TXT_NAME_LEN || strpbrk(arg, "/ \t\n"))
+			ht_usage_error(state, "invalid --dev '%s': expected an interface name of 1 to "
+				       "%d characters", arg, TXT_NAME_LEN - 1);
+		target_dev = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+static const struct ht_hook hooks[] = {
+	{ .name = "net_dev_xmit_timeout",
+	  .progs = { "txtimeout_btf", "txtimeout_raw", "txtimeout_tp" } },
+};
+
+/* include/linux/netdevice.h: enum netdev_queue_state_t */
+static const char *const queue_state_names[] = { "drv_xoff", "stack_xoff", "frozen" };
+
+static void queue_state_string(uint64_t state, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(queue_state_names) && off < len; i++)
+		if (state & (1ULL << i))
+			off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+					queue_state_names[i]);
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct txtimeout_event *e = data;
+	char ifname[TXT_NAME_LEN * 3 + 1], driver[TXT_DRIVER_LEN * 3 + 1], state[48];
+	char pifname[TXT_NAME_LEN], pdriver[TXT_DRIVER_LEN], age_s[24] = "-";
+	int64_t age_ms = -1;
+	cJSON *d;
+
+	(void)ctx;
+	if (size < sizeof(*e))
+		return 0;
+	ht_utf8_sanitize(e->ifname, sizeof(e->ifname), ifname, sizeof(ifname));
+	ht_utf8_sanitize(e->driver, sizeof(e->driver), driver, sizeof(driver));
+	queue_state_string(e->queue_state, state, sizeof(state));
+	if (e->has_queue && e->hz && e->jiffies >= e->trans_start) {
+		age_ms = (int64_t)((e->jiffies - e->trans_start) * 1000 / e->hz);
+		snprintf(age_s, sizeof(age_s), "%lld", (long long)age_ms);
+	}
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "ifname", ifname);
+	cJSON_AddNumberToObject(d, "queue_index", e->queue_index);
+	cJSON_AddStringToObject(d, "driver", driver);
+	/* HUATUO's later names for the same two strings */
+	cJSON_AddStringToObject(d, "device_name", ifname);
+	cJSON_AddStringToObject(d, "driver_name", driver);
+	if (e->has_dev) {
+		cJSON_AddNumberToObject(d, "ifindex", e->ifindex);
+		ht_json_add_u64(d, "netns", e->netns_inum);
+		cJSON_AddNumberToObject(d, "num_tx_queues", e->num_tx_queues);
+		if (e->hz)
+			cJSON_AddNumberToObject(d, "watchdog_timeo_ms",
+						(double)e->watchdog_timeo * 1000 / e->hz);
+	}
+	if (e->has_queue) {
+		ht_json_add_u64(d, "queue_state", e->queue_state);
+		cJSON_AddStringToObject(d, "queue_state_flags", state);
+		if (age_ms >= 0)
+			ht_json_add_s64(d, "trans_start_age_ms", age_ms);
+	}
+
+	ht_printable(ifname, strlen(ifname), pifname, sizeof(pifname));
+	ht_printable(driver, strlen(driver), pdriver, sizeof(pdriver));
+	return ht_emit(env, d, NULL, "auto", "%-16s %5d %-16s %10s %s", pifname[0] ? pifname : "-",
+		       e->queue_index, pdriver[0] ? pdriver : "-", age_s, state[0] ? state : "-");
+}
+
+HT_SKEL_OPS(txtimeout);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	(void)env;
+	if (target_dev)
+		memcpy((char *)((struct txtimeout_bpf *)skel)->rodata->target_dev, target_dev,
+		       strlen(target_dev));
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-txtimeout", .tracer_name = "netdev_txqueue_timeout",
+			      .what = "TX queue timeouts" };
+	struct txtimeout_bpf *skel;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	skel = ht_bpf_open_load_attach(&env, &txtimeout_skel_ops, hooks, ARRAY_SIZE(hooks),
+				       configure);
+	if (!skel)
+		return 1;
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (ht_start(&env, "%-16s %5s %-16s %10s %s", "IFNAME", "QUEUE", "DRIVER", "AGE(ms)",
+		     "STATE")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
+out:
+	ht_bpf_detach(&env);
+	txtimeout_bpf__destroy(skel);
+	return ht_finish(&env, err);
+}
