@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# huatuo-netrxlat against a real slow reader in a network namespace made by the test.
+load ../lib/common
+
+setup() {
+	require_bpf
+	require_cmd ip python3
+	NS=rtest_rx_$$
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	H=$BATS_TEST_DIRNAME/../helpers
+}
+
+teardown() {
+	stop_tracer
+	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns del "$NS" 2>/dev/null || true
+}
+
+# serve ADDR PORT DELAY_MS: server in $NS (SRV = its pid), then one 100 B client
+serve() {
+	ip netns exec "$NS" python3 "$H/rxlat-server.py" "$1" "$2" "$3" > "$BATS_TEST_TMPDIR/srv" &
+	SRV=$!
+	for _ in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/srv" 2>/dev/null && break; sleep 0.1; done
+	ip netns exec "$NS" python3 "$H/rxlat-client.py" "$1" "$2" 100
+	wait "$SRV"
+	SRV=
+	grep -q 'read 100' "$BATS_TEST_TMPDIR/srv"
+}
+
+@test "a reader 300 ms late: TO_USER_COPY with latency, addresses, ports and comm (IPv4)" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" --user-threshold 100ms -j -d 20 \
+		--netns "/run/netns/$NS"
+	serve 127.0.0.1 7000 300
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	run jq -s 'map(select(.tracer_data.where == "TO_USER_COPY" and .tracer_data.sport != 7000)) | length' "$OUT"
+	assert_output 1
+	jq -e --argjson inum "$(stat -L -c %i "/run/netns/$NS")" '
+		select(.tracer_data.where == "TO_USER_COPY") |
+		.tracer_name == "net_rx_latency" and .tracer_type == "auto"
+		and .tracer_data.dport == 7000 and .tracer_data.saddr == "127.0.0.1"
+		and .tracer_data.daddr == "127.0.0.1" and .tracer_data.sport > 1023
+		and .tracer_data.comm == "python3" and .tracer_data.pid > 0
+		and .tracer_data.latency_ms >= 100 and .tracer_data.latency_ms < 5000
+		and .tracer_data.latency_threshold_ms == 100 and .tracer_data.pkt_len == 100
+		and .tracer_data.netdev_name == "lo" and .tracer_data.net_namespace_inum == $inum
+		and (.tracer_data.seq | type) == "number"
+		and (.tracer_data.state | test("^[A-Z_0-9]+$"))' "$OUT"
+}
+
+@test "IPv6: the same over ::1" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" --user-threshold 100 -j -d 20 \
+		--netns "/run/netns/$NS"
+	serve ::1 7001 300
+	stop_tracer
+	jq -e 'select(.tracer_data.dport == 7001) | .tracer_data.where == "TO_USER_COPY"
+		and .tracer_data.saddr == "::1" and .tracer_data.daddr == "::1"
+		and .tracer_data.latency_ms >= 100' "$OUT"
+}
+
+@test "a reader that reads at once: no TO_USER_COPY event with the default thresholds" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j -d 20 --netns "/run/netns/$NS"
+	serve 127.0.0.1 7002 0
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	run jq -s 'map(select(.tracer_data.dport == 7002 and .tracer_data.where == "TO_USER_COPY")) | length' "$OUT"
+	assert_output 0
+	# the same run with a low threshold sees it: the negative case is not blind
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j -d 20 --netns "/run/netns/$NS" \
+		--user-threshold 1ns
+	serve 127.0.0.1 7003 0
+	stop_tracer
+	jq -e 'select(.tracer_data.dport == 7003) | .tracer_data.where == "TO_USER_COPY"' "$OUT"
+}
+
+@test "--netns of another namespace filters the event out in the kernel" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" --user-threshold 100 -j -d 20 \
+		--netns /proc/self/ns/net
+	serve 127.0.0.1 7004 300
+	stop_tracer
+	run jq -s 'map(select(.tracer_data.dport == 7004)) | length' "$OUT"
+	assert_output 0
+}
+
+@test "bad options exit 64 naming the option" {
+	for o in "--user-threshold 0" "--netif-threshold x" "--tcp-threshold -1" "--rate -1" \
+		"--netns /nonexistent" "--host-netns-only --exclude-host-netns"; do
+		# shellcheck disable=SC2086
+		run "$HT_BUILD/huatuo-netrxlat" $o
+		assert_equal "$status" 64
+		assert_output --partial "${o%% *}"
+	done
+}

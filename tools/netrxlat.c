@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * huatuo-netrxlat: report TCP packets whose receive path was slow, per stage: driver ->
+ * netif receive, driver -> TCP, driver -> the reader's copy to user space. The first stage
+ * over its threshold is reported, once per packet.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "huatuo.h"
+#include "netrxlat.h"
+#include "netrxlat.skel.h"
+
+#define OPT_NETIF_THR 0x200
+#define OPT_TCP_THR 0x201
+#define OPT_USER_THR 0x202
+#define OPT_NETNS 0x203
+#define OPT_EXCL_HOST 0x204
+#define OPT_HOST_ONLY 0x205
+#define OPT_RATE 0x206
+
+#define MAX_THRESHOLD_NS (3600 * NSEC_PER_SEC)
+
+static const char doc[] =
+	"Report TCP packets (IPv4 and IPv6) whose receive path was slow: driver -> netif "
+	"receive, driver -> TCP, driver -> copy to user space, each stage with its own "
+	"threshold; the first stage over its threshold is reported, once per packet.\n"
+	"\v"
+	"Examples:\n"
+	"  huatuo-netrxlat                          # default thresholds 5ms/10ms/115ms\n"
+	"  huatuo-netrxlat --user-threshold 50 -j   # readers 50 ms or more late, JSON\n"
+	"  huatuo-netrxlat --exclude-host-netns     # containers only\n"
+	"  huatuo-netrxlat --netns /run/netns/blue  # one network namespace\n"
+	"  huatuo-netrxlat --comm nginx --rate 0    # copies by nginx, no rate limit\n";
+
+static const char *const where_names[NETRXLAT_NR_STAGES] = { "TO_NETIF_RCV", "TO_TCPV4_RCV",
+							      "TO_USER_COPY" };
+static const char *const where_opts[NETRXLAT_NR_STAGES] = { "netif-threshold", "tcp-threshold",
+							     "user-threshold" };
+
+static struct {
+	uint64_t threshold_ns[NETRXLAT_NR_STAGES];
+	uint32_t netns;
+	bool exclude_host, host_only;
+	uint32_t rate;
+	uint64_t suppressed; /* rate-limited events seen so far */
+} opts = { .threshold_ns = { 5 * NSEC_PER_MSEC, 10 * NSEC_PER_MSEC, 115 * NSEC_PER_MSEC },
+	   .rate = 100 };
+
+static const struct argp_option options[] = {
+	{ "netif-threshold", OPT_NETIF_THR, "DUR", 0,
+	  "Driver -> netif receive latency to report (default 5ms; bare number = ms)", 0 },
+	{ "tcp-threshold", OPT_TCP_THR, "DUR", 0,
+	  "Driver -> TCP receive latency to report (default 10ms)", 0 },
+	{ "user-threshold", OPT_USER_THR, "DUR", 0,
+	  "Driver -> copy to user space latency to report (default 115ms)", 0 },
+	{ "netns", OPT_NETNS, "PATH|INODE", 0,
+	  "Only packets received in this network namespace (filtered in the kernel)", 0 },
+	{ "exclude-host-netns", OPT_EXCL_HOST, NULL, 0,
+	  "Skip packets received in the host's network namespace", 0 },
+	{ "host-netns-only", OPT_HOST_ONLY, NULL, 0,
+	  "Only packets received in the host's network namespace", 0 },
+	{ "rate", OPT_RATE, "N", 0,
+	  "At most about N events per second, in the kernel (default 100, 0 = no limit)", 0 },
+	{ 0 },
+};
+
+static uint32_t netns_inum(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* The host's network namespace: init's, or ours where /proc/1 is hidden from us. */
+static uint32_t host_netns(void)
+{
+	uint32_t inum = netns_inum("/proc/1/ns/net");
+
+	return inum ? inum : netns_inum("/proc/self/ns/net");
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	uint64_t v;
+
+	switch (key) {
+	case OPT_NETIF_THR:
+	case OPT_TCP_THR:
+	case OPT_USER_THR:
+		opts.threshold_ns[key - OPT_NETIF_THR] =
+			ht_opt_duration(state, where_opts[key - OPT_NETIF_THR], arg,
+					NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS);
+		break;
+	case OPT_NETNS:
+		if (!ht_parse_u64(arg, 1, UINT32_MAX, &v))
+			opts.netns = (uint32_t)v;
+		else if (!(opts.netns = netns_inum(arg)))
+			ht_usage_error(state,
+				       "invalid --netns '%s': expected a netns file (/proc/PID/ns/net, "
+				       "/run/netns/NAME) or its inode number",
+				       arg);
+		break;
+	case OPT_EXCL_HOST:
+		opts.exclude_host = true;
+		break;
+	case OPT_HOST_ONLY:
+		opts.host_only = true;
+		break;
+	case OPT_RATE:
+		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 1000000);
+		break;
+	case ARGP_KEY_END:
+		if (opts.exclude_host + opts.host_only + !!opts.netns > 1)
+			ht_usage_error(state, "invalid --netns, --exclude-host-netns, "
+					      "--host-netns-only: use only one of them");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+
+static const struct ht_hook hooks[] = {
+	{ .name = "netif_rx", .progs = { "netrxlat_netif_rx_btf", "netrxlat_netif_rx_raw" } },
+	{ .name = "netif_receive_skb",
+	  .progs = { "netrxlat_netif_receive_btf", "netrxlat_netif_receive_raw" } },
+	{ .name = "tcp_probe", .progs = { "netrxlat_tcp_probe_btf", "netrxlat_tcp_probe_raw" } },
+	{ .name = "skb_copy_datagram_iovec",
+	  .progs = { "netrxlat_copy_btf", "netrxlat_copy_raw" } },
+	{ .name = "kfree_skb",
+	  .progs = { "netrxlat_kfree_skb_btf", "netrxlat_kfree_skb_raw" },
+	  .optional = true },
+};
+
+static const char *tcp_state_name(unsigned int state)
+{
+	static const char *const names[] = { "unknown",	   "ESTABLISHED", "SYN_SENT",
+					     "SYN_RECV",   "FIN_WAIT1",	  "FIN_WAIT2",
+					     "TIME_WAIT",  "CLOSE",	  "CLOSE_WAIT",
+					     "LAST_ACK",   "LISTEN",	  "CLOSING",
+					     "NEW_SYN_RECV" };
+
+	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
+}
+
+static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
+{
+	const struct netrxlat_event *e = data;
+	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], ifname[HT_COMM_LEN * 3 + 1];
+	char saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
+	int af = e->family == 10 ? AF_INET6 : AF_INET;
+	double latency_ms, threshold_ms;
+	cJSON *d;
+
+	(void)ctx;
+	if (size < sizeof(*e) || e->where >= NETRXLAT_NR_STAGES)
+		return 0;
+	if (e->where == NETRXLAT_TO_USER_COPY)
+		ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
+	else
+		strcpy(comm, "-"); /* softirq stages: no process of the packet */
+	if (env->comm && strcmp(env->comm, comm))
+		return 0;
+	ht_utf8_sanitize(e->ifname, sizeof(e->ifname), ifname, sizeof(ifname));
+	inet_ntop(af, e->saddr, saddr, sizeof(saddr));
+	inet_ntop(af, e->daddr, daddr, sizeof(daddr));
+	latency_ms = (double)e->latency_ns / NSEC_PER_MSEC;
+	threshold_ms = (double)opts.threshold_ns[e->where] / NSEC_PER_MSEC;
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "comm", comm);
+	cJSON_AddNumberToObject(d, "pid", e->pid);
+	cJSON_AddStringToObject(d, "saddr", saddr);
+	cJSON_AddStringToObject(d, "daddr", daddr);
+	cJSON_AddNumberToObject(d, "sport", e->sport);
+	cJSON_AddNumberToObject(d, "dport", e->dport);
+	cJSON_AddNumberToObject(d, "seq", e->seq);
+	cJSON_AddNumberToObject(d, "ack_seq", e->ack_seq);
+	cJSON_AddStringToObject(d, "state", tcp_state_name(e->state));
+	cJSON_AddNumberToObject(d, "pkt_len", e->pkt_len);
+	cJSON_AddStringToObject(d, "where", where_names[e->where]);
+	cJSON_AddNumberToObject(d, "latency_ms", latency_ms);
+	cJSON_AddNumberToObject(d, "latency_threshold_ms", threshold_ms);
+	cJSON_AddStringToObject(d, "netdev_name", ifname[0] ? ifname : "-");
+	cJSON_AddNumberToObject(d, "net_namespace_inum", e->netns_inum);
+
+	ht_printable(comm, strlen(comm), pcomm, sizeof(pcomm));
+	return ht_emit(env, d, NULL, "auto", "%-12s %-7u %-16s %9.2f %-12s %s:%u -> %s:%u",
+		       where_names[e->where], e->pid, pcomm, latency_ms,
+		       tcp_state_name(e->state), saddr, e->sport, daddr, e->dport);
+}
+
+/* Events the kernel held back for --rate, summed over the CPUs. */
+static uint64_t suppressed_total(struct bpf_map *map)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct netrxlat_rl *rl;
+	uint64_t sum = 0;
+	uint32_t zero = 0;
+
+	if (ncpus <= 0)
+		return opts.suppressed;
+	rl = calloc((size_t)ncpus, sizeof(*rl));
+	if (rl && !bpf_map__lookup_elem(map, &zero, sizeof(zero), rl, sizeof(*rl) * ncpus, 0))
+		for (int i = 0; i < ncpus; i++)
+			sum += rl[i].missed;
+	free(rl);
+	return sum;
+}
+
+static int tick(struct ht_env *env, void *ctx)
+{
+	uint64_t n = suppressed_total(ctx);
+
+	if (n > opts.suppressed)
+		ht_warn(env, "%llu events suppressed by --rate %u in the last second",
+			(unsigned long long)(n - opts.suppressed), opts.rate);
+	opts.suppressed = n;
+	return 0;
+}
+
+HT_SKEL_OPS(netrxlat);
+
+static void configure(void *skel, struct ht_env *env)
+{
+	struct netrxlat_bpf *s = skel;
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t host = host_netns();
+
+	for (int i = 0; i < NETRXLAT_NR_STAGES; i++)
+		s->rodata->threshold_ns[i] = opts.threshold_ns[i];
+	s->rodata->netns_only = opts.host_only ? host : opts.netns;
+	s->rodata->netns_exclude = opts.exclude_host ? host : 0;
+	s->rodata->target_pid = (uint32_t)env->pid;
+	/* the limiter is per CPU: share the rate among them, at least 1 each */
+	if (ncpus <= 0)
+		ncpus = 1;
+	s->rodata->rate_burst = opts.rate ? (opts.rate + (uint32_t)ncpus - 1) / (uint32_t)ncpus : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-netrxlat", .tracer_name = "net_rx_latency",
+			      .what = "slow TCP receive paths",
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+	struct netrxlat_bpf *skel;
+	uint64_t n;
+	int err = 0;
+
+	ht_parse_args(&env, &argp, argc, argv);
+	ht_signals_init();
+	if ((opts.host_only || opts.exclude_host) && !host_netns()) {
+		ht_err(&env, "cannot read the host network namespace (/proc/1/ns/net): %s",
+		       strerror(errno));
+		return 1;
+	}
+	skel = ht_bpf_open_load_attach(&env, &netrxlat_skel_ops, hooks, ARRAY_SIZE(hooks),
+				       configure);
+	if (!skel)
+		return 1;
+	if (env.check) {
+		ht_print_hooks(&env, stdout);
+		goto out;
+	}
+	if (ht_start(&env, "%-12s %-7s %-16s %9s %-12s %s", "WHERE", "PID", "COMM", "LAT(ms)",
+		     "STATE", "SADDR:SPORT -> DADDR:DPORT")) {
+		env.exit_code = 1;
+		goto out;
+	}
+	err = ht_run(&env, skel->obj, handle_event, skel->maps.ratelimit, tick, NSEC_PER_SEC);
+	n = suppressed_total(skel->maps.ratelimit);
+	if (n)
+		ht_warn(&env, "%llu events suppressed by --rate %u in total", (unsigned long long)n,
+			opts.rate);
+out:
+	ht_bpf_detach(&env);
+	netrxlat_bpf__destroy(skel);
+	return ht_finish(&env, err);
+}
