@@ -6,6 +6,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         apt-get the build and test packages
 #   make vmlinux      regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
+#   make bench        performance vs peers, one table (root; BENCH_QUICK=1 ~1 min)
 #   make V=1          show full commands
 
 ifeq ($(SANITIZE),1)
@@ -86,7 +87,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean test test-unit test-cli test-e2e install uninstall deps vmlinux check-static \
-	format lint test-vm fuzz
+	format lint test-vm fuzz bench
 
 all: $(BINS) $(TEST_BINS)
 
@@ -104,7 +105,7 @@ $(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # User side.
-$(OBJ)/libcommon/%.o: libcommon/%.c libcommon/huatuo.h $(STATIC_DEPS) | $(OBJ)/libcommon
+$(OBJ)/libcommon/%.o: libcommon/%.c $(wildcard libcommon/*.h) $(STATIC_DEPS) | $(OBJ)/libcommon
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -112,7 +113,7 @@ $(LIBCOMMON): $(LIBCOMMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h libcommon/huatuo.h $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
+$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h $(wildcard libcommon/*.h) $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -163,6 +164,19 @@ fuzz:
 # Static analysis of our C code (not vmlinux.h or generated skeletons): zero findings.
 lint: all
 	$(Q)scripts/lint.sh $(OBJ)
+
+# Not part of 'make test': peers side by side, one table (bench/README.md); root.
+BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit
+$(OUTPUT)/evdriver: bench/evdriver.c | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/ready-exit: bench/ready-exit.c
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+bench: $(BINS) $(BENCH_BINS)
+	$(Q)HT_BUILD=$(abspath $(OUTPUT)) bench/run
 
 # Not part of 'make test': boots Debian's 6.1 kernel under qemu (TCG) with the static tools.
 test-vm:
