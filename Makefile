@@ -6,6 +6,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         apt-get the build and test packages
 #   make vmlinux      regenerate vmlinux/$(ARCH)/vmlinux.h from the running kernel's BTF
+#   make bench        performance vs peers, one table (root; BENCH_QUICK=1 ~1 min)
 #   make V=1          show full commands
 
 ifeq ($(SANITIZE),1)
@@ -91,7 +92,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all clean test test-unit test-cli test-e2e install uninstall deps vmlinux check-static \
-	format lint test-vm fuzz
+	format lint test-vm fuzz bench
 
 all: $(BINS) $(TEST_BINS)
 
@@ -183,6 +184,19 @@ fuzz:
 # Static analysis of our C code (not vmlinux.h or generated skeletons): zero findings.
 lint: all
 	$(Q)scripts/lint.sh $(OBJ)
+
+# Not part of 'make test': peers side by side, one table (bench/README.md); root.
+BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit
+$(OUTPUT)/evdriver: bench/evdriver.c | $(STATIC_DEPS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/ready-exit: bench/ready-exit.c
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+bench: $(BINS) $(BENCH_BINS)
+	$(Q)HT_BUILD=$(abspath $(OUTPUT)) bench/run
 
 # Not part of 'make test': boots Debian's 6.1 kernel under qemu (TCG) with the static tools.
 test-vm:

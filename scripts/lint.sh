@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 obj=${1:-build/obj}
-srcs=$(ls libcommon/*.c tools/*.c tests/unit/*.c tests/helpers/*.c 2>/dev/null | grep -v "\.bpf\.c$")
+srcs=$(ls libcommon/*.c tools/*.c tests/unit/*.c tests/helpers/*.c bench/*.c 2>/dev/null | grep -v "\.bpf\.c$")
 nl=$(pkg-config --cflags libnl-route-3.0 2>/dev/null)
 rc=0
 

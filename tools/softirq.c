@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "huatuo.h"
+#include "ksyms_scan.h"
 #include "softirq.h"
 #include "softirq.skel.h"
 
@@ -128,13 +129,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 
 HT_SKEL_OPS(softirq);
 
+/* the tick handler: tick_nohz_handler since 6.8, tick_sched_timer before */
+static const char *const tick_names[] = { "tick_nohz_handler", "tick_sched_timer" };
+static uint64_t tick_fns[2];
+
 static void configure(void *skel, struct ht_env *env)
 {
 	struct softirq_bpf *s = skel;
-	const struct ht_ksyms *ks = ht_kernel_ksyms();
 
-	s->rodata->tick_fn = ht_ksyms_addr(ks, "tick_nohz_handler");
-	s->rodata->tick_fn_old = ht_ksyms_addr(ks, "tick_sched_timer");
+	s->rodata->tick_fn = tick_fns[0];
+	s->rodata->tick_fn_old = tick_fns[1];
 	s->rodata->threshold_ns = env->threshold_ns;
 	s->rodata->target_cpu = opts.cpu;
 	s->rodata->rate_burst = opts.rate;
@@ -145,22 +149,22 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-softirq", .tracer_name = "softirq",
 			      .what = "late scheduler ticks", .opt_flags = HT_OPT_THRESHOLD,
 			      .threshold_ns = 100 * NSEC_PER_MSEC };
-	const struct ht_ksyms *ks;
 	struct softirq_bpf *skel = NULL;
-	int err = 0;
+	bool hidden;
+	int err = 0, found;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
 	if (ht_check_privilege(&env))
 		return 1;
-	ks = ht_kernel_ksyms();
-	if (!ks || ht_ksyms_hidden(ks)) {
+	/* one address only: the full symbol table waits for the first stack */
+	found = ht_kallsyms_scan(NULL, tick_names, tick_fns, ARRAY_SIZE(tick_fns), true, &hidden);
+	if (found < 0 || hidden) {
 		ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
-		       ks ? " (hidden by kernel.kptr_restrict)" : "");
+		       found < 0 ? "" : " (hidden by kernel.kptr_restrict)");
 		return 1;
 	}
-	if (!ht_ksyms_addr(ks, "tick_nohz_handler") && !ht_ksyms_addr(ks, "tick_sched_timer") &&
-	    env.probe != HT_PROBE_KPROBE) {
+	if (!found && env.probe != HT_PROBE_KPROBE) {
 		ht_err(&env,
 		       "no tick handler (tick_nohz_handler, tick_sched_timer) in /proc/kallsyms");
 		return 1;

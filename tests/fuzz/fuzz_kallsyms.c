@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer: arbitrary /proc/kallsyms text loads and every lookup stays in bounds. */
+/*
+ * libFuzzer: arbitrary /proc/kallsyms text loads and every lookup stays in bounds; the
+ * streaming name scan (ksyms_scan.h) agrees with the loaded table on what it finds.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +10,16 @@
 #include <unistd.h>
 
 #include "huatuo.h"
+#include "ksyms_scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("kallsyms", 0);
+	static const char *const names[] = { "tcp_v4_rcv", "tick_nohz_handler", "" };
+	uint64_t addrs[3];
 	struct ht_ksyms *ks;
 	char path[64], buf[320];
+	bool hidden;
 
 	if (fd < 0)
 		return 0;
@@ -21,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (ht_kallsyms_scan(path, names, addrs, 3, false, &hidden) > 3 || addrs[2] ||
+	    ht_kallsyms_scan(path, names, addrs, 3, true, &hidden) > 1)
+		abort(); /* at most one hit per name (one with first_only), none for "" */
 	ks = ht_ksyms_load(path);
 	if (ks) {
 		uint64_t probes[] = { 0, 1, 0xffffffff81000000ULL, UINT64_MAX, size };

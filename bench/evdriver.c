@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * evdriver: synthetic event load for the event-rate figure of make bench.
+ *
+ *   evdriver PROG_NAME RATE SECONDS [ARG...]
+ *
+ * Finds the loaded raw_tp program named PROG_NAME (a tool running with --probe raw_tp) and
+ * runs it with BPF_PROG_TEST_RUN, ARGs as its u64 context, RATE times per second (0 = as fast
+ * as possible) for SECONDS. raw_tp test runs take no repeat count, so this is one syscall per
+ * event, paced in 1 ms slices. Prints "sent N rate R" (R = achieved events/s); exit 0, or 1
+ * when the program is missing or a test run fails.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define MAX_ARGS 12
+#define SLICE_NS 1000000ULL
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int find_prog(const char *name)
+{
+	__u32 id = 0;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		/* kernel names are cut at 15 characters */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_PROG_TYPE_RAW_TRACEPOINT &&
+		    !strncmp(info.name, name, sizeof(info.name) - 1))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t args[MAX_ARGS] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint64_t rate, secs, start, end, sent = 0, slice, elapsed;
+	int fd, n = argc - 4;
+
+	if (argc < 4 || n > MAX_ARGS || parse_u64(argv[2], &rate) || parse_u64(argv[3], &secs)) {
+		fprintf(stderr, "usage: evdriver PROG_NAME RATE SECONDS [ARG...] (<= %d args)\n",
+			MAX_ARGS);
+		return 64;
+	}
+	for (int i = 0; i < n; i++) {
+		if (parse_u64(argv[i + 4], &args[i])) {
+			fprintf(stderr, "evdriver: bad argument '%s'\n", argv[i + 4]);
+			return 64;
+		}
+	}
+	fd = find_prog(argv[1]);
+	if (fd < 0) {
+		fprintf(stderr, "evdriver: no loaded raw_tp program named %s\n", argv[1]);
+		return 1;
+	}
+	opts.ctx_in = args;
+	opts.ctx_size_in = (n > 0 ? n : 1) * sizeof(__u64);
+	/* events per 1 ms slice; the remainder is spread by carrying the target forward */
+	start = now_ns();
+	end = start + secs * 1000000000ULL;
+	for (slice = start; slice < end; slice += SLICE_NS) {
+		uint64_t due = rate ? rate * (slice + SLICE_NS - start) / 1000000000ULL : UINT64_MAX;
+		uint64_t t;
+
+		while (sent < due) {
+			if (bpf_prog_test_run_opts(fd, &opts)) {
+				fprintf(stderr, "evdriver: test run of %s failed: %s\n", argv[1],
+					strerror(errno));
+				close(fd);
+				return 1;
+			}
+			sent++;
+			if (!rate && !(sent & 1023) && now_ns() >= end)
+				break;
+		}
+		t = now_ns();
+		if (!rate && t >= end)
+			break;
+		if (rate && t < slice + SLICE_NS) {
+			struct timespec ts = { 0, (long)(slice + SLICE_NS - t) };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	elapsed = now_ns() - start;
+	close(fd);
+	printf("sent %llu rate %llu\n", (unsigned long long)sent,
+	       (unsigned long long)(elapsed ? sent * 1000000000ULL / elapsed : 0));
+	return 0;
+}
