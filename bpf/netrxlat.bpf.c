@@ -31,7 +31,7 @@ const volatile __u64 threshold_ns[NETRXLAT_NR_STAGES] = { 5000000, 10000000, 115
 const volatile __u32 netns_only = 0;    /* netns inum to keep, 0 = all */
 const volatile __u32 netns_exclude = 0; /* netns inum to skip, 0 = none */
 const volatile __u32 target_pid = 0;    /* only user copies of this tgid */
-const volatile __u32 rate_burst = 0;    /* events per CPU per second, 0 = no limit */
+const volatile __u32 rate_per_sec = 0;  /* events per second, 0 = no limit */
 
 struct stamp {
 	__u64 ts_ns;
@@ -46,13 +46,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct stamp);
 } stamps SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ht_ratelimit);
-} ratelimit SEC(".maps");
 
 static __always_inline __u32 dev_netns(struct net_device *dev)
 {
@@ -106,12 +99,11 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 	bpf_map_update_elem(&stamps, &key, &fresh, BPF_ANY);
 }
 
+/* --rate: one-second windows for the whole machine; held-back events land in ht_suppressed */
 static __always_inline bool rate_ok(__u64 now)
 {
-	__u32 zero = 0;
-	struct ht_ratelimit *rl = bpf_map_lookup_elem(&ratelimit, &zero);
-
-	return !rl || ht_ratelimit_ok(rl, now, 1000000000ULL, rate_burst);
+	(void)now;
+	return ht_rate_ok(rate_per_sec);
 }
 
 /* Addresses, ports, seq from the headers at @nh/@th (IPv4 or IPv6 by skb->protocol). */

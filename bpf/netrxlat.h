@@ -33,11 +33,4 @@ struct netrxlat_event {
 	__u8 pad[5];
 };
 
-/* Per-CPU rate-limit state; user space sums .missed for the suppressed count. */
-struct netrxlat_rl {
-	__u64 window_start_ns;
-	__u32 events;
-	__u32 missed;
-};
-
 #endif

@@ -383,6 +383,8 @@ const char *ht_fmt_addr(const uint8_t addr[16], uint8_t family, char *buf, size_
 const char *ht_tcp_state_name(unsigned int state);
 /* "SYN,ACK" from the TCP flags byte. */
 const char *ht_tcp_flags(uint8_t flags, char *buf, size_t len);
+/* Validate a device name option value (1..15 chars, no '/', ':' or spaces) or exit 64. */
+const char *ht_opt_ifname(struct argp_state *state, const char *opt, const char *arg);
 /* "tcp", "udp", "icmp", "icmpv6", "sctp" or NULL. */
 const char *ht_ip_proto_name(uint8_t proto);
 

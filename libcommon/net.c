@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include "huatuo.h"
@@ -103,4 +104,12 @@ const char *ht_ip_proto_name(uint8_t proto)
 	default:
 		return NULL;
 	}
+}
+
+const char *ht_opt_ifname(struct argp_state *state, const char *opt, const char *arg)
+{
+	if (!*arg || strlen(arg) >= IFNAMSIZ || strchr(arg, '/') || strpbrk(arg, " \t\n:"))
+		ht_usage_error(state, "invalid --%s '%s': expected a device name of 1 to %d characters",
+			       opt, arg, IFNAMSIZ - 1);
+	return arg;
 }

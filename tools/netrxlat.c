@@ -51,7 +51,6 @@ static struct {
 	uint32_t netns;
 	bool exclude_host, host_only;
 	uint32_t rate;
-	uint64_t suppressed; /* rate-limited events seen so far */
 } opts = { .threshold_ns = { 5 * NSEC_PER_MSEC, 10 * NSEC_PER_MSEC, 115 * NSEC_PER_MSEC },
 	   .rate = 100 };
 
@@ -62,7 +61,7 @@ static const struct argp_option options[] = {
 	  "Driver -> TCP receive latency to report (default 10ms)", 0 },
 	{ "user-threshold", OPT_USER_THR, "DUR", 0,
 	  "Driver -> copy to user space latency to report (default 115ms)", 0 },
-	{ "netns", OPT_NETNS, "PATH|INODE", 0,
+	{ "netns", OPT_NETNS, "NAME|PATH|INODE", 0,
 	  "Only packets received in this network namespace (filtered in the kernel)", 0 },
 	{ "exclude-host-netns", OPT_EXCL_HOST, NULL, 0,
 	  "Skip packets received in the host's network namespace", 0 },
@@ -90,8 +89,6 @@ static uint32_t host_netns(void)
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-	uint64_t v;
-
 	switch (key) {
 	case OPT_NETIF_THR:
 	case OPT_TCP_THR:
@@ -101,12 +98,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 					NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS);
 		break;
 	case OPT_NETNS:
-		if (!ht_parse_u64(arg, 1, UINT32_MAX, &v))
-			opts.netns = (uint32_t)v;
-		else if (!(opts.netns = netns_inum(arg)))
+		if (ht_netns_inode(arg, &opts.netns))
 			ht_usage_error(state,
-				       "invalid --netns '%s': expected a netns file (/proc/PID/ns/net, "
-				       "/run/netns/NAME) or its inode number",
+				       "invalid --netns '%s': expected a name in /run/netns, a netns "
+				       "file (/proc/PID/ns/net) or its inode number",
 				       arg);
 		break;
 	case OPT_EXCL_HOST:
@@ -201,41 +196,11 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       tcp_state_name(e->state), saddr, e->sport, daddr, e->dport);
 }
 
-/* Events the kernel held back for --rate, summed over the CPUs. */
-static uint64_t suppressed_total(struct bpf_map *map)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct netrxlat_rl *rl;
-	uint64_t sum = 0;
-	uint32_t zero = 0;
-
-	if (ncpus <= 0)
-		return opts.suppressed;
-	rl = calloc((size_t)ncpus, sizeof(*rl));
-	if (rl && !bpf_map__lookup_elem(map, &zero, sizeof(zero), rl, sizeof(*rl) * ncpus, 0))
-		for (int i = 0; i < ncpus; i++)
-			sum += rl[i].missed;
-	free(rl);
-	return sum;
-}
-
-static int tick(struct ht_env *env, void *ctx)
-{
-	uint64_t n = suppressed_total(ctx);
-
-	if (n > opts.suppressed)
-		ht_warn(env, "%llu events suppressed by --rate %u in the last second",
-			(unsigned long long)(n - opts.suppressed), opts.rate);
-	opts.suppressed = n;
-	return 0;
-}
-
 HT_SKEL_OPS(netrxlat);
 
 static void configure(void *skel, struct ht_env *env)
 {
 	struct netrxlat_bpf *s = skel;
-	int ncpus = libbpf_num_possible_cpus();
 	uint32_t host = host_netns();
 
 	for (int i = 0; i < NETRXLAT_NR_STAGES; i++)
@@ -243,10 +208,7 @@ static void configure(void *skel, struct ht_env *env)
 	s->rodata->netns_only = opts.host_only ? host : opts.netns;
 	s->rodata->netns_exclude = opts.exclude_host ? host : 0;
 	s->rodata->target_pid = (uint32_t)env->pid;
-	/* the limiter is per CPU: share the rate among them, at least 1 each */
-	if (ncpus <= 0)
-		ncpus = 1;
-	s->rodata->rate_burst = opts.rate ? (opts.rate + (uint32_t)ncpus - 1) / (uint32_t)ncpus : 0;
+	s->rodata->rate_per_sec = opts.rate;
 }
 
 int main(int argc, char **argv)
@@ -255,7 +217,6 @@ int main(int argc, char **argv)
 			      .what = "slow TCP receive paths",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
 	struct netrxlat_bpf *skel;
-	uint64_t n;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
@@ -278,11 +239,8 @@ int main(int argc, char **argv)
 		env.exit_code = 1;
 		goto out;
 	}
-	err = ht_run(&env, skel->obj, handle_event, skel->maps.ratelimit, tick, NSEC_PER_SEC);
-	n = suppressed_total(skel->maps.ratelimit);
-	if (n)
-		ht_warn(&env, "%llu events suppressed by --rate %u in total", (unsigned long long)n,
-			opts.rate);
+	/* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
+	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
 out:
 	ht_bpf_detach(&env);
 	netrxlat_bpf__destroy(skel);

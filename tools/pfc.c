@@ -100,10 +100,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case OPT_DEV:
-		if (!*arg || strlen(arg) >= IFNAMSIZ || strchr(arg, '/'))
-			ht_usage_error(state, "invalid --dev '%s': expected a device name of 1 to %d "
-					      "characters",
-				       arg, IFNAMSIZ - 1);
+		ht_opt_ifname(state, "dev", arg);
 		if (pfc.ndevs == MAX_DEVS)
 			ht_usage_error(state, "invalid --dev '%s': at most %d devices", arg,
 				       MAX_DEVS);

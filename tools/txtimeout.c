@@ -36,10 +36,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case OPT_DEV:
-		if (!*arg || strlen(arg) >= TXT_NAME_LEN || strpbrk(arg, "/ \t\n"))
-			ht_usage_error(state, "invalid --dev '%s': expected an interface name of 1 to "
-				       "%d characters", arg, TXT_NAME_LEN - 1);
-		target_dev = arg;
+		target_dev = ht_opt_ifname(state, "dev", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
