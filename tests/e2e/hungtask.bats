@@ -92,7 +92,8 @@ lower_timeout() {
 		and ([.tracer_data.blocked_processes[] | select(.tid == $pid)][0]
 		     | (.stack | test("wait|fsync")) and .wait_ns >= 100000000)
 		and (.tracer_data.stack | test("folio_wait|fsync|wait"))
-		and (.tracer_data.cpus_stack | [scan("(?m)^CPU#[0-9]+: pid")] | length) == $ncpu
+		and (.tracer_data.cpus_stack | [scan("(?m)^CPU#[0-9]+: (pid|no answer)")] | length) == $ncpu
+		and (.tracer_data.cpus_stack | [scan("(?m)^CPU#[0-9]+: pid")] | length) >= 1
 		and .tracer_data.hung_task_timeout_secs == 1' "$OUT" > /dev/null ||
 		fail "unexpected event: $(jq -c --argjson pid "$dd_pid" 'select(.tracer_data.pid == $pid)' "$OUT")"
 }
