@@ -186,10 +186,14 @@ lint: all
 	$(Q)scripts/lint.sh $(OBJ)
 
 # Not part of 'make test': peers side by side, one table (bench/README.md); root.
-BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit
+BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit $(OUTPUT)/udpflood
 $(OUTPUT)/evdriver: bench/evdriver.c | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/udpflood: bench/udpflood.c
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 $(OUTPUT)/ready-exit: bench/ready-exit.c
 	$(call msg,BINARY,$@)

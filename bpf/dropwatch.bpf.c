@@ -200,6 +200,18 @@ static __always_inline bool packet_filters(void)
 	return target_proto || target_port || target_saddr_family || target_daddr_family;
 }
 
+/* --summary: one more drop at @location for @reason (per-CPU counts, summed in user space) */
+static __always_inline void count_drop(void *location, __u32 reason)
+{
+	struct drop_key key = { .location = (__u64)location, .reason = reason };
+	__u64 one = 1, *count = bpf_map_lookup_elem(&drop_counts, &key);
+
+	if (count)
+		*count += 1; /* per-CPU value */
+	else
+		bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
+}
+
 static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
 				   struct sock *rx_sk)
 {
@@ -211,6 +223,11 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 
 	if (!reason_ok(reason))
 		return 0;
+	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters()) {
+		/* nothing to look at but the reason: count and leave */
+		count_drop(location, reason);
+		return 0;
+	}
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
@@ -237,13 +254,7 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 		return 0;
 
 	if (summary_mode) {
-		struct drop_key key = { .location = (__u64)location, .reason = reason };
-		__u64 one = 1, *count = bpf_map_lookup_elem(&drop_counts, &key);
-
-		if (count)
-			*count += 1; /* per-CPU value */
-		else
-			bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
+		count_drop(location, reason);
 		return 0;
 	}
 	if (!ht_rate_ok(rate_per_sec))
@@ -268,8 +279,12 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 			e->sk_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	}
 	stack_bytes = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
-	e->nr = stack_bytes > 0 ? (__u32)stack_bytes / 8 : 0;
-	ht_output(ctx, e, sizeof(*e));
+	if (stack_bytes < 0 || stack_bytes > (long)sizeof(e->ips))
+		stack_bytes = 0;
+	e->nr = (__u32)stack_bytes / 8;
+	/* only the frames taken: a typical drop stack is a third of ips[], so the ring buffer
+	 * holds three times as many drops before a storm fills it */
+	ht_output(ctx, e, offsetof(struct drop_event, ips) + (__u64)stack_bytes);
 	return 0;
 }
 

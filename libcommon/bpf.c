@@ -581,7 +581,7 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 		}
 		s = cJSON_PrintUnformatted(root);
 		fprintf(f, "%s\n", s);
-		free(s);
+		cJSON_free(s);
 		cJSON_Delete(root);
 		return;
 	}

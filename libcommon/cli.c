@@ -272,16 +272,27 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++)
 		if (!common_opts[i].needs || (env->opt_flags & common_opts[i].needs))
 			enabled_opts[n++] = common_opts[i].opt;
+	if (env->default_buffer_bytes) {
+		static char doc[96];
+		uint64_t kib = env->default_buffer_bytes >> 10;
+
+		snprintf(doc, sizeof(doc), "Kernel ring buffer size (K, M; default %llu%c, power of two)",
+			 (unsigned long long)(kib % 1024 ? kib : kib >> 10), kib % 1024 ? 'K' : 'M');
+		for (size_t i = 0; i < n; i++)
+			if (enabled_opts[i].key == OPT_BUFFER_SIZE)
+				enabled_opts[i].doc = doc;
+	}
 	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
 
 	if (tool_argp)
 		argp = *tool_argp;
 	argp.children = children;
 
+	ht_json_pool_init();
 	env->region = getenv("HUATUO_REGION") ? getenv("HUATUO_REGION") : "";
 	env->output_max_bytes = 100ULL << 20;
 	env->output_keep = 10;
-	env->buffer_bytes = 256 << 10;
+	env->buffer_bytes = env->default_buffer_bytes ? env->default_buffer_bytes : 256 << 10;
 	if (probe_env && *probe_env && parse_probe(probe_env, &env->probe)) {
 		fprintf(stderr, "%s: invalid HUATUO_PROBE '%s': expected auto, tp_btf, raw_tp, "
 				"tracepoint, fentry or kprobe\n",
@@ -290,8 +301,11 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	}
 
 	argp_parse(&argp, argc, argv, 0, NULL, env);
-	/* stdout is flushed per event by ht_emit(); line buffering helps tools' own prints */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * Fully buffered: the run loop flushes stdout after every poll round (ht_flush), so a
+	 * storm costs one write(2) per round and an event still shows up within the round.
+	 */
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 }
 
 /* "1h", "30m", "90s", "250ms", "20us", "5ns": the largest unit that divides @ns. */

@@ -41,6 +41,8 @@ int ht_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 const char *ht_fmt_duration(uint64_t ns, char *buf, size_t len);
 /* "64.0M", "1.5G", "512B"; UINT64_MAX is "max". */
 const char *ht_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+/* "0x1f" into @buf (at least 19 bytes), NUL-terminated; returns the length. No printf. */
+size_t ht_fmt_hex(uint64_t v, char *buf);
 
 /* ---- the common command line (cli.c) ---- */
 
@@ -101,6 +103,7 @@ struct ht_env {
 	const char *region;
 	enum ht_probe_kind probe;
 	uint64_t buffer_bytes;
+	uint64_t default_buffer_bytes; /* set by a storm-prone tool before ht_parse_args; 0: 256K */
 	const char *btf_path;
 
 	/* run-time state */
@@ -271,10 +274,21 @@ int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, cons
 /* Same, with a preformatted multi-line table text (may be NULL in JSON mode). */
 int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
 		 const char *tracer_type, const char *text);
+/*
+ * Write out what ht_emit() buffered (stdout and the -o store). The run loops call it after
+ * every poll round; a tool printing outside them calls it itself. 0, -EPIPE or -errno
+ * (message printed).
+ */
+int ht_flush(struct ht_env *env);
 /* Build the envelope as one JSON line (no newline) into a malloc'd string. */
 char *ht_envelope(const struct ht_env *env, cJSON *data, const struct ht_container *ct,
 		  const char *tracer_type);
 
+/*
+ * Route cJSON's allocations through size-class free lists (jsonpool.c); ht_parse_args()
+ * does it for every tool. cJSON_Print* results are then freed with cJSON_free().
+ */
+void ht_json_pool_init(void);
 /* Add a string made of arbitrary kernel bytes: always valid UTF-8 JSON (U+FFFD for junk). */
 cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len);
 /* Exact 64-bit integers (cJSON numbers are doubles). */
@@ -300,6 +314,7 @@ struct ht_store *ht_store_open(const char *dir, const char *name, uint64_t max_b
 			       unsigned int keep, char *err, size_t errlen);
 /* Append one line (adds '\n'); all or nothing. Returns 0 or -errno. */
 int ht_store_append(struct ht_store *st, const char *line, size_t len);
+int ht_store_flush(struct ht_store *st);
 void ht_store_close(struct ht_store *st);
 
 /* ---- containers and cgroups (container.c) ---- */

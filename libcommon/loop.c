@@ -202,6 +202,12 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 			return err;
 		}
 		now = ht_now_mono_ns();
+		err = ht_flush(env);
+		if (err) {
+			if (err != -EPIPE)
+				rs->err = err;
+			break;
+		}
 		if (reader_gone())
 			break;
 		if (now >= next_lost) {
@@ -222,6 +228,9 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 			break;
 	}
 	check_lost(rs, true);
+	err = ht_flush(env);
+	if (err && err != -EPIPE && !rs->err)
+		rs->err = err;
 	return rs->err;
 }
 
@@ -333,7 +342,7 @@ int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env,
 
 int ht_finish(struct ht_env *env, int err)
 {
-	int code = env->exit_code;
+	int code = env->exit_code, flush_err;
 
 	if (err && err != -EPIPE)
 		code = 1;
@@ -344,11 +353,10 @@ int ht_finish(struct ht_env *env, int err)
 			(unsigned long long)env->lost);
 	else if (env->verbose && !env->check)
 		ht_info(env, "%llu events reported, none lost", (unsigned long long)env->events);
+	flush_err = ht_flush(env);
+	if (flush_err && flush_err != -EPIPE)
+		code = 1; /* its message is printed */
 	ht_store_close(env->store);
 	env->store = NULL;
-	if (fflush(stdout) && errno != EPIPE) {
-		ht_err(env, "writing to stdout failed: %s", strerror(errno));
-		code = 1;
-	}
 	return code;
 }

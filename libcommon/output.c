@@ -2,7 +2,9 @@
 /* Output: the NDJSON envelope, table rows, JSON string safety, times and tracer ids. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +50,19 @@ size_t ht_utf8_sanitize(const void *in, size_t len, char *out, size_t out_len)
 	if (!out_len)
 		return 0;
 	while (i < len && s[i]) {
-		size_t n = utf8_seq_len(s + i, strnlen((const char *)s + i, len - i));
-		const char *src = (const char *)s + i;
-		size_t copy = n;
+		size_t n, copy;
+		const char *src;
+
+		if (s[i] < 0x80) { /* ASCII, the common case */
+			if (o + 1 >= out_len)
+				break;
+			out[o++] = (char)s[i++];
+			continue;
+		}
+		/* a NUL is no continuation byte: the sequence check stops at the string's end */
+		n = utf8_seq_len(s + i, len - i);
+		src = (const char *)s + i;
+		copy = n;
 
 		if (!n) {
 			src = "\xef\xbf\xbd"; /* U+FFFD, as Go's encoder does */
@@ -83,10 +95,11 @@ const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
 
 cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len)
 {
-	char stackbuf[512] = "", *buf = stackbuf;
+	char stackbuf[1024], *buf = stackbuf; /* no allocation up to 341 bytes of input */
 	size_t need = max_len * 3 + 1; /* every byte may become U+FFFD */
 	cJSON *item;
 
+	stackbuf[0] = '\0';
 	if (need > sizeof(stackbuf)) {
 		buf = malloc(need);
 		if (!buf)
@@ -99,20 +112,33 @@ cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t 
 	return item;
 }
 
+/* Decimal digits of @v ending at @end (exclusive); returns the first digit. No printf. */
+static char *fmt_decimal(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 cJSON *ht_json_add_u64(cJSON *obj, const char *key, uint64_t v)
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-	return cJSON_AddRawToObject(obj, key, num);
+	num[sizeof(num) - 1] = '\0';
+	return cJSON_AddRawToObject(obj, key, fmt_decimal(v, num + sizeof(num) - 1));
 }
 
 cJSON *ht_json_add_s64(cJSON *obj, const char *key, int64_t v)
 {
-	char num[24];
+	char num[24], *p;
 
-	snprintf(num, sizeof(num), "%lld", (long long)v);
-	return cJSON_AddRawToObject(obj, key, num);
+	num[sizeof(num) - 1] = '\0';
+	p = fmt_decimal(v < 0 ? 0ULL - (uint64_t)v : (uint64_t)v, num + sizeof(num) - 1);
+	if (v < 0)
+		*--p = '-';
+	return cJSON_AddRawToObject(obj, key, p);
 }
 
 cJSON *ht_json_add_hex(cJSON *obj, const char *key, uint64_t v)
@@ -120,35 +146,58 @@ cJSON *ht_json_add_hex(cJSON *obj, const char *key, uint64_t v)
 	char hex[24] = "";
 
 	if (v)
-		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)v);
+		ht_fmt_hex(v, hex);
 	return cJSON_AddStringToObject(obj, key, hex);
+}
+
+/*
+ * The date part of a timestamp only changes once a second; at an event storm formatting it
+ * (localtime_r + strftime) per event was measurable, so each thread keeps the last second's.
+ */
+struct date_cache {
+	time_t sec;
+	bool valid;
+	char date_space[32]; /* "2026-03-05 18:28:39" */
+	char date_t[32]; /* "2026-03-05T18:28:39" */
+	char zone_hhmm[16]; /* "+0800" */
+	char zone_rfc[16]; /* "+08:00" or "Z" */
+};
+
+static const struct date_cache *date_for(time_t sec)
+{
+	static __thread struct date_cache dc;
+	struct tm tm;
+	long off;
+
+	if (dc.valid && dc.sec == sec)
+		return &dc;
+	localtime_r(&sec, &tm);
+	strftime(dc.date_space, sizeof(dc.date_space), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(dc.date_t, sizeof(dc.date_t), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(dc.zone_hhmm, sizeof(dc.zone_hhmm), "%z", &tm);
+	off = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
+	if (tm.tm_gmtoff)
+		snprintf(dc.zone_rfc, sizeof(dc.zone_rfc), "%c%02ld:%02ld",
+			 tm.tm_gmtoff < 0 ? '-' : '+', (off / 3600) % 100, off % 3600 / 60);
+	else
+		snprintf(dc.zone_rfc, sizeof(dc.zone_rfc), "Z");
+	dc.sec = sec;
+	dc.valid = true;
+	return &dc;
 }
 
 void ht_fmt_time(const struct timespec *ts, char *buf, size_t len)
 {
-	struct tm tm;
-	char date[32], zone[8];
+	const struct date_cache *dc = date_for(ts->tv_sec);
 
-	localtime_r(&ts->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-	strftime(zone, sizeof(zone), "%z", &tm);
-	snprintf(buf, len, "%s.%03ld %s", date, ts->tv_nsec / 1000000, zone);
+	snprintf(buf, len, "%s.%03ld %s", dc->date_space, ts->tv_nsec / 1000000, dc->zone_hhmm);
 }
 
 void ht_fmt_rfc3339(const struct timespec *ts, char *buf, size_t len)
 {
-	struct tm tm;
-	char date[32], zone[24] = "Z";
+	const struct date_cache *dc = date_for(ts->tv_sec);
 
-	localtime_r(&ts->tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (tm.tm_gmtoff) {
-		long off = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
-
-		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", tm.tm_gmtoff < 0 ? '-' : '+',
-			 off / 3600, off % 3600 / 60);
-	}
-	snprintf(buf, len, "%s.%09ld%s", date, ts->tv_nsec, zone);
+	snprintf(buf, len, "%s.%09ld%s", dc->date_t, ts->tv_nsec, dc->zone_rfc);
 }
 
 void ht_mono_to_wall(uint64_t mono_ns, struct timespec *out)
@@ -168,11 +217,10 @@ void ht_mono_to_wall(uint64_t mono_ns, struct timespec *out)
 void ht_tracer_id(char out[21])
 {
 	static const char alphabet[] = "0123456789abcdefghijklmnopqrstuv";
-	static uint32_t counter, host;
+	static uint32_t counter, host, pid;
 	static bool init;
 	unsigned char id[12];
 	uint32_t t = (uint32_t)time(NULL), c;
-	uint32_t pid = (uint32_t)getpid();
 	unsigned int bits = 0, acc = 0;
 	int o = 0;
 
@@ -181,6 +229,7 @@ void ht_tracer_id(char out[21])
 		const char *h = ht_hostname();
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pid = (uint32_t)getpid(); /* not cached by glibc: a syscall per event otherwise */
 		host = 2166136261u; /* FNV-1a of the hostname */
 		for (; *h; h++)
 			host = (host ^ (unsigned char)*h) * 16777619u;
@@ -204,57 +253,320 @@ void ht_tracer_id(char out[21])
 	out[o] = '\0';
 }
 
-static void add_container_fields(cJSON *root, const struct ht_container *ct)
+/*
+ * The line being built. It lives as long as the process and only grows, so a storm costs no
+ * allocation per event for the envelope (tracer_data is still a cJSON tree from the tool).
+ */
+struct line_buf {
+	char *p;
+	size_t len, cap;
+	bool failed; /* an allocation failed: the line is incomplete */
+};
+
+static bool lb_reserve(struct line_buf *lb, size_t more)
 {
-	if (!ct || !ct->id[0])
-		return;
-	cJSON_AddStringToObject(root, "container_id", ct->id);
-	if (ct->hostname[0])
-		ht_json_add_bytes(root, "container_hostname", ct->hostname, sizeof(ct->hostname));
-	if (ct->host_namespace[0])
-		cJSON_AddStringToObject(root, "container_host_namespace", ct->host_namespace);
-	if (ct->type[0])
-		cJSON_AddStringToObject(root, "container_type", ct->type);
-	if (ct->qos[0])
-		cJSON_AddStringToObject(root, "container_qos", ct->qos);
+	size_t cap = lb->cap ? lb->cap : 16384;
+	char *p;
+
+	if (lb->len + more <= lb->cap)
+		return true;
+	while (cap < lb->len + more)
+		cap *= 2;
+	p = realloc(lb->p, cap);
+	if (!p) {
+		lb->failed = true;
+		return false;
+	}
+	lb->p = p;
+	lb->cap = cap;
+	return true;
 }
 
-char *ht_envelope(const struct ht_env *env, cJSON *data, const struct ht_container *ct,
-		  const char *tracer_type)
+static void lb_raw(struct line_buf *lb, const char *s, size_t n)
 {
-	char uploaded[48], when[48], id[21];
-	struct timespec now;
-	cJSON *root = cJSON_CreateObject();
-	char *line;
+	if (!lb_reserve(lb, n))
+		return;
+	memcpy(lb->p + lb->len, s, n);
+	lb->len += n;
+}
 
-	if (!root)
-		return NULL;
+/* Bytes a JSON string cannot hold as they are: controls, quote and backslash. */
+static bool needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/*
+ * The end of the stretch in [@s, @end) that needs no escaping, eight bytes a step while
+ * eight remain: a word holds such a byte when one of its bytes is < 0x20, '"' or '\\'.
+ */
+static const char *plain_run(const char *s, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+
+	while (end - s >= 8) {
+		uint64_t w, q, b;
+
+		memcpy(&w, s, sizeof(w));
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+			break;
+		s += sizeof(w);
+	}
+	while (s < end && !needs_escape((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* A JSON string, escaped as cJSON escapes it; @s must already be valid UTF-8. */
+static void lb_string(struct line_buf *lb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	const char *end = s + n;
+
+	if (!lb_reserve(lb, n * 6 + 2))
+		return;
+	lb->p[lb->len++] = '"';
+	while (s < end) {
+		const char *run = s;
+		char *o;
+
+		/* copy the plain stretch in one go: most strings have nothing to escape */
+		s = plain_run(s, end);
+		memcpy(lb->p + lb->len, run, (size_t)(s - run));
+		lb->len += (size_t)(s - run);
+		if (s == end)
+			break;
+		o = lb->p + lb->len;
+		o[0] = '\\';
+		switch (*s) {
+		case '"': o[1] = '"'; break;
+		case '\\': o[1] = '\\'; break;
+		case '\b': o[1] = 'b'; break;
+		case '\f': o[1] = 'f'; break;
+		case '\n': o[1] = 'n'; break;
+		case '\r': o[1] = 'r'; break;
+		case '\t': o[1] = 't'; break;
+		default:
+			o[1] = 'u';
+			o[2] = '0';
+			o[3] = '0';
+			o[4] = hex[(unsigned char)*s >> 4];
+			o[5] = hex[*s & 15];
+			lb->len += 4;
+			break;
+		}
+		lb->len += 2;
+		s++;
+	}
+	lb->p[lb->len++] = '"';
+}
+
+/*
+ * A number as cJSON_Print writes it: integers as integers, other values with 15 significant
+ * digits or 17 when 15 do not round-trip. cJSON gets there with sprintf + sscanf for every
+ * number outside int range (netns inodes, TCP sequence numbers); integers are done here.
+ */
+static void lb_number(struct line_buf *lb, double d)
+{
+	char num[32];
+	int n;
+
+	if (isnan(d) || isinf(d)) {
+		lb_raw(lb, "null", 4);
+		return;
+	}
+	/* integral and exact in 15 digits; cJSON writes -0 as "-0" */
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		char *end = num + sizeof(num), *o;
+		long long v = (long long)d;
+
+		o = fmt_decimal(v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, end);
+		if (v < 0)
+			*--o = '-';
+		lb_raw(lb, o, (size_t)(end - o));
+		return;
+	}
+	n = snprintf(num, sizeof(num), "%1.15g", d);
+	if (strtod(num, NULL) != d)
+		n = snprintf(num, sizeof(num), "%1.17g", d);
+	lb_raw(lb, num, (size_t)n);
+}
+
+#define JSON_MAX_DEPTH 64
+
+/* A cJSON tree, printed as cJSON_PrintUnformatted prints it, without its buffer growth. */
+static void lb_json(struct line_buf *lb, const cJSON *item, int depth)
+{
+	const cJSON *child;
+
+	if (depth > JSON_MAX_DEPTH) {
+		char *text = cJSON_PrintUnformatted(item);
+
+		if (!text) {
+			lb->failed = true;
+			return;
+		}
+		lb_raw(lb, text, strlen(text));
+		cJSON_free(text);
+		return;
+	}
+	switch (item->type & 0xff) {
+	case cJSON_False:
+		lb_raw(lb, "false", 5);
+		break;
+	case cJSON_True:
+		lb_raw(lb, "true", 4);
+		break;
+	case cJSON_NULL:
+		lb_raw(lb, "null", 4);
+		break;
+	case cJSON_Number:
+		lb_number(lb, item->valuedouble);
+		break;
+	case cJSON_Raw:
+		if (item->valuestring)
+			lb_raw(lb, item->valuestring, strlen(item->valuestring));
+		else
+			lb->failed = true; /* cJSON refuses to print a Raw without text */
+		break;
+	case cJSON_String:
+		lb_string(lb, item->valuestring ? item->valuestring : "");
+		break;
+	case cJSON_Array:
+	case cJSON_Object: {
+		bool object = (item->type & 0xff) == cJSON_Object;
+
+		lb_raw(lb, object ? "{" : "[", 1);
+		for (child = item->child; child; child = child->next) {
+			if (object) {
+				lb_string(lb, child->string ? child->string : "");
+				lb_raw(lb, ":", 1);
+			}
+			lb_json(lb, child, depth + 1);
+			if (child->next)
+				lb_raw(lb, ",", 1);
+		}
+		lb_raw(lb, object ? "}" : "]", 1);
+		break;
+	}
+	default:
+		lb->failed = true;
+		break;
+	}
+}
+
+/* ,"key":"value" (the first field has no leading comma) */
+static void lb_field(struct line_buf *lb, const char *key, const char *value)
+{
+	lb_raw(lb, lb->len > 1 ? ",\"" : "\"", lb->len > 1 ? 2 : 1);
+	lb_raw(lb, key, strlen(key));
+	lb_raw(lb, "\":", 2);
+	lb_string(lb, value);
+}
+
+static void lb_bytes_field(struct line_buf *lb, const char *key, const char *bytes, size_t max)
+{
+	char safe[3 * 256 + 1];
+
+	ht_utf8_sanitize(bytes, max < 256 ? max : 256, safe, sizeof(safe));
+	lb_field(lb, key, safe);
+}
+
+/* The envelope of DESIGN.md as one line, without the newline, in @lb. 0 or -ENOMEM. */
+static int build_envelope(struct line_buf *lb, const struct ht_env *env, cJSON *data,
+			  const struct ht_container *ct, const char *tracer_type)
+{
+	char uploaded[64], when[64], id[21];
+	struct timespec now;
+
 	clock_gettime(CLOCK_REALTIME, &now);
 	ht_fmt_rfc3339(&now, uploaded, sizeof(uploaded));
 	ht_fmt_time(&now, when, sizeof(when));
 	ht_tracer_id(id);
-	ht_json_add_bytes(root, "hostname", ht_hostname(), 256);
-	ht_json_add_bytes(root, "region", env->region ? env->region : "", 256);
-	cJSON_AddStringToObject(root, "uploaded_time", uploaded);
-	cJSON_AddStringToObject(root, "time", when);
-	cJSON_AddStringToObject(root, "tracer_name", env->tracer_name);
-	cJSON_AddStringToObject(root, "tracer_id", id);
-	cJSON_AddStringToObject(root, "tracer_time", when);
-	cJSON_AddStringToObject(root, "tracer_type", tracer_type ? tracer_type : "auto");
-	add_container_fields(root, ct);
-	if (data)
-		cJSON_AddItemReferenceToObject(root, "tracer_data", data);
-	line = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return line;
+	lb->len = 0;
+	lb->failed = false;
+	lb_raw(lb, "{", 1);
+	lb_bytes_field(lb, "hostname", ht_hostname(), 256);
+	lb_bytes_field(lb, "region", env->region ? env->region : "", 256);
+	lb_field(lb, "uploaded_time", uploaded);
+	lb_field(lb, "time", when);
+	lb_field(lb, "tracer_name", env->tracer_name);
+	lb_field(lb, "tracer_id", id);
+	lb_field(lb, "tracer_time", when);
+	lb_field(lb, "tracer_type", tracer_type ? tracer_type : "auto");
+	if (ct && ct->id[0]) {
+		lb_field(lb, "container_id", ct->id);
+		if (ct->hostname[0])
+			lb_bytes_field(lb, "container_hostname", ct->hostname,
+				       sizeof(ct->hostname));
+		if (ct->host_namespace[0])
+			lb_field(lb, "container_host_namespace", ct->host_namespace);
+		if (ct->type[0])
+			lb_field(lb, "container_type", ct->type);
+		if (ct->qos[0])
+			lb_field(lb, "container_qos", ct->qos);
+	}
+	if (data) {
+		lb_raw(lb, ",\"tracer_data\":", 15);
+		lb_json(lb, data, 0);
+	}
+	if (lb->failed)
+		return -ENOMEM;
+	lb_raw(lb, "}", 1);
+	if (!lb_reserve(lb, 2))
+		return -ENOMEM;
+	lb->p[lb->len] = '\0';
+	return 0;
 }
 
-/* One complete line to stdout; -EPIPE when the reader is gone. */
+static struct line_buf line;
+
+char *ht_envelope(const struct ht_env *env, cJSON *data, const struct ht_container *ct,
+		  const char *tracer_type)
+{
+	if (build_envelope(&line, env, data, ct, tracer_type))
+		return NULL;
+	return strdup(line.p);
+}
+
+/*
+ * stdout is fully buffered (ht_start) and flushed by ht_flush() after each poll round, so a
+ * storm costs one write(2) per round rather than per event, and `| jq` still sees every
+ * event as soon as the round is over.
+ */
 static int write_stdout(struct ht_env *env, const char *s, size_t len)
 {
-	if (fwrite(s, 1, len, stdout) != len || fflush(stdout)) {
+	if (fwrite(s, 1, len, stdout) != len) {
 		int err = errno ? errno : EIO;
 
+		if (err == EPIPE)
+			return -EPIPE;
+		ht_err(env, "writing to stdout failed: %s", strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static void store_failed(struct ht_env *env, int err)
+{
+	ht_err(env, "writing to %s/%s failed: %s; stopping", env->output_dir, env->tracer_name,
+	       strerror(-err));
+}
+
+int ht_flush(struct ht_env *env)
+{
+	int err = ht_store_flush(env->store);
+
+	if (err) {
+		store_failed(env, err);
+		return err;
+	}
+	errno = 0;
+	if (fflush(stdout)) {
+		err = errno ? errno : EIO;
 		if (err == EPIPE)
 			return -EPIPE;
 		ht_err(env, "writing to stdout failed: %s", strerror(err));
@@ -266,39 +578,33 @@ static int write_stdout(struct ht_env *env, const char *s, size_t len)
 int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
 		 const char *tracer_type, const char *text)
 {
-	char *line = NULL;
 	int err = 0;
 
 	if (env->count && env->events >= env->count)
 		goto out; /* --count reached within one batch */
 	if (env->json || env->store) {
-		line = ht_envelope(env, data, ct, tracer_type);
-		if (!line) {
+		err = build_envelope(&line, env, data, ct, tracer_type);
+		if (err) {
 			ht_err(env, "out of memory building a JSON line");
-			err = -ENOMEM;
 			goto out;
 		}
 	}
 	if (env->store) {
-		err = ht_store_append(env->store, line, strlen(line));
+		err = ht_store_append(env->store, line.p, line.len);
 		if (err) {
-			ht_err(env, "writing to %s/%s failed: %s; stopping", env->output_dir,
-			       env->tracer_name, strerror(-err));
+			store_failed(env, err);
 			goto out;
 		}
 	}
 	if (env->json) {
-		size_t n = strlen(line);
-
-		line[n] = '\n'; /* cJSON allocated n + 1 bytes: reuse the NUL for the newline */
-		err = write_stdout(env, line, n + 1);
+		line.p[line.len] = '\n'; /* build_envelope left room for it */
+		err = write_stdout(env, line.p, line.len + 1);
 	} else if (text) {
 		err = write_stdout(env, text, strlen(text));
 	}
 	if (!err)
 		env->events++;
 out:
-	free(line);
 	cJSON_Delete(data);
 	return err;
 }

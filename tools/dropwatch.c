@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,11 +283,14 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON *d;
 
 	(void)ctx;
-	if (size < sizeof(*e))
+	/* the kernel sends only the stack frames it took (bpf/dropwatch.bpf.c) */
+	if (size < offsetof(struct drop_event, ips))
 		return 0;
 	load_reasons(env);
 	reason = reason_name(e->reason, num, sizeof(num));
 	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
+	if ((size_t)nr > (size - offsetof(struct drop_event, ips)) / sizeof(e->ips[0]))
+		nr = (int)((size - offsetof(struct drop_event, ips)) / sizeof(e->ips[0]));
 	skip = ht_stack_skip_tracing(ks, (const uint64_t *)e->ips, nr);
 	stack = ht_stack_string(ks, (const uint64_t *)e->ips + skip, nr - skip);
 	ht_ksyms_format(ks, e->location, loc, sizeof(loc));
@@ -609,7 +613,9 @@ static void configure(void *s, struct ht_env *env)
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-dropwatch", .tracer_name = "dropwatch",
-			      .what = "packet drops", .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+			      .what = "packet drops", .opt_flags = HT_OPT_PID | HT_OPT_COMM,
+			      /* a drop storm fills 256K in a few ms of consumer delay */
+			      .default_buffer_bytes = 4 << 20 };
 	struct dropwatch_bpf *skel;
 	bool high;
 	int err = 0;

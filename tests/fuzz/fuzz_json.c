@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ht_printable((const char *)data, size, printable, sizeof(printable));
 	cJSON_Delete(back);
-	free(s);
+	cJSON_free(s);
 	cJSON_Delete(o);
 	return 0;
 }

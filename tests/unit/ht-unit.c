@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Drives libcommon pieces from the unit bats suite: ht-unit <what> [args...]. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static int json(int argc, char **argv)
 	ht_json_add_hex(o, "hex", 0xffff888104d55780ULL);
 	s = cJSON_PrintUnformatted(o);
 	printf("%s\n", s);
-	free(s);
+	cJSON_free(s);
 	cJSON_Delete(o);
 	return 0;
 }
@@ -105,6 +106,7 @@ static int store(int argc, char **argv)
 	unsigned int keep = (unsigned int)atoi(argv[2]);
 	int lines = atoi(argv[3]), len = argc > 4 ? atoi(argv[4]) : 100;
 	char err[256], *line = malloc((size_t)len + 1);
+	int rc;
 	struct ht_store *st = ht_store_open(argv[0], "oom", max, keep, err, sizeof(err));
 
 	if (!st || !line) {
@@ -114,8 +116,6 @@ static int store(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < lines; i++) {
-		int rc;
-
 		snprintf(line, (size_t)len + 1, "{\"n\":%d,\"pad\":\"%0*d\"}", i, len - 20, 0);
 		rc = ht_store_append(st, line, strlen(line));
 		if (rc) {
@@ -127,6 +127,13 @@ static int store(int argc, char **argv)
 		/* rotated names carry milliseconds: keep them distinct */
 		if (i % 10 == 9)
 			usleep(2000);
+	}
+	rc = ht_store_flush(st);
+	if (rc) {
+		printf("error %s\n", strerror(-rc));
+		ht_store_close(st);
+		free(line);
+		return 1;
 	}
 	ht_store_close(st);
 	free(line);
@@ -150,6 +157,58 @@ static int envelope(int argc, char **argv)
 	free(line);
 	cJSON_Delete(d);
 	return 0;
+}
+
+/*
+ * The envelope prints tracer_data itself (no cJSON buffer growth per event): it must be
+ * byte for byte what cJSON_PrintUnformatted writes. Prints "same" or both texts.
+ */
+static int tracer_data(int argc, char **argv)
+{
+	static const double numbers[] = { 0, -0.0, 1, -1, 42, 2147483647.0, 2147483648.0,
+					  -2147483649.0, 4026531840.0, 4294967295.0,
+					  999999999999999.0, 1e15, 1e16, 18446744073709551615.0,
+					  0.5, -0.25, 3.14159265358979, 0.1, 1.0 / 3, 1e-7, 1e300,
+					  123456789.123 };
+	struct ht_env env = { .tool = "huatuo-unit", .tracer_name = "oom" };
+	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "numbers");
+	cJSON *nested = cJSON_AddObjectToObject(d, "nested");
+	char *line, *mine, *ref;
+	size_t n;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(numbers[i]));
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(NAN));
+	cJSON_AddStringToObject(d, "escapes", "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f é漢🙂");
+	cJSON_AddStringToObject(d, "empty", "");
+	cJSON_AddTrueToObject(nested, "t");
+	cJSON_AddFalseToObject(nested, "f");
+	cJSON_AddNullToObject(nested, "n");
+	cJSON_AddArrayToObject(nested, "empty_array");
+	cJSON_AddObjectToObject(nested, "empty_object");
+	ht_json_add_u64(nested, "u64", UINT64_MAX);
+	cJSON_AddStringToObject(nested, "key \"quoted\"", "v");
+	line = ht_envelope(&env, d, NULL, "auto");
+	ref = cJSON_PrintUnformatted(d);
+	mine = line ? strstr(line, "\"tracer_data\":") : NULL;
+	if (!mine || !ref) {
+		printf("error building the lines\n");
+		return 1;
+	}
+	mine += strlen("\"tracer_data\":");
+	n = strlen(mine) - 1; /* the envelope's closing brace */
+	rc = strlen(ref) == n && !strncmp(mine, ref, n) ? 0 : 1;
+	if (rc)
+		printf("ours:  %.*s\ncJSON: %s\n", (int)n, mine, ref);
+	else
+		printf("same\n");
+	free(line);
+	cJSON_free(ref);
+	cJSON_Delete(d);
+	return rc;
 }
 
 static int tracer_ids(int argc, char **argv)
@@ -305,12 +364,14 @@ int main(int argc, char **argv)
 		{ "envelope", 1, envelope },	{ "tracer-id", 1, tracer_ids },
 		{ "cgroup-path", 2, cgroup_path }, { "pid-cgroup", 2, pid_cgroup },
 		{ "procfs", 1, procfs },		{ "dcb", 2, dcb },
+		{ "tracer-data", 0, tracer_data },
 	};
 
+	ht_json_pool_init(); /* as the tools run */
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-			"tracer-id|cgroup-path|pid-cgroup|procfs|dcb ARGS\n");
+			"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -152,6 +152,12 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	echo "$output" | jq -e 'has("container_id") | not'
 }
 
+@test "tracer_data is printed byte for byte as cJSON prints it (numbers, escapes, nesting)" {
+	run U tracer-data
+	assert_success
+	assert_output same
+}
+
 @test "tracer ids are unique and time-sortable" {
 	run U tracer-id 2000
 	assert_success
