@@ -187,13 +187,13 @@ lint: all
 
 # Not part of 'make test': peers side by side, one table (bench/README.md); root.
 BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit $(OUTPUT)/udpflood
-$(OUTPUT)/evdriver: bench/evdriver.c | $(STATIC_DEPS)
+$(OUTPUT)/evdriver: bench/evdriver.c bench/bench.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 
-$(OUTPUT)/udpflood: bench/udpflood.c
+$(OUTPUT)/udpflood: bench/udpflood.c bench/bench.h
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUTPUT)/ready-exit: bench/ready-exit.c
 	$(call msg,BINARY,$@)

@@ -21,16 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench.h"
+
 #define MAX_ARGS 12
-#define SLICE_NS 1000000ULL
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int find_prog(const char *name)
 {
@@ -51,15 +44,6 @@ static int find_prog(const char *name)
 		close(fd);
 	}
 	return -ENOENT;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return errno || end == s || *end ? -1 : 0;
 }
 
 int main(int argc, char **argv)

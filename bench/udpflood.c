@@ -21,25 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define BATCH 64
-#define SLICE_NS 1000000ULL
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return errno || end == s || *end || *s == '-' ? -1 : 0;
-}
 
 int main(int argc, char **argv)
 {
