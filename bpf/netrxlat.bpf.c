@@ -99,13 +99,6 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 	bpf_map_update_elem(&stamps, &key, &fresh, BPF_ANY);
 }
 
-/* --rate: one-second windows for the whole machine; held-back events land in ht_suppressed */
-static __always_inline bool rate_ok(__u64 now)
-{
-	(void)now;
-	return ht_rate_ok(rate_per_sec);
-}
-
 /* Addresses, ports, seq from the headers at @nh/@th (IPv4 or IPv6 by skb->protocol). */
 static __always_inline void fill_headers(struct netrxlat_event *e, __u16 proto, void *nh,
 					 void *th)
@@ -138,7 +131,8 @@ static __always_inline void report(void *ctx, struct sk_buff *skb, const struct 
 	struct task_struct *task;
 	struct netrxlat_event *e;
 
-	if (!rate_ok(now))
+	/* --rate: one-second windows for the whole machine; held back -> ht_suppressed */
+	if (!ht_rate_ok(rate_per_sec))
 		return;
 	e = ht_reserve(sizeof(*e));
 	if (!e)

@@ -271,12 +271,24 @@ static int fill_reason_map(struct ht_env *env, struct dropwatch_bpf *skel, bool 
 	return 0;
 }
 
+/* "10.0.0.1:80", "[fd00::1]:80", or "-" when the packet is not IP; @port in network order */
+static void fmt_endpoint(char *buf, size_t len, uint8_t family, const char *addr, uint16_t port)
+{
+	if (family == 6)
+		snprintf(buf, len, "[%s]:%u", addr, ntohs(port));
+	else if (family)
+		snprintf(buf, len, "%s:%u", addr, ntohs(port));
+	else
+		snprintf(buf, len, "-");
+}
+
 static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
 {
 	const struct drop_event *e = data;
 	const struct ht_ksyms *ks = ht_kernel_ksyms();
-	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], ifname[DW_IFNAMSIZ * 3 + 1];
-	char saddr[64], daddr[64], src[80], dst[80], loc[160], num[16], flags[40], eth[8];
+	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN] = "", ifname[DW_IFNAMSIZ * 3 + 1];
+	char saddr[64], daddr[64], src[80] = "", dst[80] = "";
+	char loc[160], num[16], flags[40], eth[24];
 	const char *reason, *proto;
 	char *stack, *text = NULL;
 	int nr, skip, err;
@@ -299,7 +311,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	ht_fmt_addr(e->saddr, e->family, saddr, sizeof(saddr));
 	ht_fmt_addr(e->daddr, e->family, daddr, sizeof(daddr));
 	proto = ht_ip_proto_name(e->l4_proto);
-	snprintf(eth, sizeof(eth), "0x%x", e->eth_proto);
+	ht_fmt_hex(e->eth_proto, eth);
 
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "type", drop_type(reason));
@@ -340,19 +352,11 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddNumberToObject(d, "packet_len_bytes", e->pkt_len);
 	cJSON_AddNumberToObject(d, "net_namespace_inum", e->netns_inum);
 
-	ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
-	if (e->family == 6)
-		snprintf(src, sizeof(src), "[%s]:%u", saddr, ntohs(e->sport));
-	else if (e->family)
-		snprintf(src, sizeof(src), "%s:%u", saddr, ntohs(e->sport));
-	else
-		snprintf(src, sizeof(src), "-");
-	if (e->family == 6)
-		snprintf(dst, sizeof(dst), "[%s]:%u", daddr, ntohs(e->dport));
-	else if (e->family)
-		snprintf(dst, sizeof(dst), "%s:%u", daddr, ntohs(e->dport));
-	else
-		snprintf(dst, sizeof(dst), "-");
+	if (!env->json) { /* the row's columns: not worth formatting for JSON */
+		ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
+		fmt_endpoint(src, sizeof(src), e->family, saddr, e->sport);
+		fmt_endpoint(dst, sizeof(dst), e->family, daddr, e->dport);
+	}
 	if (opts.stack && !env->json && stack && *stack) {
 		/* the stack under the row, indented */
 		size_t len = strlen(stack) * 2 + 64;
