@@ -109,6 +109,10 @@ $(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
+# hungtask's task iterator is a second object, loaded at the first hang.
+$(OBJ)/hungtask_iter.bpf.o: bpf/hungtask.h
+$(OBJ)/hungtask.o: $(OBJ)/hungtask_iter.skel.h
+
 # User side.
 $(OBJ)/libcommon/%.o: libcommon/%.c $(LIBCOMMON_HDRS) $(STATIC_DEPS) | $(OBJ)/libcommon
 	$(call msg,CC,$@)
@@ -225,7 +229,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/huatuo-,$(TOOLS))
 
 format:
-	clang-format -i libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c
+	clang-format -i libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
+		tests/fuzz/*.c bench/*.[ch]
 
 clean:
 	rm -rf $(OUTPUT)

@@ -5,7 +5,8 @@
  *
  *   ready-exit PATTERN COMMAND [ARG...]
  *
- * Runs COMMAND with stdout and stderr on a pipe, waits until a line containing PATTERN
+ * Runs COMMAND with stdout and stderr on a pseudo-terminal (so that stdio is line buffered
+ * on both sides and no peer needs stdbuf, which costs an extra exec), waits until a line containing PATTERN
  * appears (the tool's "attached" banner: "Tracing ...", bpftrace's "Attaching ..."), sends
  * it SIGTERM, reads to EOF and reaps it. An empty PATTERN sends SIGTERM as soon as the command
  * has been executed (for tools that print nothing when ready: a lower bound). Exit status 0
@@ -23,15 +24,21 @@ int main(int argc, char **argv)
 {
 	char buf[8192];
 	size_t used = 0;
-	int fds[2], cloexec[2], status, seen = 0;
+	int master, cloexec[2], status, seen = 0;
+	const char *slave;
 	pid_t pid;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: ready-exit PATTERN COMMAND [ARG...]\n");
 		return 64;
 	}
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) || unlockpt(master) || !(slave = ptsname(master))) {
+		perror("ready-exit: pseudo-terminal");
+		return 1;
+	}
 	/* cloexec pipe: EOF on it means the command has been executed */
-	if (pipe(fds) || pipe2(cloexec, O_CLOEXEC)) {
+	if (pipe2(cloexec, O_CLOEXEC)) {
 		perror("ready-exit: pipe");
 		return 1;
 	}
@@ -41,15 +48,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!pid) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
+		int fd;
+
+		setsid();
+		fd = open(slave, O_RDWR);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
 		close(cloexec[0]);
 		execvp(argv[2], argv + 2);
 		_exit(127);
 	}
-	close(fds[1]);
 	close(cloexec[1]);
 	while (read(cloexec[0], buf, 1) > 0)
 		;
@@ -59,9 +70,9 @@ int main(int argc, char **argv)
 		kill(pid, SIGTERM);
 	}
 	for (;;) {
-		ssize_t n = read(fds[0], buf + used, sizeof(buf) - 1 - used);
+		ssize_t n = read(master, buf + used, sizeof(buf) - 1 - used);
 
-		if (n <= 0)
+		if (n <= 0) /* EIO once the command and its children closed the terminal */
 			break;
 		if (seen)
 			continue;
@@ -77,7 +88,7 @@ int main(int argc, char **argv)
 			used = sizeof(buf) / 4;
 		}
 	}
-	close(fds[0]);
+	close(master);
 	waitpid(pid, &status, 0);
 	return seen ? 0 : 1;
 }

@@ -2,17 +2,13 @@
 /*
  * huatuo-hungtask kernel side. sched:sched_process_hang fires in khungtaskd for every task it
  * finds in uninterruptible sleep for longer than hung_task_timeout_secs (even when the
- * warnings are used up): the hung task is the argument, not current. A task iterator lists
- * every D-state task with its kernel stack, and the shared perf_event program captures what
- * each CPU runs (cpus_stack).
+ * warnings are used up): the hung task is the argument, not current. The shared perf_event
+ * program captures what each CPU runs (cpus_stack). The D-state task list comes from
+ * hungtask_iter.bpf.c, loaded at the first hang.
  */
 #define HT_WANT_CPUS_STACK
 #include "common.bpf.h"
 #include "hungtask.h"
-
-#define TASK_UNINTERRUPTIBLE 0x0002
-#define TASK_NOLOAD 0x0400
-#define TASK_FROZEN 0x8000
 
 const volatile __u32 target_pid = 0; /* tgid filter */
 
@@ -21,17 +17,6 @@ struct trace_event_raw_sched_process_hang___old {
 	char comm[16];
 	pid_t pid;
 } __attribute__((preserve_access_index));
-
-struct task_struct___old {
-	long state;
-} __attribute__((preserve_access_index));
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hungtask_dtask);
-} dtask_heap SEC(".maps");
 
 static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid)
 {
@@ -101,53 +86,5 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (void *)args + (loc & 0xffff));
 	}
 	ht_submit(args, e, sizeof(*e));
-	return 0;
-}
-
-static __always_inline __u32 task_state(struct task_struct *task)
-{
-	struct task_struct___old *old = (void *)task;
-
-	if (bpf_core_field_exists(task->__state))
-		return BPF_CORE_READ(task, __state);
-	return (__u32)BPF_CORE_READ(old, state);
-}
-
-/* Time since @task last ran, on its runqueue's task clock; 0 if unknown. */
-static __always_inline __u64 blocked_for(struct task_struct *task)
-{
-	__u64 start, now;
-
-	if (!bpf_core_field_exists(task->se.cfs_rq))
-		return 0;
-	start = BPF_CORE_READ(task, se.exec_start);
-	now = BPF_CORE_READ(task, se.cfs_rq, rq, clock_task);
-	return start && now > start ? now - start : 0;
-}
-
-SEC("iter/task")
-int hungtask_dstate(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct hungtask_dtask *d;
-	__u32 zero = 0, state;
-	long n;
-
-	if (!task)
-		return 0;
-	state = task_state(task);
-	if (!(state & TASK_UNINTERRUPTIBLE) || (state & (TASK_NOLOAD | TASK_FROZEN)))
-		return 0;
-	d = bpf_map_lookup_elem(&dtask_heap, &zero);
-	if (!d)
-		return 0;
-	d->pid = task->tgid;
-	d->tid = task->pid;
-	d->state = state;
-	d->wait_ns = blocked_for(task);
-	BPF_CORE_READ_STR_INTO(&d->comm, task, comm);
-	n = bpf_get_task_stack(task, d->ips, sizeof(d->ips), 0);
-	d->nr = n > 0 ? (__u64)n / 8 : 0;
-	bpf_seq_write(ctx->meta->seq, d, sizeof(*d));
 	return 0;
 }

@@ -408,11 +408,41 @@ static int setup_events_map(struct ht_env *env, struct bpf_object *obj)
 	return 0;
 }
 
+/*
+ * The order to try a hook's candidates in: as listed (tp_btf first), except that with a BTF
+ * subset raw_tp goes before tp_btf. A tp_btf program makes libbpf 1.1 read all of kernel BTF
+ * to find its attach id, which is what the subset saves; raw_tp runs the same handler with
+ * probe reads (within noise in bench/: BPF ns/event).
+ */
+static void candidate_order(const struct ht_env *env, struct bpf_object *obj,
+			    const struct ht_hook *hook, int order[6])
+{
+	int n = 0, c;
+
+	for (c = 0; c < 6 && hook->progs[c]; c++)
+		order[c] = c;
+	if (!env->btf_min || env->probe != HT_PROBE_AUTO)
+		return;
+	/* stable: raw_tp candidates, then tp_btf ones, then the rest */
+	for (int pass = 0; pass < 3; pass++) {
+		for (c = 0; c < 6 && hook->progs[c]; c++) {
+			struct bpf_program *p = bpf_object__find_program_by_name(obj, hook->progs[c]);
+			const char *target;
+			enum ht_probe_kind kind =
+				p ? section_kind(bpf_program__section_name(p), &target) : HT_PROBE_AUTO;
+			int rank = kind == HT_PROBE_RAW_TP ? 0 : kind == HT_PROBE_TP_BTF ? 1 : 2;
+
+			if (rank == pass)
+				order[n++] = c;
+		}
+	}
+}
+
 int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
 {
 	char reasons[1024] = "", buf[128];
-	int err;
+	int order[6], err;
 
 	err = setup_events_map(env, obj);
 	if (err) {
@@ -435,13 +465,15 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 		size_t used = 0;
 
 		reasons[0] = '\0';
+		candidate_order(env, obj, hook, order);
 		for (int c = 0; c < 6 && hook->progs[c] && !chosen; c++) {
-			struct bpf_program *p = bpf_object__find_program_by_name(obj, hook->progs[c]);
+			const char *name = hook->progs[order[c]];
+			struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
 			const char *target, *why = NULL;
 			enum ht_probe_kind kind;
 
 			if (!p) {
-				ht_err(env, "internal error: no BPF program %s", hook->progs[c]);
+				ht_err(env, "internal error: no BPF program %s", name);
 				return 1;
 			}
 			kind = section_kind(bpf_program__section_name(p), &target);
@@ -451,7 +483,7 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				why = "not the --probe kind";
 			else
 				why = unavailable_reason(env, kind, target, buf, sizeof(buf));
-			if (!why && hook->usable && !hook->usable(env, hook->progs[c], kind, target))
+			if (!why && hook->usable && !hook->usable(env, name, kind, target))
 				why = "not usable on this kernel version";
 			if (why) {
 				used += (size_t)snprintf(reasons + used, sizeof(reasons) - used,
@@ -468,7 +500,7 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 			}
 			env->attached[env->nattached++] = (struct ht_attached){
 				.hook = hook->name,
-				.prog = hook->progs[c],
+				.prog = name,
 				.kind = kind,
 				.target = target,
 				.optional = hook->optional,
@@ -621,6 +653,14 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 	if (ht_bpf_preflight(env, &opts))
 		return NULL;
+	if (ops->elf_bytes) {
+		size_t len = 0;
+		const void *elf = ops->elf_bytes(&len);
+
+		env->btf_min = ht_btf_min(env, elf, len);
+		if (env->btf_min)
+			opts.btf_custom_path = env->btf_min;
+	}
 	for (;;) {
 		unsigned int used = 0;
 
@@ -641,6 +681,15 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		for (int i = 0; i < env->nattached; i++)
 			if (env->attached[i].kind != HT_PROBE_NONE)
 				used |= 1u << env->attached[i].kind;
+		if (env->btf_min) {
+			/* should not happen (btfmin.c keeps what relocations read): be safe */
+			ht_info(env, "the kernel refused the BPF programs (%s); retrying with all of "
+				     "kernel BTF", strerror(-err));
+			env->btf_min = NULL;
+			opts.btf_custom_path = NULL;
+			ops->destroy(skel);
+			continue;
+		}
 		if (env->probe != HT_PROBE_AUTO || !used) {
 			ht_bpf_loaded(env, err);
 			goto fail;

@@ -51,14 +51,22 @@ static int fill(struct ht_enum_names *en, const struct btf *btf, const char *enu
 	return 0;
 }
 
-int ht_btf_enum_names(const char *btf_path, const char *enum_name, const char *strip,
+int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const char *strip,
 		      struct ht_enum_names *en)
 {
 	struct btf *btf;
 	int err;
 
 	memset(en, 0, sizeof(*en));
-	btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	/* the CO-RE subset has the enum when the tool listed it in btf_keep: 5 KB, not 5 MB */
+	btf = env->btf_path ? btf__parse(env->btf_path, NULL) :
+	      env->btf_min  ? btf__parse(env->btf_min, NULL) :
+			      btf__load_vmlinux_btf();
+	if (btf && !env->btf_path && env->btf_min &&
+	    btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM) < 0) {
+		btf__free(btf);
+		btf = btf__load_vmlinux_btf();
+	}
 	if (!btf)
 		return -errno;
 	err = fill(en, btf, enum_name, strip);

@@ -78,8 +78,8 @@ static const struct common_opt common_opts[] = {
 	{ { "buffer-size", OPT_BUFFER_SIZE, "SIZE", 0,
 	    "Kernel ring buffer size (K, M; default 256K, power of two)", 0 },
 	  0 },
-	{ { "btf", OPT_BTF, "FILE", 0, "Kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
-	    0 },
+	{ { "btf", OPT_BTF, "FILE", 0,
+	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (used as given; or $HUATUO_BTF)", 0 },
 	  0 },
 	{ { "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 0 }, 0 },
 	{ { NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 }, 0 },
@@ -300,6 +300,13 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 		exit(HT_EX_USAGE);
 	}
 
+	/* $HUATUO_BTF: a default --btf (CI runs one suite on all of kernel BTF with it) */
+	env->btf_path = getenv("HUATUO_BTF") && *getenv("HUATUO_BTF") ? getenv("HUATUO_BTF") : NULL;
+	if (env->btf_path && access(env->btf_path, R_OK)) {
+		fprintf(stderr, "%s: invalid HUATUO_BTF '%s': %s\n", env->tool, env->btf_path,
+			strerror(errno));
+		exit(HT_EX_USAGE);
+	}
 	argp_parse(&argp, argc, argv, 0, NULL, env);
 	/*
 	 * Fully buffered: the run loop flushes stdout after every poll round (ht_flush), so a

@@ -105,8 +105,10 @@ struct ht_env {
 	uint64_t buffer_bytes;
 	uint64_t default_buffer_bytes; /* set by a storm-prone tool before ht_parse_args; 0: 256K */
 	const char *btf_path;
+	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 
 	/* run-time state */
+	const char *btf_min; /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
 	unsigned int excluded_kinds; /* 1 << kind: demoted after the kernel refused them */
 	struct ht_attached attached[HT_MAX_HOOKS];
 	int nattached;
@@ -175,6 +177,7 @@ struct ht_skel_ops {
 	int (*load)(void *skel);
 	void (*destroy)(void *skel);
 	struct bpf_object *(*object)(void *skel);
+	const void *(*elf_bytes)(size_t *size);
 };
 #define HT_SKEL_OPS(name)                                                                      \
 	static void *name##_ht_open(const struct bpf_object_open_opts *o)                      \
@@ -194,7 +197,8 @@ struct ht_skel_ops {
 		return ((struct name##_bpf *)s)->obj;                                          \
 	}                                                                                      \
 	static const struct ht_skel_ops name##_skel_ops = { name##_ht_open, name##_ht_load,    \
-							    name##_ht_destroy, name##_ht_object }
+							    name##_ht_destroy, name##_ht_object,   \
+							    name##_bpf__elf_bytes }
 
 /*
  * Preflight, open, configure, prepare, load and attach, as one step. When the kernel refuses
@@ -205,6 +209,16 @@ struct ht_skel_ops {
 void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			      const struct ht_hook *hooks, int nhooks,
 			      void (*configure)(void *skel, struct ht_env *env));
+
+/*
+ * The part of kernel BTF that the BPF object @elf relocates against (libcommon/btfmin.c),
+ * cached per kernel and object; a path for btf_custom_path, or NULL to use all of kernel BTF.
+ */
+const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
+/* Distinct root types of @elf's CO-RE relocations, or -EINVAL (tests, fuzzing). */
+int ht_btf_core_root_count(const void *elf, size_t elf_len);
+/* Section @name of an in-memory ELF64 file, bounds-checked; NULL if absent or malformed. */
+const void *ht_elf_section(const void *elf, size_t size, const char *name, size_t *len);
 
 /* Interpret the result of <skel>__load(): prints one clear line on failure. */
 int ht_bpf_loaded(struct ht_env *env, int load_err);
@@ -375,10 +389,11 @@ struct ht_enum_names {
 	uint32_t n;
 };
 /*
- * Read enum @enum_name from vmlinux BTF (or @btf_path), dropping @strip from the names
+ * Read enum @enum_name from --btf, else the CO-RE subset (if the tool listed the enum in
+ * btf_keep), else vmlinux BTF, dropping @strip from the names
  * ("SKB_DROP_REASON_NO_SOCKET" -> "NO_SOCKET"). 0 or -errno (-ENOENT: no such enum).
  */
-int ht_btf_enum_names(const char *btf_path, const char *enum_name, const char *strip,
+int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const char *strip,
 		      struct ht_enum_names *en);
 const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v);
 /* Value of @name (any case, with or without @strip, or a decimal number). 0 or -ENOENT. */

@@ -199,7 +199,7 @@ static void load_reasons(const struct ht_env *env)
 	if (reasons_loaded)
 		return;
 	reasons_loaded = true;
-	err = ht_btf_enum_names(env->btf_path, "skb_drop_reason", REASON_PREFIX, &reasons);
+	err = ht_btf_enum_names(env, "skb_drop_reason", REASON_PREFIX, &reasons);
 	if (err)
 		ht_info(env, "no drop reason names from BTF (%s): reporting numbers", strerror(-err));
 }
@@ -619,7 +619,8 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-dropwatch", .tracer_name = "dropwatch",
 			      .what = "packet drops", .opt_flags = HT_OPT_PID | HT_OPT_COMM,
 			      /* a drop storm fills 256K in a few ms of consumer delay */
-			      .default_buffer_bytes = 4 << 20 };
+			      .default_buffer_bytes = 4 << 20,
+			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };
 	struct dropwatch_bpf *skel;
 	bool high;
 	int err = 0;

@@ -18,6 +18,7 @@
 #include "huatuo.h"
 #include "hungtask.h"
 #include "hungtask.skel.h"
+#include "hungtask_iter.skel.h"
 
 #define OPT_SNAPSHOT 0x300
 #define OPT_BACKOFF 0x301
@@ -105,7 +106,9 @@ struct tracked {
 
 struct state {
 	struct hungtask_bpf *skel;
+	struct hungtask_iter_bpf *iter_skel; /* loaded at the first scan */
 	struct bpf_link *iter;
+	bool iter_tried;
 	struct tracked tasks[MAX_TRACKED];
 	uint64_t window_start_ns;
 	uint32_t window_reports;
@@ -217,7 +220,22 @@ static int scan_proc(struct scan *s)
 	return 0;
 }
 
-static int scan_dstate(struct state *st, struct scan *s)
+/* The D-state task iterator, loaded once on first use; NULL: read /proc instead. */
+static struct bpf_link *dstate_iter(struct state *st, const struct ht_env *env)
+{
+	if (st->iter_tried)
+		return st->iter;
+	st->iter_tried = true;
+	st->iter_skel = hungtask_iter_bpf__open_and_load();
+	if (st->iter_skel)
+		st->iter = bpf_program__attach_iter(st->iter_skel->progs.hungtask_dstate, NULL);
+	if (!st->iter)
+		ht_info(env, "BPF task iterator unavailable (%s): D-state tasks from /proc",
+			strerror(errno));
+	return st->iter;
+}
+
+static int scan_dstate(struct state *st, const struct ht_env *env, struct scan *s)
 {
 	int err;
 
@@ -225,7 +243,7 @@ static int scan_dstate(struct state *st, struct scan *s)
 	s->tasks = calloc(MAX_DTASKS, sizeof(*s->tasks));
 	if (!s->tasks)
 		return -ENOMEM;
-	if (st->iter && !scan_iter(st, s))
+	if (dstate_iter(st, env) && !scan_iter(st, s))
 		return 0;
 	for (size_t i = 0; i < s->n; i++)
 		free(s->tasks[i].stack);
@@ -387,7 +405,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	suppressed = st->suppressed;
 	st->suppressed = 0;
 
-	err = scan_dstate(st, &s);
+	err = scan_dstate(st, env, &s);
 	if (err)
 		ht_warn(env, "cannot list D-state tasks: %s", strerror(-err));
 	if (e->nr >= 0) {
@@ -451,7 +469,7 @@ static int snapshot(struct ht_env *env, struct state *st)
 	cJSON *d;
 	int err;
 
-	err = scan_dstate(st, &s);
+	err = scan_dstate(st, env, &s);
 	if (err) {
 		ht_err(env, "cannot list D-state tasks: %s", strerror(-err));
 		return err;
@@ -498,16 +516,18 @@ int main(int argc, char **argv)
 					  configure);
 	if (!st.skel)
 		return 1;
-	st.iter = bpf_program__attach_iter(st.skel->progs.hungtask_dstate, NULL);
-	if (!st.iter)
-		ht_info(&env, "BPF task iterator unavailable (%s): D-state tasks from /proc",
-			strerror(errno));
+	if (env.check) /* report what the first hang will use */
+		dstate_iter(&st, &env);
 	if (opts.snapshot && !env.check) {
 		err = snapshot(&env, &st);
 		goto out;
 	}
-	ht_add_hook(&env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
-		    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
+	if (env.check)
+		ht_add_hook(&env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
+			    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
+	else
+		ht_add_hook(&env, "d_state_tasks", HT_PROBE_ITER,
+			    "task (BPF task iterator, loaded at the first hang; else /proc)");
 	ht_add_hook(&env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
@@ -526,6 +546,7 @@ int main(int argc, char **argv)
 	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
 out:
 	bpf_link__destroy(st.iter);
+	hungtask_iter_bpf__destroy(st.iter_skel);
 	ht_bpf_detach(&env);
 	hungtask_bpf__destroy(st.skel);
 	return ht_finish(&env, err);

@@ -174,3 +174,12 @@ long_options() {
 		[[ "$stderr" == *"root"* || "$stderr" == *"CAP_"* ]] || fail "huatuo-$t: $stderr"
 	done
 }
+
+@test "bad \$HUATUO_PROBE or \$HUATUO_BTF: one line naming the variable, exit 64" {
+	HUATUO_PROBE=bogus run huatuo-oom --check
+	assert_failure 64
+	assert_output --partial "invalid HUATUO_PROBE 'bogus'"
+	HUATUO_BTF=/nonexistent/btf run huatuo-oom --check
+	assert_failure 64
+	assert_output "huatuo-oom: invalid HUATUO_BTF '/nonexistent/btf': No such file or directory"
+}

@@ -16,6 +16,12 @@ require_bpf() {
 	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
 }
 
+# The hook kind a tool attaches by default: raw_tp with the kernel BTF subset (btfmin.c),
+# tp_btf when the suite runs on all of kernel BTF ($HUATUO_BTF, the ASan pass of .ci/run).
+default_kind() {
+	if [ -n "${HUATUO_BTF:-}" ]; then echo tp_btf; else echo raw_tp; fi
+}
+
 require_cmd() {
 	local c
 	for c in "$@"; do
