@@ -75,7 +75,8 @@ int main(int argc, char **argv)
 	start = now_ns();
 	end = start + secs * 1000000000ULL;
 	for (slice = start; slice < end; slice += SLICE_NS) {
-		uint64_t due = rate ? rate * (slice + SLICE_NS - start) / 1000000000ULL : UINT64_MAX;
+		uint64_t due = rate ? rate * (slice + SLICE_NS - start) / 1000000000ULL :
+				      UINT64_MAX;
 		uint64_t t;
 
 		while (sent < due) {

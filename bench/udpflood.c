@@ -59,7 +59,8 @@ int main(int argc, char **argv)
 	end = start + secs * 1000000000ULL;
 	while ((now = now_ns()) < end) {
 		/* how many should be out by now; sleep to the next slice when ahead */
-		uint64_t due = rate ? (now - start + SLICE_NS) * rate / 1000000000ULL : sent + BATCH;
+		uint64_t due = rate ? (now - start + SLICE_NS) * rate / 1000000000ULL :
+				      sent + BATCH;
 		unsigned int n;
 		int done;
 

@@ -9,10 +9,10 @@
 
 /* Identity of a task as the tools report it. */
 struct ht_task {
-	__u32 pid;              /* tgid: what ps calls PID */
+	__u32 pid; /* tgid: what ps calls PID */
 	__u32 tid;
-	__u64 memcg_css;        /* task->cgroups->subsys[memory_cgrp_id] */
-	__u64 memcg_id;         /* that css's cgroup id: the cgroupfs inode */
+	__u64 memcg_css; /* task->cgroups->subsys[memory_cgrp_id] */
+	__u64 memcg_id;	 /* that css's cgroup id: the cgroupfs inode */
 	char comm[HT_COMM_LEN];
 	char nodename[HT_NODENAME_LEN]; /* UTS hostname: a container's own hostname */
 	__u8 pad[7];

@@ -27,7 +27,7 @@ const volatile __u8 target_saddr_family = 0; /* 4 or 6 when --saddr is set */
 const volatile __u8 target_daddr_family = 0;
 const volatile __u8 target_saddr[16] = {};
 const volatile __u8 target_daddr[16] = {};
-const volatile __u16 target_port = 0;     /* network order, source or destination */
+const volatile __u16 target_port = 0;	       /* network order, source or destination */
 const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS (subsystems) */
 const volatile bool summary_mode = false;
 const volatile __u32 rate_per_sec = 100;

@@ -18,29 +18,29 @@ enum dw_proto {
 /* One dropped packet as skb:kfree_skb saw it. Addresses and ports in network byte order. */
 struct drop_event {
 	__u64 ts_ns;
-	__u64 location;     /* kernel address of the code that dropped it */
+	__u64 location; /* kernel address of the code that dropped it */
 	__u64 skb_addr;
-	__u32 reason;       /* enum skb_drop_reason; ~0 when the kernel has none (< 5.17) */
-	__u32 pid;          /* current: whoever freed the skb (often softirq context) */
+	__u32 reason; /* enum skb_drop_reason; ~0 when the kernel has none (< 5.17) */
+	__u32 pid;    /* current: whoever freed the skb (often softirq context) */
 	__u32 tid;
-	__u32 pkt_len;      /* skb->len */
+	__u32 pkt_len; /* skb->len */
 	__u32 ifindex;
 	__u32 netns_inum;
 	__u32 tcp_seq;
 	__u32 tcp_ack_seq;
-	__u16 eth_proto;    /* skb->protocol, host order */
+	__u16 eth_proto; /* skb->protocol, host order */
 	__u16 queue_mapping;
 	__u16 sport;
 	__u16 dport;
-	__u8 family;        /* 4, 6 or 0 when not IP */
-	__u8 l4_proto;      /* IPPROTO_*, 0 when unknown */
-	__u8 tcp_flags;     /* FIN SYN RST PSH ACK URG ECE CWR bits */
-	__u8 sk_state;      /* TCP state of the owning socket, 0 when none */
+	__u8 family;	/* 4, 6 or 0 when not IP */
+	__u8 l4_proto;	/* IPPROTO_*, 0 when unknown */
+	__u8 tcp_flags; /* FIN SYN RST PSH ACK URG ECE CWR bits */
+	__u8 sk_state;	/* TCP state of the owning socket, 0 when none */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[HT_COMM_LEN];
 	char ifname[DW_IFNAMSIZ];
-	__s32 nr;           /* frames in ips */
+	__s32 nr; /* frames in ips */
 	__u32 pad;
 	__u64 ips[HT_STACK_DEPTH];
 };

@@ -14,14 +14,14 @@ const volatile __u64 threshold_ns = 900000000ULL;
 const volatile __u32 target_pid = 0;
 
 struct task_reclaim {
-	__u64 begin_ns;         /* 0 when not in reclaim */
+	__u64 begin_ns; /* 0 when not in reclaim */
 	__u64 window_start_ns;
 	__u64 sum_ns;
 	__u64 max_single_ns;
 	__u64 nr_reclaimed;
 	__u32 nr_reclaims;
 	__u32 kinds;
-	__u32 reported;         /* reported in this window already */
+	__u32 reported; /* reported in this window already */
 	__u32 pad;
 };
 

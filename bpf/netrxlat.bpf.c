@@ -28,14 +28,14 @@
 #define NR_STAMPS 16384
 
 const volatile __u64 threshold_ns[NETRXLAT_NR_STAGES] = { 5000000, 10000000, 115000000 };
-const volatile __u32 netns_only = 0;    /* netns inum to keep, 0 = all */
+const volatile __u32 netns_only = 0;	/* netns inum to keep, 0 = all */
 const volatile __u32 netns_exclude = 0; /* netns inum to skip, 0 = none */
-const volatile __u32 target_pid = 0;    /* only user copies of this tgid */
-const volatile __u32 rate_per_sec = 0;  /* events per second, 0 = no limit */
+const volatile __u32 target_pid = 0;	/* only user copies of this tgid */
+const volatile __u32 rate_per_sec = 0;	/* events per second, 0 = no limit */
 
 struct stamp {
 	__u64 ts_ns;
-	__u64 dev;        /* struct net_device * at the stamp */
+	__u64 dev;	  /* struct net_device * at the stamp */
 	__u32 pending_rx; /* stamped by netif_rx, netif_receive_skb not seen yet */
 	__u32 netns_inum;
 };
@@ -100,8 +100,7 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 }
 
 /* Addresses, ports, seq from the headers at @nh/@th (IPv4 or IPv6 by skb->protocol). */
-static __always_inline void fill_headers(struct netrxlat_event *e, __u16 proto, void *nh,
-					 void *th)
+static __always_inline void fill_headers(struct netrxlat_event *e, __u16 proto, void *nh, void *th)
 {
 	struct tcphdr tcp = {};
 
@@ -186,8 +185,8 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 		return 0;
 	nh = BPF_CORE_READ(skb, data);
 	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IPV6))
-		report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, nh,
-		       nh + sizeof(struct ipv6hdr), NULL);
+		report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, nh, nh + sizeof(struct ipv6hdr),
+		       NULL);
 	else
 		report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, nh,
 		       nh + ((BPF_CORE_READ_BITFIELD_PROBED((struct iphdr *)nh, ihl)) << 2), NULL);

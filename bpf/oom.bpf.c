@@ -41,9 +41,12 @@ static __always_inline void fill_victim_memory(struct oom_event *e, struct task_
 		if (bpf_core_type_exists(struct mm_rss_stat___old)) {
 			struct mm_struct___old *old = (void *)mm;
 
-			e->victim_file_pages = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter);
-			e->victim_anon_pages = BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter);
-			e->victim_shmem_pages = BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+			e->victim_file_pages =
+				BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter);
+			e->victim_anon_pages =
+				BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter);
+			e->victim_shmem_pages =
+				BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
 		} else {
 			/* get_mm_counter() is percpu_counter_read_positive(): the .count field */
 			e->victim_file_pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);

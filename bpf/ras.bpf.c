@@ -376,7 +376,7 @@ int htras_aer_tp(struct trace_event_raw_aer_event___ht *r)
 /* ---- ras/non_standard_event (GHES section the kernel cannot decode) ---- */
 
 /* 1..RAS_RAW_LEN bytes, in a form the verifier can bound (n is already 1..RAS_RAW_LEN) */
-#define RAS_RAW_SIZE(n) ((((n) - 1) & (RAS_RAW_LEN - 1)) + 1)
+#define RAS_RAW_SIZE(n) ((((n)-1) & (RAS_RAW_LEN - 1)) + 1)
 
 static __always_inline int on_ns(void *ctx, const void *sec_type, const void *fru_id,
 				 const char *fru_text, __u8 sev, const void *err, __u32 len)
@@ -566,15 +566,15 @@ static __always_inline int on_extlog(void *ctx, const struct cper_sec_mem_err___
 }
 
 SEC("tp_btf/extlog_mem_event")
-int BPF_PROG(htras_extlog_btf, void *mem, __u32 err_seq, const void *fru_id,
-	     const char *fru_text, __u8 sev)
+int BPF_PROG(htras_extlog_btf, void *mem, __u32 err_seq, const void *fru_id, const char *fru_text,
+	     __u8 sev)
 {
 	return on_extlog(ctx, mem, err_seq, fru_id, fru_text, sev);
 }
 
 SEC("raw_tp/extlog_mem_event")
-int BPF_PROG(htras_extlog_raw, void *mem, __u32 err_seq, const void *fru_id,
-	     const char *fru_text, __u8 sev)
+int BPF_PROG(htras_extlog_raw, void *mem, __u32 err_seq, const void *fru_id, const char *fru_text,
+	     __u8 sev)
 {
 	return on_extlog(ctx, mem, err_seq, fru_id, fru_text, sev);
 }

@@ -16,13 +16,13 @@
 #define RAS_RAW_LEN 128 /* first bytes of a non-standard section's payload */
 
 enum ras_source {
-	RAS_SRC_MCE = 1,        /* mce/mce_record */
-	RAS_SRC_EDAC,           /* ras/mc_event */
-	RAS_SRC_AER,            /* ras/aer_event */
-	RAS_SRC_NON_STANDARD,   /* ras/non_standard_event (ACPI GHES, unknown section) */
-	RAS_SRC_ARM,            /* ras/arm_event (ACPI GHES, ARM processor section) */
-	RAS_SRC_THRESHOLD,      /* irq_vectors/threshold_apic_entry */
-	RAS_SRC_EXTLOG,         /* ras/extlog_mem_event (Intel extended error log) */
+	RAS_SRC_MCE = 1,	/* mce/mce_record */
+	RAS_SRC_EDAC,		/* ras/mc_event */
+	RAS_SRC_AER,		/* ras/aer_event */
+	RAS_SRC_NON_STANDARD,	/* ras/non_standard_event (ACPI GHES, unknown section) */
+	RAS_SRC_ARM,		/* ras/arm_event (ACPI GHES, ARM processor section) */
+	RAS_SRC_THRESHOLD,	/* irq_vectors/threshold_apic_entry */
+	RAS_SRC_EXTLOG,		/* ras/extlog_mem_event (Intel extended error log) */
 	RAS_SRC_MEMORY_FAILURE, /* ras/memory_failure_event (hwpoison handling) */
 	RAS_SRC_MAX,
 };
@@ -38,13 +38,13 @@ struct ras_mce {
 	__u64 ipid;
 	__u64 ip;
 	__u64 tsc;
-	__u64 ppin;          /* 0 unless has_ppin (Linux 5.19+) */
+	__u64 ppin; /* 0 unless has_ppin (Linux 5.19+) */
 	__u64 walltime;
-	__u32 cpu;           /* logical CPU that logged it */
+	__u32 cpu; /* logical CPU that logged it */
 	__u32 cpuid;
 	__u32 apicid;
 	__u32 socketid;
-	__u32 microcode;     /* 0 unless has_microcode */
+	__u32 microcode; /* 0 unless has_microcode */
 	__u8 cs;
 	__u8 bank;
 	__u8 cpuvendor;
@@ -57,7 +57,7 @@ struct ras_mce {
 struct ras_edac {
 	__u64 address;
 	__u64 syndrome;
-	__u32 err_type;      /* enum hw_event_mc_err_type */
+	__u32 err_type; /* enum hw_event_mc_err_type */
 	__s32 error_count;
 	__u8 mc_index;
 	__s8 top_layer;
@@ -72,8 +72,8 @@ struct ras_edac {
 
 /* ras/aer_event */
 struct ras_aer {
-	__u32 status;        /* correctable or uncorrectable status register */
-	__u8 severity;       /* 0 non-fatal, 1 fatal, 2 correctable */
+	__u32 status;  /* correctable or uncorrectable status register */
+	__u8 severity; /* 0 non-fatal, 1 fatal, 2 correctable */
 	__u8 tlp_header_valid;
 	__u8 pad[2];
 	__u32 tlp_header[4];
@@ -82,10 +82,10 @@ struct ras_aer {
 
 /* ras/non_standard_event */
 struct ras_non_standard {
-	__u8 sec_type[16];   /* guid */
+	__u8 sec_type[16]; /* guid */
 	__u8 fru_id[16];
-	__u32 len;           /* payload length */
-	__u8 sev;            /* GHES_SEV_* */
+	__u32 len; /* payload length */
+	__u8 sev;  /* GHES_SEV_* */
 	__u8 pad[3];
 	char fru_text[RAS_FRU_TEXT_LEN];
 	__u8 raw[RAS_RAW_LEN];
@@ -102,8 +102,8 @@ struct ras_arm {
 	__u32 oem_len;
 	__s32 cpu;
 	__u8 affinity;
-	__u8 sev;            /* GHES_SEV_* when has_sev */
-	__u8 has_sev;        /* Linux 6.16+ passes sev and cpu */
+	__u8 sev;     /* GHES_SEV_* when has_sev */
+	__u8 has_sev; /* Linux 6.16+ passes sev and cpu */
 	__u8 pad[5];
 };
 
@@ -126,8 +126,8 @@ struct ras_extlog {
 	__u16 device;
 	__u16 row;
 	__u16 column;
-	__u8 error_type;     /* CPER memory error type */
-	__u8 sev;            /* CPER severity */
+	__u8 error_type; /* CPER memory error type */
+	__u8 sev;	 /* CPER severity */
 	__u8 fru_id[16];
 	char fru_text[RAS_FRU_TEXT_LEN];
 };
@@ -135,14 +135,14 @@ struct ras_extlog {
 /* ras/memory_failure_event */
 struct ras_memory_failure {
 	__u64 pfn;
-	__s32 type;          /* enum mf_action_page_type */
-	__s32 result;        /* enum mf_result */
+	__s32 type;   /* enum mf_action_page_type */
+	__s32 result; /* enum mf_result */
 };
 
 struct ras_event {
-	__u64 ts_ns;         /* bpf_ktime_get_ns() */
-	__u32 source;        /* enum ras_source */
-	__u32 cpu;           /* CPU the tracepoint ran on */
+	__u64 ts_ns;  /* bpf_ktime_get_ns() */
+	__u32 source; /* enum ras_source */
+	__u32 cpu;    /* CPU the tracepoint ran on */
 	union {
 		struct ras_mce mce;
 		struct ras_edac edac;

@@ -6,12 +6,12 @@
 
 /* One late scheduler tick: the gap since the previous tick on that CPU. */
 struct softirq_event {
-	__u64 now_ns;		/* bpf_ktime_get_ns() at the late tick */
-	__u64 offtime_ns;	/* gap between the two ticks */
+	__u64 now_ns;	  /* bpf_ktime_get_ns() at the late tick */
+	__u64 offtime_ns; /* gap between the two ticks */
 	__u32 cpu;
-	__u32 pid;		/* the task the late tick interrupted (tgid) */
+	__u32 pid; /* the task the late tick interrupted (tgid) */
 	__u32 tid;
-	__s32 nr;		/* frames in ips */
+	__s32 nr; /* frames in ips */
 	char comm[HT_COMM_LEN];
 	__u64 ips[HT_STACK_DEPTH];
 };

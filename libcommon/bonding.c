@@ -345,7 +345,8 @@ static void slave_data(const struct rtattr *nest, struct ht_bond_slave_nl *o)
 			break;
 		case IFLA_BOND_SLAVE_PERM_HWADDR:
 			o->perm_hwaddr_len = RTA_PAYLOAD(a) < sizeof(o->perm_hwaddr) ?
-						     (uint8_t)RTA_PAYLOAD(a) : sizeof(o->perm_hwaddr);
+						     (uint8_t)RTA_PAYLOAD(a) :
+						     sizeof(o->perm_hwaddr);
 			memcpy(o->perm_hwaddr, RTA_DATA(a), o->perm_hwaddr_len);
 			break;
 		case IFLA_BOND_SLAVE_QUEUE_ID:
@@ -401,8 +402,7 @@ static void link_info(const struct rtattr *nest, struct ht_bond_slave_nl *o)
 	}
 }
 
-int ht_bond_slave_from_nlmsg(const struct nlmsghdr *nlh, size_t len,
-			     struct ht_bond_slave_nl *out)
+int ht_bond_slave_from_nlmsg(const struct nlmsghdr *nlh, size_t len, struct ht_bond_slave_nl *out)
 {
 	const struct ifinfomsg *ifi;
 	const struct rtattr *a;

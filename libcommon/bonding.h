@@ -29,20 +29,20 @@ struct nlmsghdr;
 /* One "Slave Interface:" section. Numbers are -1 when the text does not have them. */
 struct ht_bond_slave {
 	char name[HT_BOND_NAME_LEN];
-	char mii_status[16];          /* up, down, going down, going back */
-	int speed_mbps;               /* -1: Unknown */
-	char duplex[8];               /* full, half, Unknown */
+	char mii_status[16]; /* up, down, going down, going back */
+	int speed_mbps;	     /* -1: Unknown */
+	char duplex[8];	     /* full, half, Unknown */
 	int64_t link_failure_count;
 	char perm_hwaddr[64];
 	int queue_id;
-	int aggregator_id;            /* -1: N/A or not 802.3ad */
-	char actor_churn_state[16];   /* monitoring, none, churned */
+	int aggregator_id;	    /* -1: N/A or not 802.3ad */
+	char actor_churn_state[16]; /* monitoring, none, churned */
 	char partner_churn_state[16];
 	int actor_churned_count;
 	int partner_churned_count;
 	int actor_port_key;
 	int actor_port_number;
-	int actor_port_state;         /* "details actor lacp pdu" port state, -1 if absent */
+	int actor_port_state; /* "details actor lacp pdu" port state, -1 if absent */
 	char partner_system_mac[24];
 	int partner_oper_key;
 	int partner_port_number;
@@ -50,16 +50,16 @@ struct ht_bond_slave {
 };
 
 struct ht_bond_info {
-	char version[80];             /* "v6.1.0-18-amd64" from the driver line */
-	char mode[64];                /* "IEEE 802.3ad Dynamic link aggregation" */
-	int mode_id;                  /* BOND_MODE_*: 0 balance-rr ... 4 802.3ad ..., -1 unknown */
-	char mii_status[16];          /* the bond's own */
+	char version[80];    /* "v6.1.0-18-amd64" from the driver line */
+	char mode[64];	     /* "IEEE 802.3ad Dynamic link aggregation" */
+	int mode_id;	     /* BOND_MODE_*: 0 balance-rr ... 4 802.3ad ..., -1 unknown */
+	char mii_status[16]; /* the bond's own */
 	char active_slave[HT_BOND_NAME_LEN]; /* "Currently Active Slave", "" if none */
-	char lacp_rate[8];            /* slow, fast */
-	int active_aggregator_id;     /* "Active Aggregator Info", -1 if none */
-	char partner_mac[24];         /* of the active aggregator */
-	int nslaves;                  /* sections parsed (at most HT_BOND_MAX_SLAVES) */
-	int slaves_total;             /* sections in the text */
+	char lacp_rate[8];		     /* slow, fast */
+	int active_aggregator_id;	     /* "Active Aggregator Info", -1 if none */
+	char partner_mac[24];		     /* of the active aggregator */
+	int nslaves;			     /* sections parsed (at most HT_BOND_MAX_SLAVES) */
+	int slaves_total;		     /* sections in the text */
 	struct ht_bond_slave slaves[HT_BOND_MAX_SLAVES];
 };
 
@@ -79,24 +79,24 @@ extern const char *const ht_lacp_state_names[8];
 
 /* Bond slave state from one RTM_NEWLINK/RTM_DELLINK message. */
 struct ht_bond_slave_nl {
-	uint16_t msg_type;            /* RTM_NEWLINK or RTM_DELLINK */
+	uint16_t msg_type; /* RTM_NEWLINK or RTM_DELLINK */
 	int ifindex;
-	int master;                   /* IFLA_MASTER, 0 if none */
+	int master; /* IFLA_MASTER, 0 if none */
 	char ifname[HT_BOND_NAME_LEN];
-	bool is_bond;                 /* IFLA_INFO_KIND "bond": the message is about a bond */
-	bool is_bond_slave;           /* IFLA_INFO_SLAVE_KIND "bond" */
+	bool is_bond;	    /* IFLA_INFO_KIND "bond": the message is about a bond */
+	bool is_bond_slave; /* IFLA_INFO_SLAVE_KIND "bond" */
 	/* the IFLA_BOND_SLAVE_* attributes present, and their values */
 	bool has_state, has_mii_status, has_link_failure_count, has_queue_id;
 	bool has_aggregator_id, has_actor_state, has_partner_state;
 	bool has_churn_actor, has_churn_partner;
-	uint8_t state;                /* 0 active, 1 backup */
-	uint8_t mii_status;           /* 0 up, 1 going down, 2 down, 3 going back */
+	uint8_t state;	    /* 0 active, 1 backup */
+	uint8_t mii_status; /* 0 up, 1 going down, 2 down, 3 going back */
 	uint32_t link_failure_count;
 	uint16_t queue_id;
 	uint16_t aggregator_id;
 	uint8_t actor_oper_port_state;
 	uint16_t partner_oper_port_state;
-	uint8_t churn_actor_state;    /* 0 monitoring, 1 none, 2 churned */
+	uint8_t churn_actor_state; /* 0 monitoring, 1 none, 2 churned */
 	uint8_t churn_partner_state;
 	uint8_t perm_hwaddr_len;
 	uint8_t perm_hwaddr[32];
@@ -107,8 +107,7 @@ struct ht_bond_slave_nl {
  * nlmsg_len claims). Returns 1 for an RTM_NEWLINK/RTM_DELLINK link message (fields filled
  * from what it carries), 0 for another message type, -EINVAL when malformed.
  */
-int ht_bond_slave_from_nlmsg(const struct nlmsghdr *nlh, size_t len,
-			     struct ht_bond_slave_nl *out);
+int ht_bond_slave_from_nlmsg(const struct nlmsghdr *nlh, size_t len, struct ht_bond_slave_nl *out);
 /* "up", "going down", "down", "going back" (bond_slave_link_status()); "unknown". */
 const char *ht_bond_link_status_name(unsigned int mii_status);
 /* "active", "backup"; "unknown". */

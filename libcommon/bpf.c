@@ -86,7 +86,8 @@ static bool has_bpf_privilege(void)
 		return false;
 	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
 #define CAP(n) (1ULL << (n))
-	return (eff & CAP(21)) || ((eff & CAP(39)) && (eff & CAP(38))); /* SYS_ADMIN | BPF+PERFMON */
+	return (eff & CAP(21)) ||
+	       ((eff & CAP(39)) && (eff & CAP(38))); /* SYS_ADMIN | BPF+PERFMON */
 }
 
 int ht_check_privilege(const struct ht_env *env)
@@ -248,7 +249,7 @@ static int fentry_works(const struct ht_env *env, const char *func)
 {
 	static const struct bpf_insn insns[] = {
 		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
-		{ .code = 0x95 },			   /* exit */
+		{ .code = 0x95 },			  /* exit */
 	};
 	struct btf *btf = kernel_btf(env);
 	int id, fd, link_fd, err = 0;
@@ -284,10 +285,10 @@ static enum ht_probe_kind section_kind(const char *sec, const char **target)
 		const char *prefix;
 		enum ht_probe_kind kind;
 	} map[] = {
-		{ "tp_btf/", HT_PROBE_TP_BTF },	       { "raw_tp/", HT_PROBE_RAW_TP },
+		{ "tp_btf/", HT_PROBE_TP_BTF },		{ "raw_tp/", HT_PROBE_RAW_TP },
 		{ "raw_tracepoint/", HT_PROBE_RAW_TP }, { "tracepoint/", HT_PROBE_TRACEPOINT },
-		{ "tp/", HT_PROBE_TRACEPOINT },	       { "fentry/", HT_PROBE_FENTRY },
-		{ "fexit/", HT_PROBE_FENTRY },	       { "kprobe/", HT_PROBE_KPROBE },
+		{ "tp/", HT_PROBE_TRACEPOINT },		{ "fentry/", HT_PROBE_FENTRY },
+		{ "fexit/", HT_PROBE_FENTRY },		{ "kprobe/", HT_PROBE_KPROBE },
 		{ "kretprobe/", HT_PROBE_KPROBE },
 	};
 
@@ -378,8 +379,7 @@ static int set_rodata_bool(struct bpf_object *obj, const char *var, bool value)
 		const struct btf_var_secinfo *vs = btf_var_secinfos(sec) + i;
 		const struct btf_type *t = btf__type_by_id(btf, vs->type);
 
-		if (!strcmp(btf__name_by_offset(btf, t->name_off), var) &&
-		    vs->offset < size) {
+		if (!strcmp(btf__name_by_offset(btf, t->name_off), var) && vs->offset < size) {
 			data[vs->offset] = value;
 			return 0;
 		}
@@ -426,10 +426,12 @@ static void candidate_order(const struct ht_env *env, struct bpf_object *obj,
 	/* stable: raw_tp candidates, then tp_btf ones, then the rest */
 	for (int pass = 0; pass < 3; pass++) {
 		for (c = 0; c < 6 && hook->progs[c]; c++) {
-			struct bpf_program *p = bpf_object__find_program_by_name(obj, hook->progs[c]);
+			struct bpf_program *p =
+				bpf_object__find_program_by_name(obj, hook->progs[c]);
 			const char *target;
 			enum ht_probe_kind kind =
-				p ? section_kind(bpf_program__section_name(p), &target) : HT_PROBE_AUTO;
+				p ? section_kind(bpf_program__section_name(p), &target) :
+				    HT_PROBE_AUTO;
 			int rank = kind == HT_PROBE_RAW_TP ? 0 : kind == HT_PROBE_TP_BTF ? 1 : 2;
 
 			if (rank == pass)
@@ -514,8 +516,8 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 			continue;
 		}
 		if (env->excluded_kinds && last_libbpf_msg[0])
-			ht_err(env, "cannot hook %s on this kernel: %s (load error: %s)", hook->name,
-			       reasons, last_libbpf_msg);
+			ht_err(env, "cannot hook %s on this kernel: %s (load error: %s)",
+			       hook->name, reasons, last_libbpf_msg);
 		else
 			ht_err(env, "cannot hook %s on this kernel: %s", hook->name, reasons);
 		return 1;
@@ -533,11 +535,13 @@ int ht_bpf_loaded(struct ht_env *env, int load_err)
 	if (!load_err)
 		return 0;
 	if (load_err == -EPERM || load_err == -EACCES)
-		ht_err(env, "the kernel refused the BPF programs (%s): need root or "
-			    "CAP_BPF+CAP_PERFMON, and no lockdown; rerun with -v for details",
+		ht_err(env,
+		       "the kernel refused the BPF programs (%s): need root or "
+		       "CAP_BPF+CAP_PERFMON, and no lockdown; rerun with -v for details",
 		       strerror(-load_err));
 	else
-		ht_err(env, "failed to load BPF programs: %s%s%s (rerun with -v for the verifier log)",
+		ht_err(env,
+		       "failed to load BPF programs: %s%s%s (rerun with -v for the verifier log)",
 		       strerror(-load_err), last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
 	return 1;
 }
@@ -562,7 +566,8 @@ int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
 			if (a.optional) {
 				/* one optional hook costs only itself (HUATUO's RAS gave up on all) */
 				ht_warn(env, "cannot attach %s to %s %s: %s; going on without it",
-					a.prog, ht_probe_kind_name(a.kind), a.target, strerror(-err));
+					a.prog, ht_probe_kind_name(a.kind), a.target,
+					strerror(-err));
 				continue;
 			}
 			env->nattached = kept;
@@ -581,12 +586,12 @@ int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
 	return 0;
 }
 
-void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind,
-		 const char *target)
+void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target)
 {
 	if (env->nattached < HT_MAX_HOOKS)
-		env->attached[env->nattached++] =
-			(struct ht_attached){ .hook = hook, .prog = "", .kind = kind, .target = target };
+		env->attached[env->nattached++] = (struct ht_attached){
+			.hook = hook, .prog = "", .kind = kind, .target = target
+		};
 }
 
 void ht_print_hooks(const struct ht_env *env, FILE *f)
@@ -606,7 +611,8 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 			cJSON *h = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(h, "hook", env->attached[i].hook);
-			cJSON_AddStringToObject(h, "kind", ht_probe_kind_name(env->attached[i].kind));
+			cJSON_AddStringToObject(h, "kind",
+						ht_probe_kind_name(env->attached[i].kind));
 			cJSON_AddStringToObject(h, "target", env->attached[i].target);
 			cJSON_AddStringToObject(h, "program", env->attached[i].prog);
 			cJSON_AddItemToArray(arr, h);
@@ -629,8 +635,7 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 	for (int i = 0; i < env->nattached; i++)
 		if (env->attached[i].prog[0]) {
 			fprintf(f, "  event buffer: %s\n",
-				env->use_perfbuf ? "per-CPU perf buffers" :
-						   "BPF ring buffer");
+				env->use_perfbuf ? "per-CPU perf buffers" : "BPF ring buffer");
 			break;
 		}
 }
@@ -683,8 +688,10 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 				used |= 1u << env->attached[i].kind;
 		if (env->btf_min) {
 			/* should not happen (btfmin.c keeps what relocations read): be safe */
-			ht_info(env, "the kernel refused the BPF programs (%s); retrying with all of "
-				     "kernel BTF", strerror(-err));
+			ht_info(env,
+				"the kernel refused the BPF programs (%s); retrying with all of "
+				"kernel BTF",
+				strerror(-err));
 			env->btf_min = NULL;
 			opts.btf_custom_path = NULL;
 			ops->destroy(skel);
@@ -694,7 +701,8 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			ht_bpf_loaded(env, err);
 			goto fail;
 		}
-		ht_info(env, "the kernel refused the BPF programs (%s%s%s); retrying with fallbacks",
+		ht_info(env,
+			"the kernel refused the BPF programs (%s%s%s); retrying with fallbacks",
 			strerror(-err), last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
 		/* demote only the best kind tried: the others may be the ones that load */
 		env->excluded_kinds |= used & -used;

@@ -82,8 +82,7 @@ const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v)
 }
 
 /* Case-insensitive; @name may carry the stripped prefix or be a decimal value. */
-int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip,
-		  uint32_t *v)
+int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip, uint32_t *v)
 {
 	size_t strip_len = strip ? strlen(strip) : 0;
 	uint64_t num;

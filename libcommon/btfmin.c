@@ -155,7 +155,7 @@ static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
  * -EOPNOTSUPP with @why set when a relocation needs more than the subset keeps.
  */
 static int core_roots(const void *ext, size_t ext_len, const struct btf *local, struct roots *r,
-		  const char **why)
+		      const char **why)
 {
 	const char *p = ext;
 	uint32_t hdr_len, off, len, rec_size;
@@ -192,7 +192,8 @@ static int core_roots(const void *ext, size_t ext_len, const struct btf *local, 
 			memcpy(&rec, p + pos, sizeof(rec));
 			if (rec.kind == BPF_CORE_TYPE_ID_LOCAL)
 				continue; /* answered from the object's own BTF */
-			if (rec.kind == BPF_CORE_TYPE_ID_TARGET || rec.kind > BPF_CORE_ENUMVAL_VALUE) {
+			if (rec.kind == BPF_CORE_TYPE_ID_TARGET ||
+			    rec.kind > BPF_CORE_ENUMVAL_VALUE) {
 				*why = "a relocation names kernel type ids or matches types deeply";
 				return -EOPNOTSUPP;
 			}
@@ -284,7 +285,8 @@ static int in_module_btf(const struct btf *vmlinux, const struct roots *r, const
 			size_t len = name ? essential_len(name) : 0;
 
 			for (int i = 0; i < r->required && len; i++)
-				if (!found[i] && r->len[i] == len && !strncmp(r->name[i], name, len))
+				if (!found[i] && r->len[i] == len &&
+				    !strncmp(r->name[i], name, len))
 					err = -ENOENT;
 		}
 		btf__free(mod);
@@ -316,11 +318,11 @@ static struct btf *build_subset(const struct btf *vmlinux, const struct roots *r
 		goto out;
 	}
 /* each type is numbered and pushed once, when first seen */
-#define MARK(id)                                                                                   \
-	do {                                                                                       \
-		map[id] = next;                                                                    \
-		order[next++] = id;                                                                \
-		stack[top++] = id;                                                                 \
+#define MARK(id)                    \
+	do {                        \
+		map[id] = next;     \
+		order[next++] = id; \
+		stack[top++] = id;  \
 	} while (0)
 	for (uint32_t id = 1; id < n; id++) {
 		const struct btf_type *t = btf__type_by_id(vmlinux, id);
@@ -360,7 +362,7 @@ static struct btf *build_subset(const struct btf *vmlinux, const struct roots *r
 				MARK(*refs[i]);
 	}
 #undef MARK
-/* copy in id order, renumbering references; pointers outside the set become void * */
+	/* copy in id order, renumbering references; pointers outside the set become void * */
 	out = btf__new_empty();
 	if (!out) {
 		err = -errno;
@@ -394,8 +396,7 @@ out:
 }
 
 /* The object's own BTF, with the root types of its relocations in @r; NULL and @why if not. */
-static struct btf *object_roots(const void *elf, size_t elf_len, struct roots *r,
-				const char **why)
+static struct btf *object_roots(const void *elf, size_t elf_len, struct roots *r, const char **why)
 {
 	const void *btf_sec, *ext_sec;
 	size_t btf_len = 0, ext_len = 0;
@@ -564,8 +565,9 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		h = fnv(h, *k, strlen(*k) + 1);
 	h = module_btf_key(h);
-	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s-%016llx.btf", dir, env->tool,
-				    (unsigned long long)h) < sizeof(file) &&
+	if (dir &&
+	    (size_t)snprintf(file, sizeof(file), "%s/%s-%016llx.btf", dir, env->tool,
+			     (unsigned long long)h) < sizeof(file) &&
 	    cache_valid(file)) {
 		path = strdup(file);
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);

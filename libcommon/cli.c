@@ -60,7 +60,8 @@ static const struct common_opt common_opts[] = {
 	    "Only events of tasks in this cgroup or below (path under the cgroup mount)", 0 },
 	  HT_OPT_CGROUP },
 	{ { "output", 'o', "DIR", 0, "Also append JSON lines to DIR/<tracer_name>", 0 }, 0 },
-	{ { "output-max", OPT_OUTPUT_MAX, "SIZE", 0, "Rotate the -o file at SIZE (default 100M)", 0 },
+	{ { "output-max", OPT_OUTPUT_MAX, "SIZE", 0, "Rotate the -o file at SIZE (default 100M)",
+	    0 },
 	  0 },
 	{ { "output-keep", OPT_OUTPUT_KEEP, "N", 0, "Keep N rotated -o files (default 10)", 0 },
 	  0 },
@@ -79,7 +80,8 @@ static const struct common_opt common_opts[] = {
 	    "Kernel ring buffer size (K, M; default 256K, power of two)", 0 },
 	  0 },
 	{ { "btf", OPT_BTF, "FILE", 0,
-	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (used as given; or $HUATUO_BTF)", 0 },
+	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (used as given; or $HUATUO_BTF)",
+	    0 },
 	  0 },
 	{ { "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 0 }, 0 },
 	{ { NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 }, 0 },
@@ -105,9 +107,9 @@ static int parse_probe(const char *s, enum ht_probe_kind *kind)
 		const char *name;
 		enum ht_probe_kind kind;
 	} kinds[] = {
-		{ "auto", HT_PROBE_AUTO },	  { "tp_btf", HT_PROBE_TP_BTF },
-		{ "raw_tp", HT_PROBE_RAW_TP },	  { "tracepoint", HT_PROBE_TRACEPOINT },
-		{ "tp", HT_PROBE_TRACEPOINT },	  { "fentry", HT_PROBE_FENTRY },
+		{ "auto", HT_PROBE_AUTO },     { "tp_btf", HT_PROBE_TP_BTF },
+		{ "raw_tp", HT_PROBE_RAW_TP }, { "tracepoint", HT_PROBE_TRACEPOINT },
+		{ "tp", HT_PROBE_TRACEPOINT }, { "fentry", HT_PROBE_FENTRY },
 		{ "kprobe", HT_PROBE_KPROBE },
 	};
 
@@ -166,8 +168,9 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 	case 'c':
 		err = ht_parse_u64(arg, 1, UINT32_MAX, &env->count);
 		if (err)
-			ht_usage_error(state, "invalid --count '%s': expected a number from 1 to %u",
-				       arg, UINT32_MAX);
+			ht_usage_error(state,
+				       "invalid --count '%s': expected a number from 1 to %u", arg,
+				       UINT32_MAX);
 		break;
 	case 't':
 		err = ht_parse_duration(arg, NSEC_PER_MSEC, &env->threshold_ns);
@@ -194,7 +197,8 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CGROUP:
 		if (!*arg || resolve_cgroup(arg, &env->cgroup_id))
-			ht_usage_error(state, "invalid --cgroup '%s': no such cgroup directory", arg);
+			ht_usage_error(state, "invalid --cgroup '%s': no such cgroup directory",
+				       arg);
 		env->cgroup = arg;
 		break;
 	case 'o':
@@ -205,14 +209,16 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 	case OPT_OUTPUT_MAX:
 		err = ht_parse_size(arg, &env->output_max_bytes);
 		if (err || env->output_max_bytes < 4096)
-			ht_usage_error(state, "invalid --output-max '%s': expected a size of at "
-					      "least 4K (e.g. 100M)",
+			ht_usage_error(state,
+				       "invalid --output-max '%s': expected a size of at "
+				       "least 4K (e.g. 100M)",
 				       arg);
 		break;
 	case OPT_OUTPUT_KEEP:
 		err = ht_parse_u64(arg, 0, 1000, &v);
 		if (err)
-			ht_usage_error(state, "invalid --output-keep '%s': expected 0 to 1000", arg);
+			ht_usage_error(state, "invalid --output-keep '%s': expected 0 to 1000",
+				       arg);
 		env->output_keep = (unsigned int)v;
 		break;
 	case OPT_REGION:
@@ -232,10 +238,11 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 		err = ht_parse_size(arg, &env->buffer_bytes);
 		if (err || env->buffer_bytes < 4096 || env->buffer_bytes > (1ULL << 30) ||
 		    (env->buffer_bytes & (env->buffer_bytes - 1)))
-			ht_usage_error(state,
-				       "invalid --buffer-size '%s': expected a power of two from 4K "
-				       "to 1G",
-				       arg);
+			ht_usage_error(
+				state,
+				"invalid --buffer-size '%s': expected a power of two from 4K "
+				"to 1G",
+				arg);
 		break;
 	case OPT_BTF:
 		if (access(arg, R_OK))
@@ -256,8 +263,9 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 
 void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv)
 {
-	static struct argp common_argp = { enabled_opts, common_parser, NULL, NULL,
-					   NULL,	 NULL,		NULL };
+	static struct argp common_argp = {
+		enabled_opts, common_parser, NULL, NULL, NULL, NULL, NULL
+	};
 	static struct argp_child children[] = {
 		{ &common_argp, 0, "Common options:", 1 },
 		{ NULL, 0, NULL, 0 },
@@ -276,8 +284,10 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 		static char doc[96];
 		uint64_t kib = env->default_buffer_bytes >> 10;
 
-		snprintf(doc, sizeof(doc), "Kernel ring buffer size (K, M; default %llu%c, power of two)",
-			 (unsigned long long)(kib % 1024 ? kib : kib >> 10), kib % 1024 ? 'K' : 'M');
+		snprintf(doc, sizeof(doc),
+			 "Kernel ring buffer size (K, M; default %llu%c, power of two)",
+			 (unsigned long long)(kib % 1024 ? kib : kib >> 10),
+			 kib % 1024 ? 'K' : 'M');
 		for (size_t i = 0; i < n; i++)
 			if (enabled_opts[i].key == OPT_BUFFER_SIZE)
 				enabled_opts[i].doc = doc;
@@ -294,8 +304,9 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	env->output_keep = 10;
 	env->buffer_bytes = env->default_buffer_bytes ? env->default_buffer_bytes : 256 << 10;
 	if (probe_env && *probe_env && parse_probe(probe_env, &env->probe)) {
-		fprintf(stderr, "%s: invalid HUATUO_PROBE '%s': expected auto, tp_btf, raw_tp, "
-				"tracepoint, fentry or kprobe\n",
+		fprintf(stderr,
+			"%s: invalid HUATUO_PROBE '%s': expected auto, tp_btf, raw_tp, "
+			"tracepoint, fentry or kprobe\n",
 			env->tool, probe_env);
 		exit(HT_EX_USAGE);
 	}
@@ -322,8 +333,8 @@ static const char *short_duration(uint64_t ns, char *buf, size_t len)
 		uint64_t ns;
 		const char *unit;
 	} units[] = { { 3600 * NSEC_PER_SEC, "h" }, { 60 * NSEC_PER_SEC, "m" },
-		      { NSEC_PER_SEC, "s" },	   { NSEC_PER_MSEC, "ms" },
-		      { NSEC_PER_USEC, "us" },	   { 1, "ns" } };
+		      { NSEC_PER_SEC, "s" },	    { NSEC_PER_MSEC, "ms" },
+		      { NSEC_PER_USEC, "us" },	    { 1, "ns" } };
 
 	snprintf(buf, len, "0");
 	for (size_t i = 0; ns && i < ARRAY_SIZE(units); i++)
@@ -347,8 +358,9 @@ uint64_t ht_opt_duration(struct argp_state *state, const char *opt, const char *
 			       "s, m, h; bare number = %s)",
 			       opt, arg, short_duration(min_ns, lo, sizeof(lo)),
 			       short_duration(max_ns, hi, sizeof(hi)),
-			       bare_unit_ns == NSEC_PER_SEC ? "seconds" :
-			       bare_unit_ns == NSEC_PER_MSEC ? "ms" : "ns");
+			       bare_unit_ns == NSEC_PER_SEC  ? "seconds" :
+			       bare_unit_ns == NSEC_PER_MSEC ? "ms" :
+							       "ns");
 	return ns;
 }
 

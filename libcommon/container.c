@@ -31,7 +31,8 @@ static bool has_word(const char *opts, const char *word)
 	size_t n = strlen(word);
 
 	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, word, n) && (p[n] == ',' || p[n] == '\0' || isspace((unsigned char)p[n])))
+		if (!strncmp(p, word, n) &&
+		    (p[n] == ',' || p[n] == '\0' || isspace((unsigned char)p[n])))
 			return true;
 	return false;
 }
@@ -143,7 +144,8 @@ static void walk(struct id_index *ix, const char *abs, size_t root_len, int dept
 
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(child, sizeof(child), "%s/%s", abs, de->d_name) >= sizeof(child))
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", abs, de->d_name) >=
+		    sizeof(child))
 			continue;
 		walk(ix, child, root_len, depth + 1);
 	}
@@ -217,8 +219,7 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 	return 0;
 }
 
-int ht_cgroup_read_u64(const char *controller, const char *path, const char *file,
-		       uint64_t *val)
+int ht_cgroup_read_u64(const char *controller, const char *path, const char *file, uint64_t *val)
 {
 	char full[4096], buf[64];
 	const char *root;
@@ -260,9 +261,8 @@ static bool segment_id(const char *seg, size_t len, const char *parent, struct h
 		const char *prefix;
 		const char *runtime;
 	} prefixes[] = {
-		{ "docker-", "docker" },   { "cri-containerd-", "containerd" },
-		{ "crio-", "crio" },	   { "libpod-", "podman" },
-		{ "containerd-", "containerd" },
+		{ "docker-", "docker" }, { "cri-containerd-", "containerd" }, { "crio-", "crio" },
+		{ "libpod-", "podman" }, { "containerd-", "containerd" },
 	};
 	const char *runtime = NULL;
 

@@ -67,12 +67,8 @@ static int parse_scaled(const char *s, const struct unit *units, uint64_t bare, 
 int ht_parse_duration(const char *s, uint64_t bare_unit_ns, uint64_t *out_ns)
 {
 	static const struct unit units[] = {
-		{ "ns", 1 },
-		{ "us", NSEC_PER_USEC },
-		{ "ms", NSEC_PER_MSEC },
-		{ "s", NSEC_PER_SEC },
-		{ "m", 60 * NSEC_PER_SEC },
-		{ "h", 3600 * NSEC_PER_SEC },
+		{ "ns", 1 },	       { "us", NSEC_PER_USEC },	   { "ms", NSEC_PER_MSEC },
+		{ "s", NSEC_PER_SEC }, { "m", 60 * NSEC_PER_SEC }, { "h", 3600 * NSEC_PER_SEC },
 		{ NULL, 0 },
 	};
 
@@ -82,8 +78,8 @@ int ht_parse_duration(const char *s, uint64_t bare_unit_ns, uint64_t *out_ns)
 int ht_parse_size(const char *s, uint64_t *out_bytes)
 {
 	static const struct unit units[] = {
-		{ "K", 1ULL << 10 }, { "k", 1ULL << 10 }, { "KiB", 1ULL << 10 },
-		{ "M", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "G", 1ULL << 30 },
+		{ "K", 1ULL << 10 },   { "k", 1ULL << 10 },   { "KiB", 1ULL << 10 },
+		{ "M", 1ULL << 20 },   { "MiB", 1ULL << 20 }, { "G", 1ULL << 30 },
 		{ "GiB", 1ULL << 30 }, { NULL, 0 },
 	};
 

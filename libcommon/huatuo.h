@@ -67,11 +67,11 @@ enum ht_probe_kind {
 };
 
 struct ht_attached {
-	const char *hook;     /* logical hook, e.g. "mark_victim" */
-	const char *prog;     /* BPF program name */
+	const char *hook; /* logical hook, e.g. "mark_victim" */
+	const char *prog; /* BPF program name */
 	enum ht_probe_kind kind;
-	const char *target;   /* what it attached to, e.g. "oom:mark_victim" */
-	bool optional;        /* a failed attach drops the hook instead of the tool */
+	const char *target; /* what it attached to, e.g. "oom:mark_victim" */
+	bool optional;	    /* a failed attach drops the hook instead of the tool */
 	struct bpf_link *link;
 };
 
@@ -79,11 +79,11 @@ struct ht_attached {
 
 struct ht_env {
 	/* set by the tool before ht_parse_args() */
-	const char *tool;        /* "huatuo-oom" */
+	const char *tool;	 /* "huatuo-oom" */
 	const char *tracer_name; /* "oom" */
-	const char *what;        /* "OOM kills", used in the banner */
-	unsigned int opt_flags;  /* enum ht_opt_flags */
-	uint64_t threshold_ns;   /* default threshold, overwritten by -t */
+	const char *what;	 /* "OOM kills", used in the banner */
+	unsigned int opt_flags;	 /* enum ht_opt_flags */
+	uint64_t threshold_ns;	 /* default threshold, overwritten by -t */
 
 	/* parsed common options */
 	bool json;
@@ -91,12 +91,12 @@ struct ht_env {
 	int verbose;
 	bool duration_set;
 	uint64_t duration_ns;
-	uint64_t count;          /* 0 = unlimited */
+	uint64_t count; /* 0 = unlimited */
 	bool threshold_set;
-	pid_t pid;               /* 0 = all */
+	pid_t pid; /* 0 = all */
 	const char *comm;
 	const char *cgroup;
-	uint64_t cgroup_id;      /* inode of --cgroup, 0 = none */
+	uint64_t cgroup_id; /* inode of --cgroup, 0 = none */
 	const char *output_dir;
 	uint64_t output_max_bytes;
 	unsigned int output_keep;
@@ -108,15 +108,15 @@ struct ht_env {
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 
 	/* run-time state */
-	const char *btf_min; /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
+	const char *btf_min;	     /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
 	unsigned int excluded_kinds; /* 1 << kind: demoted after the kernel refused them */
 	struct ht_attached attached[HT_MAX_HOOKS];
 	int nattached;
 	bool use_perfbuf;
-	uint64_t events;         /* events reported */
-	uint64_t lost;           /* events lost in the kernel (ring buffer full) */
-	uint64_t suppressed;     /* events a --rate limit kept back (BPF map "ht_suppressed") */
-	int exit_code;           /* 0 or 1, decided on the way out */
+	uint64_t events;     /* events reported */
+	uint64_t lost;	     /* events lost in the kernel (ring buffer full) */
+	uint64_t suppressed; /* events a --rate limit kept back (BPF map "ht_suppressed") */
+	int exit_code;	     /* 0 or 1, decided on the way out */
 	struct ht_store *store;
 };
 
@@ -156,7 +156,7 @@ void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 struct ht_hook {
 	const char *name;
 	const char *progs[6];
-	bool optional;  /* a missing optional hook is a -v note, not an error */
+	bool optional; /* a missing optional hook is a -v note, not an error */
 	bool (*usable)(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
 		       const char *target);
 };
@@ -179,25 +179,25 @@ struct ht_skel_ops {
 	struct bpf_object *(*object)(void *skel);
 	const void *(*elf_bytes)(size_t *size);
 };
-#define HT_SKEL_OPS(name)                                                                      \
-	static void *name##_ht_open(const struct bpf_object_open_opts *o)                      \
-	{                                                                                      \
-		return name##_bpf__open_opts(o);                                               \
-	}                                                                                      \
-	static int name##_ht_load(void *s)                                                     \
-	{                                                                                      \
-		return name##_bpf__load(s);                                                    \
-	}                                                                                      \
-	static void name##_ht_destroy(void *s)                                                 \
-	{                                                                                      \
-		name##_bpf__destroy(s);                                                        \
-	}                                                                                      \
-	static struct bpf_object *name##_ht_object(void *s)                                    \
-	{                                                                                      \
-		return ((struct name##_bpf *)s)->obj;                                          \
-	}                                                                                      \
-	static const struct ht_skel_ops name##_skel_ops = { name##_ht_open, name##_ht_load,    \
-							    name##_ht_destroy, name##_ht_object,   \
+#define HT_SKEL_OPS(name)                                                                        \
+	static void *name##_ht_open(const struct bpf_object_open_opts *o)                        \
+	{                                                                                        \
+		return name##_bpf__open_opts(o);                                                 \
+	}                                                                                        \
+	static int name##_ht_load(void *s)                                                       \
+	{                                                                                        \
+		return name##_bpf__load(s);                                                      \
+	}                                                                                        \
+	static void name##_ht_destroy(void *s)                                                   \
+	{                                                                                        \
+		name##_bpf__destroy(s);                                                          \
+	}                                                                                        \
+	static struct bpf_object *name##_ht_object(void *s)                                      \
+	{                                                                                        \
+		return ((struct name##_bpf *)s)->obj;                                            \
+	}                                                                                        \
+	static const struct ht_skel_ops name##_skel_ops = { name##_ht_open, name##_ht_load,      \
+							    name##_ht_destroy, name##_ht_object, \
 							    name##_bpf__elf_bytes }
 
 /*
@@ -230,8 +230,7 @@ void ht_print_hooks(const struct ht_env *env, FILE *f);
 void ht_bpf_detach(struct ht_env *env);
 const char *ht_probe_kind_name(enum ht_probe_kind kind);
 /* Record a non-BPF hook (netlink, procfs) so --check can report it. */
-void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind,
-		 const char *target);
+void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target);
 
 /* Kernel facilities, found by trying. */
 bool ht_tracepoint_exists(const char *category, const char *event);
@@ -340,8 +339,7 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 /* The mount point of a controller ("memory"), v1 or v2; NULL if none. */
 const char *ht_cgroup_mount(const char *controller, bool *is_v2);
 /* Read one number from a file under a cgroup ("memory.limit_in_bytes"). */
-int ht_cgroup_read_u64(const char *controller, const char *path, const char *file,
-		       uint64_t *val);
+int ht_cgroup_read_u64(const char *controller, const char *path, const char *file, uint64_t *val);
 /*
  * Fill @ct for an event: container from the cgroup path, hostname from the UTS nodename
  * BPF captured (kept only when it differs from the host's).
@@ -397,8 +395,7 @@ int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const cha
 		      struct ht_enum_names *en);
 const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v);
 /* Value of @name (any case, with or without @strip, or a decimal number). 0 or -ENOENT. */
-int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip,
-		  uint32_t *v);
+int ht_enum_value(const struct ht_enum_names *en, const char *name, const char *strip, uint32_t *v);
 void ht_enum_names_free(struct ht_enum_names *en);
 
 /* ---- network (net.c) ---- */
@@ -447,8 +444,8 @@ char *ht_cpus_stack(const struct ht_env *env, struct bpf_object *obj, uint64_t t
  */
 struct ht_backoff {
 	uint64_t base_ns, max_ns;
-	uint64_t cur_ns;   /* back-off after the last report, 0 before the first */
-	uint64_t last_ns;  /* time of the last report */
+	uint64_t cur_ns;  /* back-off after the last report, 0 before the first */
+	uint64_t last_ns; /* time of the last report */
 	uint64_t suppressed;
 };
 bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns);

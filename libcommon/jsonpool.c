@@ -15,7 +15,7 @@
 #include "huatuo.h"
 
 #define POOL_MIN_SHIFT 5 /* 32-byte blocks */
-#define POOL_CLASSES 6 /* 32 .. 1024 bytes, header included */
+#define POOL_CLASSES 6	 /* 32 .. 1024 bytes, header included */
 #define POOL_LARGE POOL_CLASSES
 
 /* 16 bytes keep the pointer handed out as aligned as malloc's */

@@ -12,7 +12,7 @@
 #include "huatuo.h"
 
 #define MAX_LAST_SYMBOL_SIZE (1ULL << 20) /* no next symbol to bound the last one */
-#define LOOKUP_CACHE_SLOTS 4096 /* power of two */
+#define LOOKUP_CACHE_SLOTS 4096		  /* power of two */
 #define NO_SYMBOL SIZE_MAX
 
 /*
@@ -21,7 +21,7 @@
  */
 struct lookup_slot {
 	uint64_t addr; /* 0: empty */
-	size_t best; /* index into syms, or NO_SYMBOL */
+	size_t best;   /* index into syms, or NO_SYMBOL */
 };
 
 struct ht_ksyms {

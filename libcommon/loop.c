@@ -133,8 +133,9 @@ static void check_lost(struct run_state *rs, bool final)
 		rs->lost_seen = sum;
 	}
 	if (env->lost > rs->lost_warned) {
-		ht_warn(env, "lost %llu events (kernel buffer full), %llu in total; try a larger "
-			     "--buffer-size or narrower filters",
+		ht_warn(env,
+			"lost %llu events (kernel buffer full), %llu in total; try a larger "
+			"--buffer-size or narrower filters",
 			(unsigned long long)(env->lost - rs->lost_warned),
 			(unsigned long long)env->lost);
 		rs->lost_warned = env->lost;
@@ -145,8 +146,9 @@ static void check_lost(struct run_state *rs, bool final)
 	/* at most one line per 10 s: a storm must not drown the terminal in warnings */
 	if (env->suppressed > rs->suppressed_warned && !final &&
 	    (!rs->suppressed_warn_ns || now - rs->suppressed_warn_ns >= SUPPRESSED_WARN_NS)) {
-		ht_warn(env, "rate limit: %llu events not reported since the last note, %llu in "
-			     "total; raise --rate (0 = no limit) to see them",
+		ht_warn(env,
+			"rate limit: %llu events not reported since the last note, %llu in "
+			"total; raise --rate (0 = no limit) to see them",
 			(unsigned long long)(env->suppressed - rs->suppressed_warned),
 			(unsigned long long)env->suppressed);
 		rs->suppressed_warned = env->suppressed;
@@ -193,8 +195,8 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 	if (env->duration_set && !env->duration_ns)
 		deadline = start; /* -d 0: attach, drain once, leave */
 	while (!exiting && !rs->done) {
-		int timeout = deadline && now >= deadline ? 0 :
-							  poll_timeout_ms(now, deadline, next_tick);
+		int timeout =
+			deadline && now >= deadline ? 0 : poll_timeout_ms(now, deadline, next_tick);
 
 		err = wait(waiter, timeout);
 		if (err < 0 && err != -EINTR && !rs->done) {
@@ -256,8 +258,9 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 	struct bpf_map *lost = bpf_object__find_map_by_name(obj, "ht_lost");
 	struct bpf_map *suppressed = bpf_object__find_map_by_name(obj, "ht_suppressed");
-	struct run_state rs = { .env = env, .fn = fn, .ctx = ctx, .lost_fd = -1,
-				.suppressed_fd = -1 };
+	struct run_state rs = {
+		.env = env, .fn = fn, .ctx = ctx, .lost_fd = -1, .suppressed_fd = -1
+	};
 	struct ring_buffer *rb = NULL;
 	struct perf_buffer *pb = NULL;
 	int err;
@@ -347,8 +350,9 @@ int ht_finish(struct ht_env *env, int err)
 	if (err && err != -EPIPE)
 		code = 1;
 	if (env->lost || env->suppressed)
-		ht_warn(env, "%llu events reported, %llu held back by the rate limit, %llu lost in "
-			     "the kernel (buffer full)",
+		ht_warn(env,
+			"%llu events reported, %llu held back by the rate limit, %llu lost in "
+			"the kernel (buffer full)",
 			(unsigned long long)env->events, (unsigned long long)env->suppressed,
 			(unsigned long long)env->lost);
 	else if (env->verbose && !env->check)

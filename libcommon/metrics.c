@@ -173,8 +173,8 @@ static struct ht_series *find_series(struct ht_family *fam, const char *labels, 
 	return ser;
 }
 
-static int update(struct ht_metrics *m, const char *name, const char *const *labels,
-		  uint64_t v, bool add)
+static int update(struct ht_metrics *m, const char *name, const char *const *labels, uint64_t v,
+		  bool add)
 {
 	struct ht_family *fam = find_family(m, name);
 	struct ht_series *ser;

@@ -61,9 +61,9 @@ const char *ht_tcp_state_name(unsigned int state)
 {
 	/* include/net/tcp_states.h */
 	static const char *const names[] = {
-		"",		"ESTABLISHED", "SYN_SENT",  "SYN_RECV",	  "FIN_WAIT1",
-		"FIN_WAIT2",	"TIME_WAIT",   "CLOSE",	    "CLOSE_WAIT", "LAST_ACK",
-		"LISTEN",	"CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE",
+		"",	     "ESTABLISHED", "SYN_SENT",	    "SYN_RECV",	      "FIN_WAIT1",
+		"FIN_WAIT2", "TIME_WAIT",   "CLOSE",	    "CLOSE_WAIT",     "LAST_ACK",
+		"LISTEN",    "CLOSING",	    "NEW_SYN_RECV", "BOUND_INACTIVE",
 	};
 
 	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
@@ -71,7 +71,9 @@ const char *ht_tcp_state_name(unsigned int state)
 
 const char *ht_tcp_flags(uint8_t flags, char *buf, size_t len)
 {
-	static const char *const names[] = { "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR" };
+	static const char *const names[] = {
+		"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"
+	};
 	size_t n = 0;
 
 	if (!len)
@@ -109,7 +111,8 @@ const char *ht_ip_proto_name(uint8_t proto)
 const char *ht_opt_ifname(struct argp_state *state, const char *opt, const char *arg)
 {
 	if (!*arg || strlen(arg) >= IFNAMSIZ || strchr(arg, '/') || strpbrk(arg, " \t\n:"))
-		ht_usage_error(state, "invalid --%s '%s': expected a device name of 1 to %d characters",
+		ht_usage_error(state,
+			       "invalid --%s '%s': expected a device name of 1 to %d characters",
 			       opt, arg, IFNAMSIZ - 1);
 	return arg;
 }

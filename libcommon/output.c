@@ -96,7 +96,7 @@ const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
 cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len)
 {
 	char stackbuf[1024], *buf = stackbuf; /* no allocation up to 341 bytes of input */
-	size_t need = max_len * 3 + 1; /* every byte may become U+FFFD */
+	size_t need = max_len * 3 + 1;	      /* every byte may become U+FFFD */
 	cJSON *item;
 
 	stackbuf[0] = '\0';
@@ -158,9 +158,9 @@ struct date_cache {
 	time_t sec;
 	bool valid;
 	char date_space[32]; /* "2026-03-05 18:28:39" */
-	char date_t[32]; /* "2026-03-05T18:28:39" */
-	char zone_hhmm[16]; /* "+0800" */
-	char zone_rfc[16]; /* "+08:00" or "Z" */
+	char date_t[32];     /* "2026-03-05T18:28:39" */
+	char zone_hhmm[16];  /* "+0800" */
+	char zone_rfc[16];   /* "+08:00" or "Z" */
 };
 
 static const struct date_cache *date_for(time_t sec)
@@ -230,7 +230,7 @@ void ht_tracer_id(char out[21])
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pid = (uint32_t)getpid(); /* not cached by glibc: a syscall per event otherwise */
-		host = 2166136261u; /* FNV-1a of the hostname */
+		host = 2166136261u;	  /* FNV-1a of the hostname */
 		for (; *h; h++)
 			host = (host ^ (unsigned char)*h) * 16777619u;
 		counter = (uint32_t)ts.tv_nsec ^ (pid << 8);
@@ -342,13 +342,27 @@ static void lb_string(struct line_buf *lb, const char *s)
 		o = lb->p + lb->len;
 		o[0] = '\\';
 		switch (*s) {
-		case '"': o[1] = '"'; break;
-		case '\\': o[1] = '\\'; break;
-		case '\b': o[1] = 'b'; break;
-		case '\f': o[1] = 'f'; break;
-		case '\n': o[1] = 'n'; break;
-		case '\r': o[1] = 'r'; break;
-		case '\t': o[1] = 't'; break;
+		case '"':
+			o[1] = '"';
+			break;
+		case '\\':
+			o[1] = '\\';
+			break;
+		case '\b':
+			o[1] = 'b';
+			break;
+		case '\f':
+			o[1] = 'f';
+			break;
+		case '\n':
+			o[1] = 'n';
+			break;
+		case '\r':
+			o[1] = 'r';
+			break;
+		case '\t':
+			o[1] = 't';
+			break;
 		default:
 			o[1] = 'u';
 			o[2] = '0';

@@ -116,7 +116,9 @@ static char *format_slots(const struct ht_cpu_stack *slots, size_t stride, int n
 		ht_utf8_sanitize(s->comm, sizeof(s->comm), comm, sizeof(comm));
 		if (appendf(&out, &len, &cap, "%sCPU#%d: pid %u tid %u comm %s%s\n",
 			    len ? "\n" : "", c, s->pid, s->tid, comm,
-			    s->user ? " (user mode)" : s->tid == 0 ? " (idle)" : ""))
+			    s->user	? " (user mode)" :
+			    s->tid == 0 ? " (idle)" :
+					  ""))
 			goto fail;
 		if (s->user || s->nr <= 0)
 			continue;

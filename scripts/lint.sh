@@ -1,5 +1,6 @@
 #!/bin/sh
-# Static analysis of our C sources with cppcheck and clang-tidy; any finding fails.
+# Style (.clang-format) and static analysis (cppcheck, clang-tidy) of our C sources; any
+# finding fails. `make format` fixes the style.
 #   scripts/lint.sh OBJDIR   (OBJDIR holds the generated skeleton headers, e.g. build/obj)
 # Generated code (skeletons, vmlinux.h) and system headers are not ours and are not judged.
 set -u
@@ -8,6 +9,17 @@ obj=${1:-build/obj}
 srcs=$(ls libcommon/*.c tools/*.c tests/unit/*.c tests/helpers/*.c bench/*.c 2>/dev/null | grep -v "\.bpf\.c$")
 nl=$(pkg-config --cflags libnl-route-3.0 2>/dev/null)
 rc=0
+
+echo "lint: clang-format"
+fmt_files=$(ls libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
+	tests/fuzz/*.c bench/*.[ch] 2>/dev/null)
+# shellcheck disable=SC2086
+fmt=$(clang-format --dry-run $fmt_files 2>&1 | grep -E ': (warning|error):')
+if [ -n "$fmt" ]; then
+	echo "$fmt" | head -20
+	echo "lint: not in .clang-format style; run make format"
+	rc=1
+fi
 
 echo "lint: cppcheck"
 # shellcheck disable=SC2086

@@ -55,11 +55,11 @@ struct slave {
 
 struct bond_ctx {
 	bool wait;
-	bool seen_bond;   /* a bond link in the dump or later */
-	bool initial;     /* in the initial dump: record, do not report */
+	bool seen_bond; /* a bond link in the dump or later */
+	bool initial;	/* in the initial dump: record, do not report */
 	struct nl_sock *sk;
 	struct ht_env *env;
-	int err;          /* first handler error (-EPIPE: reader gone) */
+	int err; /* first handler error (-EPIPE: reader gone) */
 	struct slave slaves[MAX_SLAVES];
 	char *content;
 };
@@ -122,23 +122,24 @@ static void add_state(cJSON *d, const char *key, unsigned int state)
 }
 
 /* Names of what differs between @a (before) and @b (now), comma-joined into @buf. */
-static void changes(const struct ht_bond_slave_nl *a, const struct ht_bond_slave_nl *b,
-		    char *buf, size_t len)
+static void changes(const struct ht_bond_slave_nl *a, const struct ht_bond_slave_nl *b, char *buf,
+		    size_t len)
 {
 	const struct {
 		const char *name;
 		bool differs;
 	} f[] = {
-		{ "actor_oper_port_state", a->has_actor_state != b->has_actor_state ||
-						   a->actor_oper_port_state != b->actor_oper_port_state },
+		{ "actor_oper_port_state",
+		  a->has_actor_state != b->has_actor_state ||
+			  a->actor_oper_port_state != b->actor_oper_port_state },
 		{ "partner_oper_port_state",
 		  a->has_partner_state != b->has_partner_state ||
 			  a->partner_oper_port_state != b->partner_oper_port_state },
 		{ "aggregator_id", a->has_aggregator_id != b->has_aggregator_id ||
 					   a->aggregator_id != b->aggregator_id },
 		{ "slave_state", a->has_state != b->has_state || a->state != b->state },
-		{ "mii_status", a->has_mii_status != b->has_mii_status ||
-					a->mii_status != b->mii_status },
+		{ "mii_status",
+		  a->has_mii_status != b->has_mii_status || a->mii_status != b->mii_status },
 		{ "master", a->master != b->master },
 	};
 	size_t off = 0;
@@ -205,7 +206,7 @@ static int report(struct bond_ctx *c, const struct ht_bond_slave_nl *prev,
 		  const struct ht_bond_slave_nl *now)
 {
 	char bond[IF_NAMESIZE + 1] = "", changed[160], actor[8] = "-", partner[8] = "-",
-	     agg[8] = "-";
+				agg[8] = "-";
 	cJSON *d = cJSON_CreateObject();
 
 	if (!if_indextoname((unsigned int)now->master, bond))
@@ -233,7 +234,8 @@ static int report(struct bond_ctx *c, const struct ht_bond_slave_nl *prev,
 		cJSON_AddStringToObject(d, "slave_state", ht_bond_slave_state_name(now->state));
 	cJSON_AddStringToObject(d, "changed", changed);
 	if (prev->has_actor_state)
-		cJSON_AddNumberToObject(d, "prev_actor_oper_port_state", prev->actor_oper_port_state);
+		cJSON_AddNumberToObject(d, "prev_actor_oper_port_state",
+					prev->actor_oper_port_state);
 	if (prev->has_partner_state)
 		cJSON_AddNumberToObject(d, "prev_partner_oper_port_state",
 					prev->partner_oper_port_state);
@@ -341,7 +343,8 @@ static int open_rtnetlink(struct bond_ctx *c)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-bondlacp", .tracer_name = "netdev_bonding_lacp",
+	struct ht_env env = { .tool = "huatuo-bondlacp",
+			      .tracer_name = "netdev_bonding_lacp",
 			      .what = "bond LACP state changes" };
 	int err = 0;
 
@@ -363,8 +366,9 @@ int main(int argc, char **argv)
 	ht_add_hook(&env, "bond_slave_state", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
 	ht_add_hook(&env, "bond_text", HT_PROBE_NONE, PROC_BONDING);
 	if (!bctx.seen_bond && !proc_bonding_has_bonds() && (!bctx.wait || env.check)) {
-		ht_err(&env, "no bonding interface: no bond link in this network namespace and "
-			     "nothing in " PROC_BONDING "%s",
+		ht_err(&env,
+		       "no bonding interface: no bond link in this network namespace and "
+		       "nothing in " PROC_BONDING "%s",
 		       env.check ? "" : " (--wait to wait for one)");
 		env.exit_code = 1;
 		goto out;

@@ -115,16 +115,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcasecmp(arg, "icmp"))
 			opts.proto = DW_PROTO_ICMP;
 		else
-			ht_usage_error(state, "invalid --proto '%s': expected tcp, udp or icmp", arg);
+			ht_usage_error(state, "invalid --proto '%s': expected tcp, udp or icmp",
+				       arg);
 		break;
 	case OPT_SADDR:
 		if (ht_parse_addr(arg, opts.saddr, &opts.saddr_family))
-			ht_usage_error(state, "invalid --saddr '%s': expected an IPv4 or IPv6 address",
+			ht_usage_error(state,
+				       "invalid --saddr '%s': expected an IPv4 or IPv6 address",
 				       arg);
 		break;
 	case OPT_DADDR:
 		if (ht_parse_addr(arg, opts.daddr, &opts.daddr_family))
-			ht_usage_error(state, "invalid --daddr '%s': expected an IPv4 or IPv6 address",
+			ht_usage_error(state,
+				       "invalid --daddr '%s': expected an IPv4 or IPv6 address",
 				       arg);
 		break;
 	case OPT_PORT:
@@ -134,8 +137,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		int err = ht_netns_inode(arg, &opts.netns);
 
 		if (err)
-			ht_usage_error(state, "invalid --netns '%s': %s (a name in /run/netns, a path "
-					      "such as /proc/PID/ns/net, or an inode number)",
+			ht_usage_error(state,
+				       "invalid --netns '%s': %s (a name in /run/netns, a path "
+				       "such as /proc/PID/ns/net, or an inode number)",
 				       arg, strerror(-err));
 		break;
 	}
@@ -201,7 +205,8 @@ static void load_reasons(const struct ht_env *env)
 	reasons_loaded = true;
 	err = ht_btf_enum_names(env, "skb_drop_reason", REASON_PREFIX, &reasons);
 	if (err)
-		ht_info(env, "no drop reason names from BTF (%s): reporting numbers", strerror(-err));
+		ht_info(env, "no drop reason names from BTF (%s): reporting numbers",
+			strerror(-err));
 }
 
 static const char *reason_name(uint32_t reason, char *buf, size_t len)
@@ -236,8 +241,9 @@ static void mark_reasons(const struct ht_env *env, const char *const *list, int 
 			uint32_t v;
 
 			if (ht_enum_value(&reasons, tok, REASON_PREFIX, &v)) {
-				ht_err(env, "invalid --%s '%s': no such drop reason on this kernel "
-					    "(see /sys/kernel/tracing/events/skb/kfree_skb/format)",
+				ht_err(env,
+				       "invalid --%s '%s': no such drop reason on this kernel "
+				       "(see /sys/kernel/tracing/events/skb/kfree_skb/format)",
 				       value ? "reason" : "exclude-reason", tok);
 				free(copy);
 				exit(HT_EX_USAGE);
@@ -322,7 +328,10 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddNumberToObject(d, "reason_code", e->reason == ~0U ? -1 : (double)e->reason);
 	cJSON_AddStringToObject(d, "location", loc);
 	ht_json_add_hex(d, "drop_location", e->location);
-	cJSON_AddStringToObject(d, "family", e->family == 4 ? "ipv4" : e->family == 6 ? "ipv6" : "");
+	cJSON_AddStringToObject(d, "family",
+				e->family == 4 ? "ipv4" :
+				e->family == 6 ? "ipv6" :
+						 "");
 	cJSON_AddStringToObject(d, "eth_proto", eth);
 	if (proto)
 		cJSON_AddStringToObject(d, "proto", proto);
@@ -335,8 +344,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	if (e->l4_proto == 6) {
 		cJSON_AddNumberToObject(d, "seq", e->tcp_seq);
 		cJSON_AddNumberToObject(d, "ack_seq", e->tcp_ack_seq);
-		cJSON_AddStringToObject(d, "tcp_flags", ht_tcp_flags(e->tcp_flags, flags,
-								     sizeof(flags)));
+		cJSON_AddStringToObject(d, "tcp_flags",
+					ht_tcp_flags(e->tcp_flags, flags, sizeof(flags)));
 		cJSON_AddStringToObject(d, "state", ht_tcp_state_name(e->sk_state));
 	}
 	cJSON_AddStringToObject(d, "ifname", ifname);
@@ -468,10 +477,9 @@ static int read_counts(int fd, struct count **out, size_t *n)
 
 static uint64_t previous_total(const struct drop_key *key)
 {
-	const struct count *c = summary.prev ?
-					bsearch(key, summary.prev, summary.nprev,
-						sizeof(*summary.prev), cmp_key) :
-					NULL;
+	const struct count *c = summary.prev ? bsearch(key, summary.prev, summary.nprev,
+						       sizeof(*summary.prev), cmp_key) :
+					       NULL;
 
 	return c ? c->total : 0;
 }
@@ -537,8 +545,7 @@ static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows
 	n += (size_t)snprintf(text + n, len - n, "%-8s %llu drops in %s\n", stamp,
 			      (unsigned long long)total,
 			      ht_fmt_duration(interval_ns, dur, sizeof(dur)));
-	n += (size_t)snprintf(text + n, len - n, "%12s  %-28s %s\n", "COUNT", "REASON",
-			      "LOCATION");
+	n += (size_t)snprintf(text + n, len - n, "%12s  %-28s %s\n", "COUNT", "REASON", "LOCATION");
 	for (size_t i = 0; i < nrows; i++) {
 		const char *reason = reason_name(rows[i].reason, num, sizeof(num));
 		cJSON *o = cJSON_CreateObject();
@@ -616,8 +623,10 @@ static void configure(void *s, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-dropwatch", .tracer_name = "dropwatch",
-			      .what = "packet drops", .opt_flags = HT_OPT_PID | HT_OPT_COMM,
+	struct ht_env env = { .tool = "huatuo-dropwatch",
+			      .tracer_name = "dropwatch",
+			      .what = "packet drops",
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM,
 			      /* a drop storm fills 256K in a few ms of consumer delay */
 			      .default_buffer_bytes = 4 << 20,
 			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };
@@ -656,7 +665,8 @@ int main(int argc, char **argv)
 		free(summary.prev);
 	} else {
 		if (ht_start(&env, "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s", "COMM", "PID",
-			     "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV", "LEN")) {
+			     "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV",
+			     "LEN")) {
 			env.exit_code = 1;
 			goto out;
 		}

@@ -66,8 +66,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.snapshot = true;
 		break;
 	case OPT_BACKOFF:
-		opts.backoff_ns = ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0,
-						  BACKOFF_MAX_NS);
+		opts.backoff_ns =
+			ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0, BACKOFF_MAX_NS);
 		break;
 	case OPT_BURST:
 		opts.burst = (uint32_t)ht_opt_u64(state, "burst", arg, 0, 100000);
@@ -504,8 +504,10 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-hungtask", .tracer_name = "hungtask",
-			      .what = "hung tasks", .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+	struct ht_env env = { .tool = "huatuo-hungtask",
+			      .tracer_name = "hungtask",
+			      .what = "hung tasks",
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
 	static struct state st;
 	int err = 0;
 

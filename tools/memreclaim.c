@@ -32,7 +32,9 @@ static const struct ht_hook hooks[] = {
 	{ .name = "memcg_reclaim_begin",
 	  .progs = { "memcg_begin_btf", "memcg_begin_raw" },
 	  .optional = true },
-	{ .name = "memcg_reclaim_end", .progs = { "memcg_end_btf", "memcg_end_raw" }, .optional = true },
+	{ .name = "memcg_reclaim_end",
+	  .progs = { "memcg_end_btf", "memcg_end_raw" },
+	  .optional = true },
 };
 
 static const char *kinds_name(uint32_t kinds)
@@ -60,7 +62,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	ht_utf8_sanitize(e->task.comm, sizeof(e->task.comm), comm, sizeof(comm));
 	if (env->comm && strcmp(env->comm, comm))
 		return 0;
-	ht_container_lookup("memory", e->task.memcg_id, e->task.nodename, &ct, memcg, sizeof(memcg));
+	ht_container_lookup("memory", e->task.memcg_id, e->task.nodename, &ct, memcg,
+			    sizeof(memcg));
 	if (!ht_cgroup_wanted(env, "memory", e->task.memcg_id, memcg))
 		return 0;
 
@@ -100,7 +103,8 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-memreclaim",
 			      .tracer_name = "memory_reclaim_events",
 			      .what = "direct reclaim stalls",
-			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP,
+			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
+					   HT_OPT_CGROUP,
 			      .threshold_ns = 900 * NSEC_PER_MSEC };
 	struct memreclaim_bpf *skel;
 	int err = 0;

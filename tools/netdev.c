@@ -193,9 +193,9 @@ static int report(struct ht_env *env, const struct netdev_state *s, struct rtnl_
 	ht_json_add_bytes(d, "firmware_version", s->drv.fw_version, sizeof(s->drv.fw_version));
 	cJSON_AddStringToObject(d, "action", action);
 	cJSON_AddBoolToObject(d, "start", start);
-	return ht_emit(env, d, NULL, "auto", "%-16s %-6d %-28s %-6u %-17s %s", s->name,
-		       s->ifindex, short_status(status, shortst, sizeof(shortst)), s->mtu,
-		       mac[0] ? mac : "-", start ? "true" : "false");
+	return ht_emit(env, d, NULL, "auto", "%-16s %-6d %-28s %-6u %-17s %s", s->name, s->ifindex,
+		       short_status(status, shortst, sizeof(shortst)), s->mtu, mac[0] ? mac : "-",
+		       start ? "true" : "false");
 }
 
 /* One RTM_NEWLINK/RTM_DELLINK: compare with what we knew and report the difference. */
@@ -310,8 +310,9 @@ static void warn_missing_devs(struct ht_env *env, struct nl_cache *cache)
 		if (link)
 			rtnl_link_put(link);
 		else
-			ht_warn(env, "--dev %s: no such device%s%s (yet): reporting it when it "
-				     "appears",
+			ht_warn(env,
+				"--dev %s: no such device%s%s (yet): reporting it when it "
+				"appears",
 				nd.devs[i], nd.netns ? " in netns " : "", nd.netns ?: "");
 	}
 }
@@ -345,7 +346,8 @@ static struct nl_sock *open_socket(struct ht_env *env, bool events)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-netdev", .tracer_name = "netdev_events",
+	struct ht_env env = { .tool = "huatuo-netdev",
+			      .tracer_name = "netdev_events",
 			      .what = "network device link changes" };
 	struct nl_sock *sk = NULL, *dump = NULL;
 	struct nl_cache *cache = NULL;

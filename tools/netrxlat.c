@@ -42,9 +42,9 @@ static const char doc[] =
 	"  huatuo-netrxlat --comm nginx --rate 0    # copies by nginx, no rate limit\n";
 
 static const char *const where_names[NETRXLAT_NR_STAGES] = { "TO_NETIF_RCV", "TO_TCPV4_RCV",
-							      "TO_USER_COPY" };
+							     "TO_USER_COPY" };
 static const char *const where_opts[NETRXLAT_NR_STAGES] = { "netif-threshold", "tcp-threshold",
-							     "user-threshold" };
+							    "user-threshold" };
 
 static struct {
 	uint64_t threshold_ns[NETRXLAT_NR_STAGES];
@@ -94,15 +94,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_TCP_THR:
 	case OPT_USER_THR:
 		opts.threshold_ns[key - OPT_NETIF_THR] =
-			ht_opt_duration(state, where_opts[key - OPT_NETIF_THR], arg,
-					NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS);
+			ht_opt_duration(state, where_opts[key - OPT_NETIF_THR], arg, NSEC_PER_MSEC,
+					1, MAX_THRESHOLD_NS);
 		break;
 	case OPT_NETNS:
 		if (ht_netns_inode(arg, &opts.netns))
-			ht_usage_error(state,
-				       "invalid --netns '%s': expected a name in /run/netns, a netns "
-				       "file (/proc/PID/ns/net) or its inode number",
-				       arg);
+			ht_usage_error(
+				state,
+				"invalid --netns '%s': expected a name in /run/netns, a netns "
+				"file (/proc/PID/ns/net) or its inode number",
+				arg);
 		break;
 	case OPT_EXCL_HOST:
 		opts.exclude_host = true;
@@ -140,10 +141,9 @@ static const struct ht_hook hooks[] = {
 
 static const char *tcp_state_name(unsigned int state)
 {
-	static const char *const names[] = { "unknown",	   "ESTABLISHED", "SYN_SENT",
-					     "SYN_RECV",   "FIN_WAIT1",	  "FIN_WAIT2",
-					     "TIME_WAIT",  "CLOSE",	  "CLOSE_WAIT",
-					     "LAST_ACK",   "LISTEN",	  "CLOSING",
+	static const char *const names[] = { "unknown",	    "ESTABLISHED", "SYN_SENT",	"SYN_RECV",
+					     "FIN_WAIT1",   "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+					     "CLOSE_WAIT",  "LAST_ACK",	   "LISTEN",	"CLOSING",
 					     "NEW_SYN_RECV" };
 
 	return state < ARRAY_SIZE(names) ? names[state] : "unknown";
@@ -192,8 +192,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 
 	ht_printable(comm, strlen(comm), pcomm, sizeof(pcomm));
 	return ht_emit(env, d, NULL, "auto", "%-12s %-7u %-16s %9.2f %-12s %s:%u -> %s:%u",
-		       where_names[e->where], e->pid, pcomm, latency_ms,
-		       tcp_state_name(e->state), saddr, e->sport, daddr, e->dport);
+		       where_names[e->where], e->pid, pcomm, latency_ms, tcp_state_name(e->state),
+		       saddr, e->sport, daddr, e->dport);
 }
 
 HT_SKEL_OPS(netrxlat);
@@ -213,7 +213,8 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-netrxlat", .tracer_name = "net_rx_latency",
+	struct ht_env env = { .tool = "huatuo-netrxlat",
+			      .tracer_name = "net_rx_latency",
 			      .what = "slow TCP receive paths",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
 	struct netrxlat_bpf *skel;

@@ -112,7 +112,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	if (have_memcg) {
 		usage = e->memcg_usage_pages * page;
 		limit = e->memcg_limit_pages >= PAGE_COUNTER_MAX_PAGES(page) ?
-				UINT64_MAX : e->memcg_limit_pages * page;
+				UINT64_MAX :
+				e->memcg_limit_pages * page;
 	} else if (victim.memcg[0]) {
 		bool v2;
 
@@ -169,7 +170,9 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-oom", .tracer_name = "oom", .what = "OOM kills",
+	struct ht_env env = { .tool = "huatuo-oom",
+			      .tracer_name = "oom",
+			      .what = "OOM kills",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP };
 	struct oom_bpf *skel;
 	int err = 0;

@@ -68,8 +68,7 @@ static const struct argp_option options[] = {
 	  "/proc/PID/ns/net",
 	  0 },
 	{ "metrics", OPT_METRICS, "FILE", 0,
-	  "Rewrite FILE atomically every --interval until stopped, instead of printing once",
-	  0 },
+	  "Rewrite FILE atomically every --interval until stopped, instead of printing once", 0 },
 	{ "interval", OPT_INTERVAL, "DUR", 0,
 	  "How often --metrics is rewritten (default 15s; bare number = seconds)", 0 },
 	{ 0 },
@@ -258,8 +257,7 @@ static int collect(struct ht_env *env, struct round *r)
 		return -EIO;
 	}
 	err = 0;
-	for (struct nl_object *o = nl_cache_get_first(cache); o && !err;
-	     o = nl_cache_get_next(o)) {
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !err; o = nl_cache_get_next(o)) {
 		struct rtnl_link *link = (struct rtnl_link *)o;
 
 		if (!(rtnl_link_get_flags(link) & IFF_LOOPBACK))
@@ -283,8 +281,8 @@ static int write_metrics(struct ht_env *env)
 	int err = ht_metrics_write(pfc.metrics);
 
 	if (err && !pfc.metrics_failed)
-		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)",
-			pfc.metrics_path, strerror(-err));
+		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)", pfc.metrics_path,
+			strerror(-err));
 	pfc.metrics_failed = err != 0;
 	return err;
 }
@@ -324,7 +322,8 @@ static int open_socket(struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-pfc", .tracer_name = "netdev_dcb_pfc",
+	struct ht_env env = { .tool = "huatuo-pfc",
+			      .tracer_name = "netdev_dcb_pfc",
 			      .what = "PFC counters" };
 	struct round r;
 	int err = 0;

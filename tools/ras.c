@@ -33,9 +33,9 @@ enum {
 struct ras_ctx {
 	const char *metrics_path;
 	struct ht_metrics *metrics;
-	bool metrics_failed;     /* warned once about a failed rewrite */
+	bool metrics_failed; /* warned once about a failed rewrite */
 	uint64_t thr_backoff_ns;
-	uint64_t thr_last_ns;    /* ts of the last reported threshold interrupt, 0 = none */
+	uint64_t thr_last_ns;	 /* ts of the last reported threshold interrupt, 0 = none */
 	uint64_t thr_suppressed; /* threshold interrupts since then, not reported */
 };
 
@@ -122,10 +122,10 @@ static bool aer_has_tlp(const struct ht_env *env, const char *prog, enum ht_prob
 	return true;
 }
 
-#define RAS_HOOK(n, p, ...)                                                                  \
-	{                                                                                    \
+#define RAS_HOOK(n, p, ...)                                                                     \
+	{                                                                                       \
 		.name = n, .progs = { "htras_" p "_btf", "htras_" p "_raw", "htras_" p "_tp" }, \
-		.optional = true, __VA_ARGS__                                                \
+		.optional = true, __VA_ARGS__                                                   \
 	}
 
 static const struct ht_hook hooks[] = {
@@ -142,10 +142,10 @@ static const struct ht_hook hooks[] = {
 static const struct {
 	const char *category, *event;
 } tracepoints[] = {
-	{ "mce", "mce_record" },	    { "ras", "mc_event" },
-	{ "ras", "aer_event" },		    { "ras", "non_standard_event" },
-	{ "ras", "arm_event" },		    { "irq_vectors", "threshold_apic_entry" },
-	{ "ras", "extlog_mem_event" },	    { "ras", "memory_failure_event" },
+	{ "mce", "mce_record" },       { "ras", "mc_event" },
+	{ "ras", "aer_event" },	       { "ras", "non_standard_event" },
+	{ "ras", "arm_event" },	       { "irq_vectors", "threshold_apic_entry" },
+	{ "ras", "extlog_mem_event" }, { "ras", "memory_failure_event" },
 };
 
 /* ---- decoding ---- */
@@ -197,10 +197,9 @@ static const char *kstr(const char *in, size_t len, char *out, size_t out_len)
 static void fmt_guid(const uint8_t g[16], char *buf, size_t len)
 {
 	/* %pU: the bytes in order */
-	snprintf(buf, len,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[0],
-		 g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13],
-		 g[14], g[15]);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+		 g[13], g[14], g[15]);
 }
 
 /* GHES_SEV_*: non_standard_event and arm_event */
@@ -223,7 +222,7 @@ static const char *ghes_type(unsigned int sev)
 #define MCI_STATUS_S (1ULL << 56)
 #define MCI_STATUS_AR (1ULL << 55)
 #define MCI_STATUS_DEFERRED (1ULL << 44) /* AMD/Hygon */
-#define MCI_STATUS_POISON (1ULL << 43)   /* AMD/Hygon */
+#define MCI_STATUS_POISON (1ULL << 43)	 /* AMD/Hygon */
 #define MCG_STATUS_RIPV (1ULL << 0)
 #define MCG_STATUS_EIPV (1ULL << 1)
 #define MCG_STATUS_MCIP (1ULL << 2)
@@ -236,11 +235,11 @@ static const struct {
 	const char *name;
 	bool amd_only;
 } mce_bits[] = {
-	{ MCI_STATUS_VAL, "VAL", false },	{ MCI_STATUS_OVER, "OVER", false },
-	{ MCI_STATUS_UC, "UC", false },		{ MCI_STATUS_EN, "EN", false },
-	{ MCI_STATUS_MISCV, "MISCV", false },	{ MCI_STATUS_ADDRV, "ADDRV", false },
-	{ MCI_STATUS_PCC, "PCC", false },	{ MCI_STATUS_S, "S", false },
-	{ MCI_STATUS_AR, "AR", false },		{ MCI_STATUS_DEFERRED, "DEFERRED", true },
+	{ MCI_STATUS_VAL, "VAL", false },      { MCI_STATUS_OVER, "OVER", false },
+	{ MCI_STATUS_UC, "UC", false },	       { MCI_STATUS_EN, "EN", false },
+	{ MCI_STATUS_MISCV, "MISCV", false },  { MCI_STATUS_ADDRV, "ADDRV", false },
+	{ MCI_STATUS_PCC, "PCC", false },      { MCI_STATUS_S, "S", false },
+	{ MCI_STATUS_AR, "AR", false },	       { MCI_STATUS_DEFERRED, "DEFERRED", true },
 	{ MCI_STATUS_POISON, "POISON", true },
 };
 
@@ -300,10 +299,10 @@ static void mce_decode_mcacod(uint16_t code, char *buf, size_t len, bool *is_mem
 	static const char *const tt[] = { "instruction", "data", "generic", "reserved" };
 	static const char *const ll[] = { "L0", "L1", "L2", "LG" };
 	static const char *const rrrr[] = {
-		"generic", "read", "write", "data read", "data write", "instruction fetch",
-		"prefetch", "eviction", "snoop",
+		"generic",	     "read",	 "write",    "data read", "data write",
+		"instruction fetch", "prefetch", "eviction", "snoop",
 	};
-	static const char *const mmm[] = { "generic",	  "read", "write", "address/command",
+	static const char *const mmm[] = { "generic",	"read",	    "write",	"address/command",
 					   "scrubbing", "reserved", "reserved", "reserved" };
 	static const char *const pp[] = { "local processor originated", "local processor responded",
 					  "local processor observed", "generic" };
@@ -448,8 +447,8 @@ static void decode_edac(const struct ras_edac *m, struct ras_out *o)
 	info_add(o,
 		 "%d %s error%s:%s%s on %s (mc:%u location:%d:%d:%d address:0x%08llx grain:%llu "
 		 "syndrome:0x%08llx%s%s)",
-		 m->error_count, name, m->error_count > 1 ? "s" : "", msg[0] ? " " : "", msg,
-		 label, m->mc_index, m->top_layer, m->middle_layer, m->lower_layer,
+		 m->error_count, name, m->error_count > 1 ? "s" : "", msg[0] ? " " : "", msg, label,
+		 m->mc_index, m->top_layer, m->middle_layer, m->lower_layer,
 		 (unsigned long long)m->address, (unsigned long long)grain,
 		 (unsigned long long)m->syndrome, detail[0] ? " " : "", detail);
 
@@ -472,10 +471,14 @@ static void decode_edac(const struct ras_edac *m, struct ras_out *o)
 /* -- PCIe AER (ras/aer_event), names as the kernel's aer_*_errors tables -- */
 
 static const char *const aer_cor_names[32] = {
-	[0] = "Receiver Error",		   [6] = "Bad TLP",
-	[7] = "Bad DLLP",		   [8] = "RELAY_NUM Rollover",
-	[12] = "Replay Timer Timeout",	   [13] = "Advisory Non-Fatal Error",
-	[14] = "Corrected Internal Error", [15] = "Header Log Overflow",
+	[0] = "Receiver Error",
+	[6] = "Bad TLP",
+	[7] = "Bad DLLP",
+	[8] = "RELAY_NUM Rollover",
+	[12] = "Replay Timer Timeout",
+	[13] = "Advisory Non-Fatal Error",
+	[14] = "Corrected Internal Error",
+	[15] = "Header Log Overflow",
 };
 
 static const char *const aer_unc_names[32] = {
@@ -653,13 +656,13 @@ static void decode_threshold(const struct ras_threshold *t, uint64_t suppressed,
 	o->event = "THRESHOLD";
 	o->type = "CORRECTED";
 	snprintf(o->dev, sizeof(o->dev), "CPU");
-	info_add(o, "MCE threshold interrupt (vector 0x%x) on CPU %u: a machine-check bank "
-		    "crossed its corrected-error threshold",
+	info_add(o,
+		 "MCE threshold interrupt (vector 0x%x) on CPU %u: a machine-check bank "
+		 "crossed its corrected-error threshold",
 		 t->vector, t->cpu);
 	if (suppressed)
 		info_add(o, "; %llu more since the last report (cool-down %s)",
-			 (unsigned long long)suppressed,
-			 fmt_backoff(backoff_ns, dur, sizeof(dur)));
+			 (unsigned long long)suppressed, fmt_backoff(backoff_ns, dur, sizeof(dur)));
 	cJSON_AddNumberToObject(o->detail, "vector", t->vector);
 	cJSON_AddNumberToObject(o->detail, "cpu", t->cpu);
 	ht_json_add_u64(o->detail, "suppressed", suppressed);
@@ -679,11 +682,22 @@ static void decode_threshold(const struct ras_threshold *t, uint64_t suppressed,
 static void decode_extlog(const struct ras_extlog *x, struct ras_out *o)
 {
 	static const char *const etypes[] = {
-		"unknown",	"no error",	     "single-bit ECC",	 "multi-bit ECC",
-		"single-symbol chipkill ECC", "multi-symbol chipkill ECC", "master abort",
-		"target abort", "parity error",	     "watchdog timeout", "invalid address",
-		"mirror Broken", "memory sparing",   "scrub corrected error",
-		"scrub uncorrected error", "physical memory map-out event",
+		"unknown",
+		"no error",
+		"single-bit ECC",
+		"multi-bit ECC",
+		"single-symbol chipkill ECC",
+		"multi-symbol chipkill ECC",
+		"master abort",
+		"target abort",
+		"parity error",
+		"watchdog timeout",
+		"invalid address",
+		"mirror Broken",
+		"memory sparing",
+		"scrub corrected error",
+		"scrub uncorrected error",
+		"physical memory map-out event",
 	};
 	/* CPER severity: 0 recoverable, 1 fatal, 2 corrected, 3 informational */
 	static const char *const types[] = { "UNCORRECTED", "FATAL", "CORRECTED", "INFO" };
@@ -745,8 +759,8 @@ static void decode_memory_failure(const struct ras_memory_failure *f, struct ras
 	o->event = "MEMORY_FAILURE";
 	o->type = "UNCORRECTED";
 	snprintf(o->dev, sizeof(o->dev), "MEM");
-	info_add(o, "pfn 0x%llx: recovery action for page type %d: %s",
-		 (unsigned long long)f->pfn, f->type, res);
+	info_add(o, "pfn 0x%llx: recovery action for page type %d: %s", (unsigned long long)f->pfn,
+		 f->type, res);
 	json_hex(o->detail, "pfn", f->pfn);
 	cJSON_AddNumberToObject(o->detail, "page_type", f->type);
 	cJSON_AddNumberToObject(o->detail, "result", f->result);
@@ -901,7 +915,8 @@ HT_SKEL_OPS(ras);
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-ras", .tracer_name = "ras",
+	struct ht_env env = { .tool = "huatuo-ras",
+			      .tracer_name = "ras",
 			      .what = "hardware errors" };
 	struct ras_bpf *skel = NULL;
 	char missing[512];
@@ -911,15 +926,17 @@ int main(int argc, char **argv)
 		return 1;
 	ht_signals_init();
 	if (env.probe == HT_PROBE_FENTRY || env.probe == HT_PROBE_KPROBE) {
-		ht_err(&env, "no %s hooks: hardware errors are seen only through tracepoints (use "
-			     "--probe auto, tp_btf, raw_tp or tracepoint)",
+		ht_err(&env,
+		       "no %s hooks: hardware errors are seen only through tracepoints (use "
+		       "--probe auto, tp_btf, raw_tp or tracepoint)",
 		       ht_probe_kind_name(env.probe));
 		goto fail;
 	}
 	if (!any_tracepoint(missing, sizeof(missing))) {
-		ht_err(&env, "no hardware-error tracepoint on this kernel (none of %s): it was "
-			     "built without CONFIG_X86_MCE, CONFIG_EDAC, CONFIG_PCIEAER, "
-			     "CONFIG_ACPI_APEI_GHES and CONFIG_RAS",
+		ht_err(&env,
+		       "no hardware-error tracepoint on this kernel (none of %s): it was "
+		       "built without CONFIG_X86_MCE, CONFIG_EDAC, CONFIG_PCIEAER, "
+		       "CONFIG_ACPI_APEI_GHES and CONFIG_RAS",
 		       missing);
 		goto fail;
 	}

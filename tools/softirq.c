@@ -48,9 +48,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
 		if (ncpus <= 0 || ht_parse_u64(arg, 0, (uint64_t)ncpus - 1, &v))
-			ht_usage_error(state,
-				       "invalid --cpu '%s': expected a CPU from 0 to %d", arg,
-				       ncpus - 1);
+			ht_usage_error(state, "invalid --cpu '%s': expected a CPU from 0 to %d",
+				       arg, ncpus - 1);
 		opts.cpu = (int)v;
 		break;
 	case OPT_RATE:
@@ -146,8 +145,10 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-softirq", .tracer_name = "softirq",
-			      .what = "late scheduler ticks", .opt_flags = HT_OPT_THRESHOLD,
+	struct ht_env env = { .tool = "huatuo-softirq",
+			      .tracer_name = "softirq",
+			      .what = "late scheduler ticks",
+			      .opt_flags = HT_OPT_THRESHOLD,
 			      .threshold_ns = 100 * NSEC_PER_MSEC };
 	struct softirq_bpf *skel = NULL;
 	bool hidden;

@@ -61,8 +61,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.no_early = true;
 		break;
 	case OPT_BACKOFF:
-		opts.backoff_ns = ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0,
-						  BACKOFF_MAX_NS);
+		opts.backoff_ns =
+			ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0, BACKOFF_MAX_NS);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -174,8 +174,8 @@ static int start_samplers(struct ht_env *env, struct state *st, const bool *onli
 			       strerror(errno));
 			return -errno;
 		}
-		st->samplers[c] = bpf_program__attach_perf_event(st->skel->progs.softlockup_sample,
-								  fd);
+		st->samplers[c] =
+			bpf_program__attach_perf_event(st->skel->progs.softlockup_sample, fd);
 		if (!st->samplers[c]) {
 			int err = -errno;
 
@@ -299,7 +299,8 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-softlockup", .tracer_name = "softlockup",
+	struct ht_env env = { .tool = "huatuo-softlockup",
+			      .tracer_name = "softlockup",
 			      .what = "soft lockups",
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM,
 			      .threshold_ns = NSEC_PER_SEC };
@@ -320,8 +321,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < 2 * st.ncpus; i++)
-		st.backoff[i] = (struct ht_backoff){ .base_ns = opts.backoff_ns,
-						     .max_ns = BACKOFF_MAX_NS };
+		st.backoff[i] =
+			(struct ht_backoff){ .base_ns = opts.backoff_ns, .max_ns = BACKOFF_MAX_NS };
 	/* sample 4 times per threshold: a stall is seen within threshold * 1.25 */
 	st.period_ns = env.threshold_ns / 4;
 	if (st.period_ns < MIN_PERIOD_NS)

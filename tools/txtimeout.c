@@ -124,7 +124,8 @@ static void configure(void *skel, struct ht_env *env)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-txtimeout", .tracer_name = "netdev_txqueue_timeout",
+	struct ht_env env = { .tool = "huatuo-txtimeout",
+			      .tracer_name = "netdev_txqueue_timeout",
 			      .what = "TX queue timeouts" };
 	struct txtimeout_bpf *skel;
 	int err = 0;

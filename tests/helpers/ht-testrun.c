@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 	int fd, err, n = argc - 2;
 
 	if (argc < 2 || n > MAX_ARGS) {
-		fprintf(stderr, "usage: ht-testrun PROG_NAME [ARG...] (at most %d args)\n", MAX_ARGS);
+		fprintf(stderr, "usage: ht-testrun PROG_NAME [ARG...] (at most %d args)\n",
+			MAX_ARGS);
 		return 64;
 	}
 	for (int i = 0; i < n; i++) {
@@ -71,7 +72,8 @@ int main(int argc, char **argv)
 	err = bpf_prog_test_run_opts(fd, &opts);
 	close(fd);
 	if (err) {
-		fprintf(stderr, "ht-testrun: test run of %s failed: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "ht-testrun: test run of %s failed: %s\n", argv[1],
+			strerror(errno));
 		return 1;
 	}
 	printf("%u\n", opts.retval);

@@ -41,14 +41,19 @@ static int proc(const char *path)
 		       s->name, s->mii_status, s->speed_mbps, s->duplex,
 		       (long long)s->link_failure_count, s->perm_hwaddr, s->queue_id,
 		       s->aggregator_id);
-		printf(" churn=%s/%s churned=%d/%d", s->actor_churn_state[0] ? s->actor_churn_state : "-",
+		printf(" churn=%s/%s churned=%d/%d",
+		       s->actor_churn_state[0] ? s->actor_churn_state : "-",
 		       s->partner_churn_state[0] ? s->partner_churn_state : "-",
 		       s->actor_churned_count, s->partner_churned_count);
 		printf(" actor=%d(%s) key=%d port=%d", s->actor_port_state,
-		       s->actor_port_state >= 0 ? ht_lacp_state_string(s->actor_port_state, st, sizeof(st)) : "",
+		       s->actor_port_state >= 0 ?
+			       ht_lacp_state_string(s->actor_port_state, st, sizeof(st)) :
+			       "",
 		       s->actor_port_key, s->actor_port_number);
 		printf(" partner=%d(%s) key=%d port=%d mac=%s\n", s->partner_port_state,
-		       s->partner_port_state >= 0 ? ht_lacp_state_string(s->partner_port_state, st, sizeof(st)) : "",
+		       s->partner_port_state >= 0 ?
+			       ht_lacp_state_string(s->partner_port_state, st, sizeof(st)) :
+			       "",
 		       s->partner_oper_key, s->partner_port_number, s->partner_system_mac);
 	}
 	return 0;
@@ -118,7 +123,11 @@ static int nl(int argc, char **argv)
 	if ((v = arg(argc, argv, "slave_kind")))
 		put(&m, IFLA_INFO_SLAVE_KIND, v, strlen(v) + 1);
 	data = put(&m, IFLA_INFO_SLAVE_DATA | NLA_F_NESTED, NULL, 0);
-	static const struct { const char *key; unsigned short type; int size; } attrs[] = {
+	static const struct {
+		const char *key;
+		unsigned short type;
+		int size;
+	} attrs[] = {
 		{ "state", IFLA_BOND_SLAVE_STATE, 1 },
 		{ "mii", IFLA_BOND_SLAVE_MII_STATUS, 1 },
 		{ "failures", IFLA_BOND_SLAVE_LINK_FAILURE_COUNT, 4 },
@@ -140,8 +149,11 @@ static int nl(int argc, char **argv)
 		x = (uint32_t)strtoul(v, NULL, 0);
 		x16 = (uint16_t)x;
 		x8 = (uint8_t)x;
-		put(&m, attrs[i].type, attrs[i].size == 4 ? (void *)&x :
-				       attrs[i].size == 2 ? (void *)&x16 : (void *)&x8, attrs[i].size);
+		put(&m, attrs[i].type,
+		    attrs[i].size == 4 ? (void *)&x :
+		    attrs[i].size == 2 ? (void *)&x16 :
+					 (void *)&x8,
+		    attrs[i].size);
 	}
 	end_nest(&m, data);
 	end_nest(&m, info);
@@ -185,8 +197,9 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "proc"))
 		return proc(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "lacp")) {
-		printf("%s\n", ht_lacp_state_string((unsigned int)strtoul(argv[2], NULL, 0), buf,
-						    argc > 3 ? strtoul(argv[3], NULL, 0) : sizeof(buf)));
+		printf("%s\n",
+		       ht_lacp_state_string((unsigned int)strtoul(argv[2], NULL, 0), buf,
+					    argc > 3 ? strtoul(argv[3], NULL, 0) : sizeof(buf)));
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "nl"))

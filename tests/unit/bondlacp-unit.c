@@ -78,8 +78,9 @@ static struct nl_msg *build(char *spec)
 
 int main(int argc, char **argv)
 {
-	static struct ht_env env = { .tool = "huatuo-bondlacp", .tracer_name = "netdev_bonding_lacp",
-			      .json = true };
+	static struct ht_env env = { .tool = "huatuo-bondlacp",
+				     .tracer_name = "netdev_bonding_lacp",
+				     .json = true };
 
 	bctx.env = &env;
 	bctx.content = malloc(CONTENT_MAX);

@@ -165,10 +165,27 @@ static int envelope(int argc, char **argv)
  */
 static int tracer_data(int argc, char **argv)
 {
-	static const double numbers[] = { 0, -0.0, 1, -1, 42, 2147483647.0, 2147483648.0,
-					  -2147483649.0, 4026531840.0, 4294967295.0,
-					  999999999999999.0, 1e15, 1e16, 18446744073709551615.0,
-					  0.5, -0.25, 3.14159265358979, 0.1, 1.0 / 3, 1e-7, 1e300,
+	static const double numbers[] = { 0,
+					  -0.0,
+					  1,
+					  -1,
+					  42,
+					  2147483647.0,
+					  2147483648.0,
+					  -2147483649.0,
+					  4026531840.0,
+					  4294967295.0,
+					  999999999999999.0,
+					  1e15,
+					  1e16,
+					  18446744073709551615.0,
+					  0.5,
+					  -0.25,
+					  3.14159265358979,
+					  0.1,
+					  1.0 / 3,
+					  1e-7,
+					  1e300,
 					  123456789.123 };
 	struct ht_env env = { .tool = "huatuo-unit", .tracer_name = "oom" };
 	cJSON *d = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(d, "numbers");
@@ -358,12 +375,18 @@ int main(int argc, char **argv)
 		int nargs;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "duration", 1, duration },	{ "size", 1, size },
-		{ "ksyms", 1, ksyms },		{ "container", 1, container },
-		{ "json", 0, json },		{ "store", 4, store },
-		{ "envelope", 1, envelope },	{ "tracer-id", 1, tracer_ids },
-		{ "cgroup-path", 2, cgroup_path }, { "pid-cgroup", 2, pid_cgroup },
-		{ "procfs", 1, procfs },		{ "dcb", 2, dcb },
+		{ "duration", 1, duration },
+		{ "size", 1, size },
+		{ "ksyms", 1, ksyms },
+		{ "container", 1, container },
+		{ "json", 0, json },
+		{ "store", 4, store },
+		{ "envelope", 1, envelope },
+		{ "tracer-id", 1, tracer_ids },
+		{ "cgroup-path", 2, cgroup_path },
+		{ "pid-cgroup", 2, pid_cgroup },
+		{ "procfs", 1, procfs },
+		{ "dcb", 2, dcb },
 		{ "tracer-data", 0, tracer_data },
 	};
 

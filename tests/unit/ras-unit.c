@@ -26,66 +26,101 @@ struct field {
 
 /* u.f is a member designator, it cannot be parenthesized */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
-#define F(src, u, f, k)                                                                  \
-	{ #f, offsetof(struct ras_event, u.f), sizeof(((struct ras_event *)0)->u.f), src, k }
+#define F(src, u, f, k)                                                                           \
+	{                                                                                         \
+#f, offsetof(struct ras_event, u.f), sizeof(((struct ras_event *)0)->u.f), src, k \
+	}
 /* NOLINTEND(bugprone-macro-parentheses) */
 
 static const struct field fields[] = {
-	F(RAS_SRC_MCE, mce, mcgcap, NUM),	    F(RAS_SRC_MCE, mce, mcgstatus, NUM),
-	F(RAS_SRC_MCE, mce, status, NUM),	    F(RAS_SRC_MCE, mce, addr, NUM),
-	F(RAS_SRC_MCE, mce, misc, NUM),		    F(RAS_SRC_MCE, mce, synd, NUM),
-	F(RAS_SRC_MCE, mce, ipid, NUM),		    F(RAS_SRC_MCE, mce, ip, NUM),
-	F(RAS_SRC_MCE, mce, tsc, NUM),		    F(RAS_SRC_MCE, mce, ppin, NUM),
-	F(RAS_SRC_MCE, mce, walltime, NUM),	    F(RAS_SRC_MCE, mce, cpu, NUM),
-	F(RAS_SRC_MCE, mce, cpuid, NUM),	    F(RAS_SRC_MCE, mce, apicid, NUM),
-	F(RAS_SRC_MCE, mce, socketid, NUM),	    F(RAS_SRC_MCE, mce, microcode, NUM),
-	F(RAS_SRC_MCE, mce, cs, NUM),		    F(RAS_SRC_MCE, mce, bank, NUM),
-	F(RAS_SRC_MCE, mce, cpuvendor, NUM),	    F(RAS_SRC_MCE, mce, has_ppin, NUM),
+	F(RAS_SRC_MCE, mce, mcgcap, NUM),
+	F(RAS_SRC_MCE, mce, mcgstatus, NUM),
+	F(RAS_SRC_MCE, mce, status, NUM),
+	F(RAS_SRC_MCE, mce, addr, NUM),
+	F(RAS_SRC_MCE, mce, misc, NUM),
+	F(RAS_SRC_MCE, mce, synd, NUM),
+	F(RAS_SRC_MCE, mce, ipid, NUM),
+	F(RAS_SRC_MCE, mce, ip, NUM),
+	F(RAS_SRC_MCE, mce, tsc, NUM),
+	F(RAS_SRC_MCE, mce, ppin, NUM),
+	F(RAS_SRC_MCE, mce, walltime, NUM),
+	F(RAS_SRC_MCE, mce, cpu, NUM),
+	F(RAS_SRC_MCE, mce, cpuid, NUM),
+	F(RAS_SRC_MCE, mce, apicid, NUM),
+	F(RAS_SRC_MCE, mce, socketid, NUM),
+	F(RAS_SRC_MCE, mce, microcode, NUM),
+	F(RAS_SRC_MCE, mce, cs, NUM),
+	F(RAS_SRC_MCE, mce, bank, NUM),
+	F(RAS_SRC_MCE, mce, cpuvendor, NUM),
+	F(RAS_SRC_MCE, mce, has_ppin, NUM),
 	F(RAS_SRC_MCE, mce, has_microcode, NUM),
 
-	F(RAS_SRC_EDAC, edac, address, NUM),	    F(RAS_SRC_EDAC, edac, syndrome, NUM),
-	F(RAS_SRC_EDAC, edac, err_type, NUM),	    F(RAS_SRC_EDAC, edac, error_count, NUM),
-	F(RAS_SRC_EDAC, edac, mc_index, NUM),	    F(RAS_SRC_EDAC, edac, top_layer, NUM),
-	F(RAS_SRC_EDAC, edac, middle_layer, NUM),   F(RAS_SRC_EDAC, edac, lower_layer, NUM),
-	F(RAS_SRC_EDAC, edac, grain_bits, NUM),	    F(RAS_SRC_EDAC, edac, msg, STR),
-	F(RAS_SRC_EDAC, edac, label, STR),	    F(RAS_SRC_EDAC, edac, driver_detail, STR),
+	F(RAS_SRC_EDAC, edac, address, NUM),
+	F(RAS_SRC_EDAC, edac, syndrome, NUM),
+	F(RAS_SRC_EDAC, edac, err_type, NUM),
+	F(RAS_SRC_EDAC, edac, error_count, NUM),
+	F(RAS_SRC_EDAC, edac, mc_index, NUM),
+	F(RAS_SRC_EDAC, edac, top_layer, NUM),
+	F(RAS_SRC_EDAC, edac, middle_layer, NUM),
+	F(RAS_SRC_EDAC, edac, lower_layer, NUM),
+	F(RAS_SRC_EDAC, edac, grain_bits, NUM),
+	F(RAS_SRC_EDAC, edac, msg, STR),
+	F(RAS_SRC_EDAC, edac, label, STR),
+	F(RAS_SRC_EDAC, edac, driver_detail, STR),
 
-	F(RAS_SRC_AER, aer, status, NUM),	    F(RAS_SRC_AER, aer, severity, NUM),
-	F(RAS_SRC_AER, aer, tlp_header_valid, NUM), F(RAS_SRC_AER, aer, tlp_header, HEX),
+	F(RAS_SRC_AER, aer, status, NUM),
+	F(RAS_SRC_AER, aer, severity, NUM),
+	F(RAS_SRC_AER, aer, tlp_header_valid, NUM),
+	F(RAS_SRC_AER, aer, tlp_header, HEX),
 	F(RAS_SRC_AER, aer, dev_name, STR),
 
-	F(RAS_SRC_NON_STANDARD, ns, sec_type, HEX), F(RAS_SRC_NON_STANDARD, ns, fru_id, HEX),
-	F(RAS_SRC_NON_STANDARD, ns, len, NUM),	    F(RAS_SRC_NON_STANDARD, ns, sev, NUM),
-	F(RAS_SRC_NON_STANDARD, ns, fru_text, STR), F(RAS_SRC_NON_STANDARD, ns, raw, HEX),
+	F(RAS_SRC_NON_STANDARD, ns, sec_type, HEX),
+	F(RAS_SRC_NON_STANDARD, ns, fru_id, HEX),
+	F(RAS_SRC_NON_STANDARD, ns, len, NUM),
+	F(RAS_SRC_NON_STANDARD, ns, sev, NUM),
+	F(RAS_SRC_NON_STANDARD, ns, fru_text, STR),
+	F(RAS_SRC_NON_STANDARD, ns, raw, HEX),
 
-	F(RAS_SRC_ARM, arm, mpidr, NUM),	    F(RAS_SRC_ARM, arm, midr, NUM),
-	F(RAS_SRC_ARM, arm, running_state, NUM),    F(RAS_SRC_ARM, arm, psci_state, NUM),
-	F(RAS_SRC_ARM, arm, pei_len, NUM),	    F(RAS_SRC_ARM, arm, ctx_len, NUM),
-	F(RAS_SRC_ARM, arm, oem_len, NUM),	    F(RAS_SRC_ARM, arm, cpu, NUM),
-	F(RAS_SRC_ARM, arm, affinity, NUM),	    F(RAS_SRC_ARM, arm, sev, NUM),
+	F(RAS_SRC_ARM, arm, mpidr, NUM),
+	F(RAS_SRC_ARM, arm, midr, NUM),
+	F(RAS_SRC_ARM, arm, running_state, NUM),
+	F(RAS_SRC_ARM, arm, psci_state, NUM),
+	F(RAS_SRC_ARM, arm, pei_len, NUM),
+	F(RAS_SRC_ARM, arm, ctx_len, NUM),
+	F(RAS_SRC_ARM, arm, oem_len, NUM),
+	F(RAS_SRC_ARM, arm, cpu, NUM),
+	F(RAS_SRC_ARM, arm, affinity, NUM),
+	F(RAS_SRC_ARM, arm, sev, NUM),
 	F(RAS_SRC_ARM, arm, has_sev, NUM),
 
-	F(RAS_SRC_THRESHOLD, thr, vector, NUM),	    F(RAS_SRC_THRESHOLD, thr, cpu, NUM),
+	F(RAS_SRC_THRESHOLD, thr, vector, NUM),
+	F(RAS_SRC_THRESHOLD, thr, cpu, NUM),
 
 	F(RAS_SRC_EXTLOG, extlog, validation_bits, NUM),
 	F(RAS_SRC_EXTLOG, extlog, physical_addr, NUM),
 	F(RAS_SRC_EXTLOG, extlog, physical_addr_mask, NUM),
-	F(RAS_SRC_EXTLOG, extlog, err_seq, NUM),    F(RAS_SRC_EXTLOG, extlog, node, NUM),
-	F(RAS_SRC_EXTLOG, extlog, card, NUM),	    F(RAS_SRC_EXTLOG, extlog, module, NUM),
-	F(RAS_SRC_EXTLOG, extlog, bank, NUM),	    F(RAS_SRC_EXTLOG, extlog, device, NUM),
-	F(RAS_SRC_EXTLOG, extlog, row, NUM),	    F(RAS_SRC_EXTLOG, extlog, column, NUM),
-	F(RAS_SRC_EXTLOG, extlog, error_type, NUM), F(RAS_SRC_EXTLOG, extlog, sev, NUM),
-	F(RAS_SRC_EXTLOG, extlog, fru_id, HEX),	    F(RAS_SRC_EXTLOG, extlog, fru_text, STR),
+	F(RAS_SRC_EXTLOG, extlog, err_seq, NUM),
+	F(RAS_SRC_EXTLOG, extlog, node, NUM),
+	F(RAS_SRC_EXTLOG, extlog, card, NUM),
+	F(RAS_SRC_EXTLOG, extlog, module, NUM),
+	F(RAS_SRC_EXTLOG, extlog, bank, NUM),
+	F(RAS_SRC_EXTLOG, extlog, device, NUM),
+	F(RAS_SRC_EXTLOG, extlog, row, NUM),
+	F(RAS_SRC_EXTLOG, extlog, column, NUM),
+	F(RAS_SRC_EXTLOG, extlog, error_type, NUM),
+	F(RAS_SRC_EXTLOG, extlog, sev, NUM),
+	F(RAS_SRC_EXTLOG, extlog, fru_id, HEX),
+	F(RAS_SRC_EXTLOG, extlog, fru_text, STR),
 
-	F(RAS_SRC_MEMORY_FAILURE, mf, pfn, NUM),    F(RAS_SRC_MEMORY_FAILURE, mf, type, NUM),
+	F(RAS_SRC_MEMORY_FAILURE, mf, pfn, NUM),
+	F(RAS_SRC_MEMORY_FAILURE, mf, type, NUM),
 	F(RAS_SRC_MEMORY_FAILURE, mf, result, NUM),
 };
 
 static const char *const sources[RAS_SRC_MAX] = {
-	[RAS_SRC_MCE] = "mce",	      [RAS_SRC_EDAC] = "edac",
-	[RAS_SRC_AER] = "aer",	      [RAS_SRC_NON_STANDARD] = "ns",
-	[RAS_SRC_ARM] = "arm",	      [RAS_SRC_THRESHOLD] = "thr",
-	[RAS_SRC_EXTLOG] = "extlog",  [RAS_SRC_MEMORY_FAILURE] = "mf",
+	[RAS_SRC_MCE] = "mce",	       [RAS_SRC_EDAC] = "edac",		[RAS_SRC_AER] = "aer",
+	[RAS_SRC_NON_STANDARD] = "ns", [RAS_SRC_ARM] = "arm",		[RAS_SRC_THRESHOLD] = "thr",
+	[RAS_SRC_EXTLOG] = "extlog",   [RAS_SRC_MEMORY_FAILURE] = "mf",
 };
 
 static int set_field(struct ras_event *e, const char *key, char *val)
@@ -141,7 +176,8 @@ static int set_field(struct ras_event *e, const char *key, char *val)
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-ras", .tracer_name = "ras",
+	struct ht_env env = { .tool = "huatuo-ras",
+			      .tracer_name = "ras",
 			      .what = "hardware errors" };
 	char line[4096];
 	int lineno = 0, err;
