@@ -7,8 +7,8 @@
  *   net:netif_rx          driver/backlog hand-off (loopback, veth, RPS): stamp, mark pending
  *   net:netif_receive_skb NAPI hand-off: stamp (overwrite: a reused address starts afresh);
  *                         after netif_rx: stage TO_NETIF_RCV = now - stamp
- *   tcp:tcp_probe         stage TO_TCPV4_RCV (established sockets); a segment without payload
- *                         is done here and forgotten
+ *   tcp:tcp_probe         stage TO_TCPV4_RCV (established sockets); segments without payload
+ *                         are not stamped (tcp_with_payload), any left is forgotten here
  *   skb:skb_copy_datagram_iovec  stage TO_USER_COPY, then forgotten. TCP coalesces segments
  *                         into the first skb: the copy measures the oldest one.
  *
@@ -59,16 +59,31 @@ static __always_inline bool netns_wanted(__u32 inum)
 	return !netns_exclude || inum != netns_exclude;
 }
 
-/* IPv4/IPv6 TCP at @nh (the network header)? */
-static __always_inline bool is_tcp(__u16 proto, void *nh)
+/*
+ * A TCP segment with payload at @nh (the network header), @len bytes from there on? Segments
+ * without payload (pure ACKs, the handshake) are not timed: half the packets of a bulk
+ * transfer are ACKs, and a stamp costs an LRU insert and a delete at TCP.
+ */
+static __always_inline bool tcp_with_payload(__u16 proto, void *nh, __u32 len)
 {
-	__u8 l4 = 0;
+	__u8 ip[10] = {}, doff = 0;
+	__u32 l3;
 
-	if (proto == bpf_htons(ETH_P_IP))
-		bpf_probe_read_kernel(&l4, 1, nh + offsetof(struct iphdr, protocol));
-	else if (proto == bpf_htons(ETH_P_IPV6))
-		bpf_probe_read_kernel(&l4, 1, nh + offsetof(struct ipv6hdr, nexthdr));
-	return l4 == IPPROTO_TCP;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		bpf_probe_read_kernel(ip, sizeof(ip), nh); /* version/ihl ... protocol */
+		if (ip[9] != IPPROTO_TCP)
+			return false;
+		l3 = (ip[0] & 0xf) * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		bpf_probe_read_kernel(ip, 8, nh); /* ... payload_len, nexthdr */
+		if (ip[6] != IPPROTO_TCP)
+			return false;
+		l3 = sizeof(struct ipv6hdr);
+	} else {
+		return false;
+	}
+	bpf_probe_read_kernel(&doff, 1, nh + l3 + 12);
+	return len > l3 + (doff >> 4) * 4;
 }
 
 static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
@@ -87,7 +102,8 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 		}
 	}
 	/* at these hooks skb->data is the network header (eth_type_trans pulled L2) */
-	if (!is_tcp(BPF_CORE_READ(skb, protocol), BPF_CORE_READ(skb, data)))
+	if (!tcp_with_payload(BPF_CORE_READ(skb, protocol), BPF_CORE_READ(skb, data),
+			      BPF_CORE_READ(skb, len)))
 		return;
 	inum = dev_netns(dev);
 	if (!netns_wanted(inum))

@@ -328,14 +328,15 @@ static struct btf *build_subset(const struct btf *vmlinux, const struct roots *r
 		const struct btf_type *t = btf__type_by_id(vmlinux, id);
 		const char *name = btf__name_by_offset(vmlinux, t->name_off);
 		bool keep = false;
+		size_t len;
 
 		if (!name || !*name)
 			continue;
 		if (btf_is_int(t) && !strcmp(name, "long int"))
 			keep = true;
+		len = essential_len(name);
 		for (int i = 0; i < r->n; i++) {
-			if (r->len[i] == essential_len(name) &&
-			    !strncmp(r->name[i], name, r->len[i])) {
+			if (r->len[i] == len && !strncmp(r->name[i], name, len)) {
 				keep = true;
 				missing -= i < r->required && !found[i];
 				found[i] = true;
