@@ -97,9 +97,34 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	return 0;
 }
 
+/*
+ * Where the kernel has bpf_kallsyms_lookup_name (5.16+), user space runs softirq_find_tick
+ * once after load instead of scanning /proc/kallsyms before it (~10 ms: the kernel formats
+ * every line up to the symbol); the addresses land here, next to the rodata ones.
+ */
+__u64 tick_fn_found = 0;
+__u64 tick_fn_old_found = 0;
+const volatile char tick_fn_name[] = "tick_nohz_handler";
+const volatile char tick_fn_old_name[] = "tick_sched_timer";
+
+SEC("syscall")
+int softirq_find_tick(void *ctx)
+{
+	__u64 addr = 0;
+
+	if (!bpf_kallsyms_lookup_name((const char *)tick_fn_name, sizeof(tick_fn_name), 0, &addr))
+		tick_fn_found = addr;
+	addr = 0;
+	if (!bpf_kallsyms_lookup_name((const char *)tick_fn_old_name, sizeof(tick_fn_old_name), 0,
+				      &addr))
+		tick_fn_old_found = addr;
+	return 0;
+}
+
 static __always_inline bool is_tick_fn(__u64 fn)
 {
-	return fn && (fn == tick_fn || fn == tick_fn_old);
+	return fn && (fn == tick_fn || fn == tick_fn_old || fn == tick_fn_found ||
+		      fn == tick_fn_old_found);
 }
 
 SEC("tp_btf/hrtimer_expire_entry")

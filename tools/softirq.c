@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "huatuo.h"
 #include "ksyms_scan.h"
 #include "softirq.h"
@@ -132,10 +134,13 @@ HT_SKEL_OPS(softirq);
 static const char *const tick_names[] = { "tick_nohz_handler", "tick_sched_timer" };
 static uint64_t tick_fns[2];
 
+static bool lookup_in_bpf; /* bpf_kallsyms_lookup_name instead of a /proc/kallsyms scan */
+
 static void configure(void *skel, struct ht_env *env)
 {
 	struct softirq_bpf *s = skel;
 
+	bpf_program__set_autoload(s->progs.softirq_find_tick, lookup_in_bpf);
 	s->rodata->tick_fn = tick_fns[0];
 	s->rodata->tick_fn_old = tick_fns[1];
 	s->rodata->threshold_ns = env->threshold_ns;
@@ -152,28 +157,46 @@ int main(int argc, char **argv)
 			      .threshold_ns = 100 * NSEC_PER_MSEC };
 	struct softirq_bpf *skel = NULL;
 	bool hidden;
-	int err = 0, found;
+	int err = 0, found = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
 	if (ht_check_privilege(&env))
 		return 1;
-	/* one address only: the full symbol table waits for the first stack */
-	found = ht_kallsyms_scan(NULL, tick_names, tick_fns, ARRAY_SIZE(tick_fns), true, &hidden);
-	if (found < 0 || hidden) {
-		ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
-		       found < 0 ? "" : " (hidden by kernel.kptr_restrict)");
-		return 1;
-	}
-	if (!found && env.probe != HT_PROBE_KPROBE) {
-		ht_err(&env,
-		       "no tick handler (tick_nohz_handler, tick_sched_timer) in /proc/kallsyms");
-		return 1;
+	lookup_in_bpf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL,
+						BPF_FUNC_kallsyms_lookup_name, NULL) == 1;
+	if (!lookup_in_bpf) {
+		/* one address only: the full symbol table waits for the first stack */
+		found = ht_kallsyms_scan(NULL, tick_names, tick_fns, ARRAY_SIZE(tick_fns), true,
+					 &hidden);
+		if (found < 0 || hidden) {
+			ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
+			       found < 0 ? "" : " (hidden by kernel.kptr_restrict)");
+			return 1;
+		}
 	}
 	skel = ht_bpf_open_load_attach(&env, &softirq_skel_ops, hooks, ARRAY_SIZE(hooks),
 				       configure);
 	if (!skel)
 		return 1;
+	if (lookup_in_bpf) {
+		LIBBPF_OPTS(bpf_test_run_opts, run);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.softirq_find_tick), &run))
+			ht_warn(&env, "cannot run the tick handler lookup: %s", strerror(errno));
+		tick_fns[0] = skel->bss->tick_fn_found;
+		tick_fns[1] = skel->bss->tick_fn_old_found;
+		found = !!tick_fns[0] + !!tick_fns[1];
+	}
+	ht_info(&env, "tick handlers from %s: %s %s, %s %s",
+		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
+		tick_fns[0] ? "found" : "absent", tick_names[1], tick_fns[1] ? "found" : "absent");
+	if (!found && env.probe != HT_PROBE_KPROBE) {
+		ht_err(&env, "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
+			     "symbols");
+		err = 1;
+		goto out;
+	}
 	if (env.check) {
 		ht_print_hooks(&env, stdout);
 		goto out;
