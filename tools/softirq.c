@@ -192,8 +192,9 @@ int main(int argc, char **argv)
 		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
 		tick_fns[0] ? "found" : "absent", tick_names[1], tick_fns[1] ? "found" : "absent");
 	if (!found && env.probe != HT_PROBE_KPROBE) {
-		ht_err(&env, "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
-			     "symbols");
+		ht_err(&env,
+		       "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
+		       "symbols");
 		err = 1;
 		goto out;
 	}
