@@ -619,6 +619,9 @@ static void configure(void *s, struct ht_env *env)
 	skel->rodata->target_port = htons(opts.port);
 	skel->rodata->summary_mode = opts.summary;
 	skel->rodata->rate_per_sec = opts.rate;
+	/* the per-CPU count table is preallocated: 2 ms at start for a mode not in use */
+	if (!opts.summary)
+		bpf_map__set_max_entries(skel->maps.drop_counts, 1);
 }
 
 int main(int argc, char **argv)
