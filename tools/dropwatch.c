@@ -638,8 +638,14 @@ int main(int argc, char **argv)
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
-	if (opts.nreasons || opts.nexcluded)
-		load_reasons(&env); /* to check the names before anything is loaded */
+	if (opts.nreasons || opts.nexcluded) {
+		size_t len = 0;
+		const void *elf = dropwatch_bpf__elf_bytes(&len);
+
+		/* the names, checked before anything is loaded, from the CO-RE subset built now */
+		env.btf_min = ht_btf_min(&env, elf, len);
+		load_reasons(&env);
+	}
 	ht_signals_init();
 	skel = ht_bpf_open_load_attach(&env, &dropwatch_skel_ops, hooks, ARRAY_SIZE(hooks),
 				       configure);
