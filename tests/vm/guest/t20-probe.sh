@@ -28,7 +28,11 @@ else
 	# (its format then has total_vm); older kernels pass only the pid: tp_btf/raw_tp vetoed
 	if grep -q ' total_vm;' /sys/kernel/tracing/events/oom/mark_victim/format; then
 		diag "oom/mark_victim has the task_struct argument on this kernel (total_vm in its format)"
-		expect_hook "huatuo-oom auto picks tp_btf/mark_victim" tp_btf mark_victim huatuo-oom --check --json
+		# raw_tp first with the kernel BTF subset (libcommon/btfmin.c), tp_btf on all of it
+		expect_hook "huatuo-oom auto picks raw_tp/mark_victim" raw_tp mark_victim \
+			huatuo-oom --check --json
+		expect_hook "huatuo-oom auto on all of kernel BTF picks tp_btf/mark_victim" tp_btf \
+			mark_victim env HUATUO_BTF=/sys/kernel/btf/vmlinux huatuo-oom --check --json
 		expect_hook "huatuo-oom --probe tracepoint picks oom/mark_victim" tracepoint oom/mark_victim \
 			huatuo-oom --check --json --probe tracepoint
 	else
