@@ -658,6 +658,7 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 	if (ht_bpf_preflight(env, &opts))
 		return NULL;
+	opts.kconfig = env->kconfig;
 	if (ops->elf_bytes) {
 		size_t len = 0;
 		const void *elf = ops->elf_bytes(&len);

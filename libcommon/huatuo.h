@@ -106,6 +106,7 @@ struct ht_env {
 	uint64_t default_buffer_bytes; /* set by a storm-prone tool before ht_parse_args; 0: 256K */
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
+	const char *kconfig;	     /* CONFIG_x=y lines for __kconfig externs (libbpf kconfig) */
 
 	/* run-time state */
 	const char *btf_min;	     /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
@@ -426,6 +427,11 @@ int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_le
 const char *ht_hostname(void);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
+/*
+ * The kernel's HZ from two samples of /proc/timer_list 50 ms apart, rounded to 100, 250, 300
+ * or 1000; 0 if it cannot be read. For kernels without a config file for __kconfig externs.
+ */
+int ht_kernel_hz_estimate(void);
 
 /* ---- softirq, softlockup, hungtask: stall reports (stall.c) ---- */
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Parsers for /proc/<pid>/stack and /proc/<pid>/stat text (fuzzed in tests/fuzz). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "huatuo.h"
 
@@ -53,4 +55,42 @@ int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_le
 	if (comm)
 		ht_utf8_sanitize(open + 1, (size_t)(close - open - 1), comm, comm_len);
 	return 0;
+}
+
+/* "now at N nsecs" and the first "jiffies: N" of /proc/timer_list. */
+static int timer_list_sample(uint64_t *ns, uint64_t *jiffies)
+{
+	char buf[16384];
+	const char *now, *jif;
+
+	if (ht_read_file("/proc/timer_list", buf, sizeof(buf)) < 0)
+		return -1;
+	now = strstr(buf, "now at ");
+	jif = strstr(buf, "\njiffies: ");
+	if (!now || !jif || sscanf(now, "now at %" SCNu64, ns) != 1 ||
+	    sscanf(jif, "\njiffies: %" SCNu64, jiffies) != 1)
+		return -1;
+	return 0;
+}
+
+int ht_kernel_hz_estimate(void)
+{
+	static const int candidates[] = { 100, 250, 300, 1000 };
+	uint64_t ns0, j0, ns1, j1, hz;
+	int best = 0;
+
+	if (timer_list_sample(&ns0, &j0))
+		return 0;
+	usleep(50 * 1000); /* HZ=250: 12.5 +- 1 jiffies, far enough from 300's 15 */
+	if (timer_list_sample(&ns1, &j1) || ns1 <= ns0 || j1 < j0)
+		return 0;
+	hz = (j1 - j0) * 1000000000ULL / (ns1 - ns0);
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+		uint64_t d = hz > (uint64_t)candidates[i] ? hz - candidates[i] : candidates[i] - hz;
+		uint64_t bd = hz > (uint64_t)best ? hz - best : best - hz;
+
+		if (!best || d < bd)
+			best = candidates[i];
+	}
+	return best;
 }

@@ -119,3 +119,15 @@ fake_dev() {
 		[[ "$stderr" == *"--dev"* ]] || fail "$stderr"
 	done
 }
+
+@test "no kernel config file (containers, minimal hosts): CONFIG_HZ is estimated, the tool loads" {
+	run --separate-stderr env HUATUO_NO_KCONFIG=1 "$HT_BUILD/huatuo-txtimeout" --check -v
+	assert_success
+	[[ "$stderr" =~ CONFIG_HZ=([0-9]+)\ estimated ]] || fail "no estimate: $stderr"
+	hz=${BASH_REMATCH[1]}
+	if [ -r /proc/config.gz ]; then
+		assert_equal "$hz" "$(zcat /proc/config.gz | sed -n 's/^CONFIG_HZ=//p')"
+	else
+		[[ " 100 250 300 1000 " == *" $hz "* ]] || fail "HZ $hz"
+	fi
+}
