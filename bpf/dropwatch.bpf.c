@@ -61,7 +61,8 @@ struct trace_event_raw_kfree_skb___ht {
 	void *location;
 	void *rx_sk;
 	unsigned short protocol;
-	__u32 reason;
+	/* the kernel's type: CO-RE takes a __u32 for a different field than an enum */
+	enum skb_drop_reason reason;
 } __attribute__((preserve_access_index));
 
 static __always_inline bool reason_ok(__u32 reason)

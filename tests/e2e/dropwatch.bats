@@ -55,6 +55,18 @@ dropwatch() {
 		and (.tracer_data.stack | split("\n")[0] | test("bpf|trace") | not)' "$OUT" > /dev/null
 }
 
+@test "every hook kind (tp_btf, raw_tp, classic tracepoint) reports the drop reason" {
+	local kind
+	for kind in tp_btf raw_tp tracepoint; do
+		dropwatch -j -c 2 -d 20 --probe "$kind"
+		in_ns "$SEND" 127.0.0.1 9 2 > /dev/null
+		wait_tracer 10
+		assert_equal "$TRACER_RC" 0
+		jq -se 'length == 2 and all(.tracer_data.reason == "NO_SOCKET")' "$OUT" > /dev/null ||
+			fail "--probe $kind: $(cat "$OUT")"
+	done
+}
+
 @test "an nft drop rule: NETFILTER_DROP at nft_do_chain; --reason keeps only it" {
 	dropwatch -j -c 3 -d 20 --reason NETFILTER_DROP
 	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null     # NO_SOCKET: filtered out in the kernel
