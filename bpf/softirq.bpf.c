@@ -14,8 +14,6 @@
 
 #define TS_FLAG_STOPPED (1UL << 1) /* kernel/time/tick-sched.h, 6.9+ */
 
-const volatile __u64 tick_fn = 0;     /* tick_nohz_handler */
-const volatile __u64 tick_fn_old = 0; /* tick_sched_timer (before 6.10) */
 const volatile __u64 threshold_ns = 100 * 1000 * 1000;
 const volatile __s32 target_cpu = -1;
 const volatile __u32 rate_burst = 10; /* reports per CPU per second, 0 = no limit */
@@ -98,12 +96,12 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 }
 
 /*
- * Where the kernel has bpf_kallsyms_lookup_name (5.16+), user space runs softirq_find_tick
- * once after load instead of scanning /proc/kallsyms before it (~10 ms: the kernel formats
- * every line up to the symbol); the addresses land here, next to the rodata ones.
+ * The tick handler's address, written once after load: by softirq_find_tick where the kernel
+ * has bpf_kallsyms_lookup_name (5.16+), else by user space from a /proc/kallsyms scan (~10 ms:
+ * the kernel formats every line up to the symbol). Until then no timer matches.
  */
-__u64 tick_fn_found = 0;
-__u64 tick_fn_old_found = 0;
+__u64 tick_fn = 0;     /* tick_nohz_handler */
+__u64 tick_fn_old = 0; /* tick_sched_timer (before 6.10) */
 const volatile char tick_fn_name[] = "tick_nohz_handler";
 const volatile char tick_fn_old_name[] = "tick_sched_timer";
 
@@ -113,18 +111,17 @@ int softirq_find_tick(void *ctx)
 	__u64 addr = 0;
 
 	if (!bpf_kallsyms_lookup_name((const char *)tick_fn_name, sizeof(tick_fn_name), 0, &addr))
-		tick_fn_found = addr;
+		tick_fn = addr;
 	addr = 0;
 	if (!bpf_kallsyms_lookup_name((const char *)tick_fn_old_name, sizeof(tick_fn_old_name), 0,
 				      &addr))
-		tick_fn_old_found = addr;
+		tick_fn_old = addr;
 	return 0;
 }
 
 static __always_inline bool is_tick_fn(__u64 fn)
 {
-	return fn && (fn == tick_fn || fn == tick_fn_old || fn == tick_fn_found ||
-		      fn == tick_fn_old_found);
+	return fn && (fn == tick_fn || fn == tick_fn_old);
 }
 
 SEC("tp_btf/hrtimer_expire_entry")

@@ -141,8 +141,6 @@ static void configure(void *skel, struct ht_env *env)
 	struct softirq_bpf *s = skel;
 
 	bpf_program__set_autoload(s->progs.softirq_find_tick, lookup_in_bpf);
-	s->rodata->tick_fn = tick_fns[0];
-	s->rodata->tick_fn_old = tick_fns[1];
 	s->rodata->threshold_ns = env->threshold_ns;
 	s->rodata->target_cpu = opts.cpu;
 	s->rodata->rate_burst = opts.rate;
@@ -184,9 +182,12 @@ int main(int argc, char **argv)
 
 		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.softirq_find_tick), &run))
 			ht_warn(&env, "cannot run the tick handler lookup: %s", strerror(errno));
-		tick_fns[0] = skel->bss->tick_fn_found;
-		tick_fns[1] = skel->bss->tick_fn_old_found;
+		tick_fns[0] = skel->bss->tick_fn;
+		tick_fns[1] = skel->bss->tick_fn_old;
 		found = !!tick_fns[0] + !!tick_fns[1];
+	} else {
+		skel->bss->tick_fn = tick_fns[0];
+		skel->bss->tick_fn_old = tick_fns[1];
 	}
 	ht_info(&env, "tick handlers from %s: %s %s, %s %s",
 		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
