@@ -648,6 +648,36 @@ void ht_bpf_detach(struct ht_env *env)
 	}
 }
 
+/*
+ * libbpf 1.1 refuses __kconfig externs, even weak ones, when it finds no kernel config
+ * (/boot/config-$(uname -r), /proc/config.gz): minimal hosts and containers. A tool that
+ * reads CONFIG_HZ then gets an estimate as libbpf's kconfig option. HUATUO_NO_KCONFIG=1
+ * (tests) acts as if there were no config file.
+ */
+static const char *kconfig_fallback(const struct ht_env *env)
+{
+	static char kconfig[32];
+	struct utsname u;
+	char path[300];
+	int hz;
+
+	if (!env->kconfig_hz)
+		return NULL;
+	if (!getenv("HUATUO_NO_KCONFIG")) {
+		if (!uname(&u)) {
+			snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+			if (!access(path, R_OK))
+				return NULL;
+		}
+		if (!access("/proc/config.gz", R_OK))
+			return NULL;
+	}
+	hz = ht_kernel_hz_estimate();
+	snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%d\n", hz);
+	ht_info(env, "no kernel config file: CONFIG_HZ=%d estimated from jiffies", hz);
+	return kconfig;
+}
+
 void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			      const struct ht_hook *hooks, int nhooks,
 			      void (*configure)(void *skel, struct ht_env *env))
@@ -658,15 +688,15 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 	if (ht_bpf_preflight(env, &opts))
 		return NULL;
-	opts.kconfig = env->kconfig;
-	if (ops->elf_bytes) {
+	opts.kconfig = kconfig_fallback(env);
+	if (!env->btf_min && ops->elf_bytes) { /* a tool may have built it already */
 		size_t len = 0;
 		const void *elf = ops->elf_bytes(&len);
 
 		env->btf_min = ht_btf_min(env, elf, len);
-		if (env->btf_min)
-			opts.btf_custom_path = env->btf_min;
 	}
+	if (env->btf_min)
+		opts.btf_custom_path = env->btf_min;
 	for (;;) {
 		unsigned int used = 0;
 

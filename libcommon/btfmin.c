@@ -507,19 +507,18 @@ static int write_atomic(const char *path, const void *data, size_t len)
 }
 
 /* No cache directory: the subset lives in a memfd for this run only. */
-static char *memfd_path(const void *data, size_t len)
+static bool memfd_path(const void *data, size_t len, char *path, size_t path_len)
 {
-	char path[64];
 	int fd = memfd_create("huatuo-btf", MFD_CLOEXEC);
 
 	if (fd < 0)
-		return NULL;
+		return false;
 	if (write(fd, data, len) != (ssize_t)len) {
 		close(fd);
-		return NULL;
+		return false;
 	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd); /* kept open until exit */
-	return strdup(path);
+	snprintf(path, path_len, "/proc/self/fd/%d", fd); /* kept open until exit */
+	return true;
 }
 
 /* Which modules have BTF (loading one may bring a type the subset left out as absent). */
@@ -539,8 +538,9 @@ static uint64_t module_btf_key(uint64_t h)
 
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 {
-	static char *path;
+	static char path[PATH_MAX]; /* one BPF object per tool, and libbpf reads it at load */
 	const char *dir = cache_dir(), *why = NULL;
+	bool have = false;
 	struct roots roots = { .n = 0 };
 	struct btf *local = NULL, *vmlinux = NULL, *subset = NULL;
 	char file[PATH_MAX];
@@ -551,8 +551,6 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	uint64_t h = 0xcbf29ce484222325ULL;
 	int format = BTFMIN_FORMAT;
 
-	if (path)
-		return path; /* reopened after a refused load: same object, same answer */
 	if (env->btf_path || !elf)
 		return NULL; /* the user's BTF (--btf) is used as given */
 	if (stat(VMLINUX_BTF, &st) || uname(&u))
@@ -570,9 +568,8 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	    (size_t)snprintf(file, sizeof(file), "%s/%s-%016llx.btf", dir, env->tool,
 			     (unsigned long long)h) < sizeof(file) &&
 	    cache_valid(file)) {
-		path = strdup(file);
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);
-		return path;
+		return strcpy(path, file);
 	}
 
 	local = object_roots(elf, elf_len, &roots, &why);
@@ -598,22 +595,24 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 		goto full;
 	}
 	if (dir && dir_usable(dir) && !write_atomic(file, raw, raw_len)) {
-		path = strdup(file);
+		have = true;
+		strcpy(path, file);
 		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types)", file,
 			btf__type_cnt(subset) - 1, btf__type_cnt(vmlinux) - 1);
 	} else {
-		path = memfd_path(raw, raw_len);
-		ht_info(env, "kernel BTF for CO-RE: subset of %u types in memory (%s)",
-			btf__type_cnt(subset) - 1,
-			dir ? "cache directory not usable" : "HUATUO_BTF_CACHE=off");
+		have = memfd_path(raw, raw_len, path, sizeof(path));
+		if (have)
+			ht_info(env, "kernel BTF for CO-RE: subset of %u types in memory (%s)",
+				btf__type_cnt(subset) - 1,
+				dir ? "cache directory not usable" : "HUATUO_BTF_CACHE=off");
+		else
+			why = "cannot keep the subset in a memfd";
 	}
-	if (!path)
-		why = "out of memory";
 full:
 	if (why)
 		ht_info(env, "kernel BTF for CO-RE: all of " VMLINUX_BTF " (%s)", why);
 	btf__free(subset);
 	btf__free(vmlinux);
 	btf__free(local);
-	return path;
+	return have ? path : NULL;
 }

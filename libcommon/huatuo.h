@@ -106,7 +106,7 @@ struct ht_env {
 	uint64_t default_buffer_bytes; /* set by a storm-prone tool before ht_parse_args; 0: 256K */
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
-	const char *kconfig;	     /* CONFIG_x=y lines for __kconfig externs (libbpf kconfig) */
+	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
 
 	/* run-time state */
 	const char *btf_min;	     /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
@@ -213,7 +213,9 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 /*
  * The part of kernel BTF that the BPF object @elf relocates against (libcommon/btfmin.c),
- * cached per kernel and object; a path for btf_custom_path, or NULL to use all of kernel BTF.
+ * cached per kernel and object; a path for btf_custom_path (malloc'd, kept for the process:
+ * a memfd path must stay open), or NULL to use all of kernel BTF. Called by
+ * ht_bpf_open_load_attach() unless the tool set env->btf_min earlier (dropwatch --reason).
  */
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
 /* Distinct root types of @elf's CO-RE relocations, or -EINVAL (tests, fuzzing). */
@@ -429,7 +431,7 @@ uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
 /*
  * The kernel's HZ from two samples of /proc/timer_list 50 ms apart, rounded to 100, 250, 300
- * or 1000; 0 if it cannot be read. For kernels without a config file for __kconfig externs.
+ * or 1000; 0 if it cannot be read. For hosts without a config file for __kconfig externs.
  */
 int ht_kernel_hz_estimate(void);
 

@@ -5,10 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include "huatuo.h"
 #include "txtimeout.h"
@@ -125,41 +122,17 @@ static void configure(void *skel, struct ht_env *env)
 		       strlen(target_dev));
 }
 
-/* Where libbpf looks for CONFIG_ values: /boot/config-$(uname -r), then /proc/config.gz. */
-static bool kernel_config_readable(void)
-{
-	struct utsname u;
-	char path[300];
-
-	if (getenv("HUATUO_NO_KCONFIG")) /* tests: act as on a host without a config file */
-		return false;
-	if (!uname(&u)) {
-		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-		if (!access(path, R_OK))
-			return true;
-	}
-	return !access("/proc/config.gz", R_OK);
-}
-
 int main(int argc, char **argv)
 {
-	static char kconfig[32];
 	struct ht_env env = { .tool = "huatuo-txtimeout",
 			      .tracer_name = "netdev_txqueue_timeout",
-			      .what = "TX queue timeouts" };
+			      .what = "TX queue timeouts",
+			      .kconfig_hz = true /* extern CONFIG_HZ __kconfig */ };
 	struct txtimeout_bpf *skel;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
 	ht_signals_init();
-	if (!kernel_config_readable()) {
-		/* libbpf refuses __kconfig externs (CONFIG_HZ), even weak ones, without a file */
-		int hz = ht_kernel_hz_estimate();
-
-		snprintf(kconfig, sizeof(kconfig), "CONFIG_HZ=%d\n", hz);
-		env.kconfig = kconfig;
-		ht_info(&env, "no kernel config file: CONFIG_HZ=%d estimated from jiffies", hz);
-	}
 	skel = ht_bpf_open_load_attach(&env, &txtimeout_skel_ops, hooks, ARRAY_SIZE(hooks),
 				       configure);
 	if (!skel)
