@@ -8,7 +8,7 @@
  *   net:netif_receive_skb NAPI hand-off: stamp (overwrite: a reused address starts afresh);
  *                         after netif_rx: stage TO_NETIF_RCV = now - stamp
  *   tcp:tcp_probe         stage TO_TCPV4_RCV (established sockets); segments without payload
- *                         are not stamped (tcp_with_payload), any left is forgotten here
+ *                         are not stamped at all (tcp_with_payload)
  *   skb:skb_copy_datagram_iovec  stage TO_USER_COPY, then forgotten. TCP coalesces segments
  *                         into the first skb: the copy measures the oldest one.
  *
@@ -213,25 +213,17 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb, now;
-	struct tcphdr *th;
 	struct stamp *st;
-	__u16 doff_word;
 
 	st = bpf_map_lookup_elem(&stamps, &key);
 	if (!st)
 		return 0;
 	now = bpf_ktime_get_ns();
-	th = skb_l4(skb);
+	/* segments without payload were never stamped (tcp_with_payload): this one has data */
 	if (now - st->ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
-		report(ctx, skb, st, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), th, sk);
+		report(ctx, skb, st, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), skb_l4(skb), sk);
 		bpf_map_delete_elem(&stamps, &key);
-		return 0;
 	}
-	/* skb->data is the TCP header here: a segment without payload ends at TCP */
-	doff_word = 0;
-	bpf_probe_read_kernel(&doff_word, sizeof(doff_word), (void *)th + 12);
-	if (BPF_CORE_READ(skb, len) <= (__u32)((doff_word >> 4) & 0xf) * 4)
-		bpf_map_delete_elem(&stamps, &key);
 	return 0;
 }
 
