@@ -569,7 +569,8 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 			     (unsigned long long)h) < sizeof(file) &&
 	    cache_valid(file)) {
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);
-		return strcpy(path, file);
+		snprintf(path, sizeof(path), "%s", file);
+		return path;
 	}
 
 	local = object_roots(elf, elf_len, &roots, &why);
@@ -596,7 +597,7 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	}
 	if (dir && dir_usable(dir) && !write_atomic(file, raw, raw_len)) {
 		have = true;
-		strcpy(path, file);
+		snprintf(path, sizeof(path), "%s", file);
 		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types)", file,
 			btf__type_cnt(subset) - 1, btf__type_cnt(vmlinux) - 1);
 	} else {
