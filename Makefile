@@ -150,9 +150,9 @@ $(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c tools/bondlacp.c $(LIBCOMMON
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(NL_LIBS) $(LDLIBS) -o $@
 
-$(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c | $(STATIC_DEPS)
+$(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c tests/helpers/findprog.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 
 # huatuo-ras user space (decoders, --thr-backoff, --metrics) driven by synthetic records
 $(OUTPUT)/ras-unit: tests/unit/ras-unit.c tools/ras.c bpf/ras.h $(OBJ)/ras.skel.h $(LIBCOMMON) | $(STATIC_DEPS)
@@ -191,7 +191,7 @@ lint: all
 
 # Not part of 'make test': peers side by side, one table (bench/README.md); root.
 BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit $(OUTPUT)/udpflood
-$(OUTPUT)/evdriver: bench/evdriver.c bench/bench.h | $(STATIC_DEPS)
+$(OUTPUT)/evdriver: bench/evdriver.c bench/bench.h tests/helpers/findprog.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 

@@ -18,13 +18,16 @@ struct trace_event_raw_sched_process_hang___old {
 	pid_t pid;
 } __attribute__((preserve_access_index));
 
-static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid)
+/* Flavors without a task stack send the record without ips[]: 40 bytes instead of 552. */
+#define HUNGTASK_NO_STACK offsetof(struct hungtask_event, ips)
+
+static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid, __u64 size)
 {
 	struct hungtask_event *e;
 
 	if (target_pid && pid != target_pid)
 		return NULL;
-	e = ht_reserve(sizeof(*e));
+	e = ht_reserve(size);
 	if (!e)
 		return NULL;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -38,7 +41,7 @@ static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid)
 SEC("tp_btf/sched_process_hang")
 int BPF_PROG(hungtask_hang_btf, struct task_struct *p)
 {
-	struct hungtask_event *e = new_event(p->tgid, p->pid);
+	struct hungtask_event *e = new_event(p->tgid, p->pid, sizeof(*e));
 	long n;
 
 	if (!e)
@@ -54,12 +57,13 @@ int BPF_PROG(hungtask_hang_btf, struct task_struct *p)
 SEC("raw_tp/sched_process_hang")
 int BPF_PROG(hungtask_hang_raw, struct task_struct *p)
 {
-	struct hungtask_event *e = new_event(BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid));
+	struct hungtask_event *e =
+		new_event(BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid), HUNGTASK_NO_STACK);
 
 	if (!e)
 		return 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, HUNGTASK_NO_STACK);
 	return 0;
 }
 
@@ -71,7 +75,7 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 	__u32 pid = args->pid, loc;
 
 	/* the tid is all the tracepoint gives: the tgid filter runs in user space */
-	e = ht_reserve(sizeof(*e));
+	e = ht_reserve(HUNGTASK_NO_STACK);
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -85,6 +89,6 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 		loc = args->__data_loc_comm;
 		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (void *)args + (loc & 0xffff));
 	}
-	ht_submit(args, e, sizeof(*e));
+	ht_submit(args, e, HUNGTASK_NO_STACK);
 	return 0;
 }

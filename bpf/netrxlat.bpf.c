@@ -86,21 +86,14 @@ static __always_inline bool tcp_with_payload(__u16 proto, void *nh, __u32 len)
 	return len > l3 + (doff >> 4) * 4;
 }
 
-static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
+/* Stamp @skb at @now (@from_rx: by netif_rx, so netif_receive_skb is still to come). */
+static __always_inline void stamp_skb(struct sk_buff *skb, __u64 now, bool from_rx)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
-	struct stamp *st, fresh = {};
+	struct stamp fresh = {};
+	__u64 key = (__u64)skb;
 	__u32 inum;
 
-	if (!from_rx) {
-		st = bpf_map_lookup_elem(&stamps, &key);
-		if (st && st->pending_rx) {
-			/* the same packet, handed over by netif_rx: keep the driver time */
-			st->pending_rx = 0;
-			return;
-		}
-	}
 	/* at these hooks skb->data is the network header (eth_type_trans pulled L2) */
 	if (!tcp_with_payload(BPF_CORE_READ(skb, protocol), BPF_CORE_READ(skb, data),
 			      BPF_CORE_READ(skb, len)))
@@ -190,13 +183,13 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 	struct stamp *st;
 	void *nh;
 
+	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&stamps, &key);
 	if (!st || !st->pending_rx) {
-		stamp_skb(skb, false);
+		stamp_skb(skb, now, false);
 		return 0;
 	}
 	st->pending_rx = 0;
-	now = bpf_ktime_get_ns();
 	if (now - st->ts_ns < threshold_ns[NETRXLAT_TO_NETIF_RCV] || target_pid)
 		return 0;
 	nh = BPF_CORE_READ(skb, data);
@@ -261,14 +254,14 @@ static __always_inline int on_drop(struct sk_buff *skb)
 SEC("tp_btf/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_btf, struct sk_buff *skb)
 {
-	stamp_skb(skb, true);
+	stamp_skb(skb, bpf_ktime_get_ns(), true);
 	return 0;
 }
 
 SEC("raw_tp/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_raw, struct sk_buff *skb)
 {
-	stamp_skb(skb, true);
+	stamp_skb(skb, bpf_ktime_get_ns(), true);
 	return 0;
 }
 

@@ -243,6 +243,7 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 				"invalid --buffer-size '%s': expected a power of two from 4K "
 				"to 1G",
 				arg);
+		env->buffer_set = true;
 		break;
 	case OPT_BTF:
 		if (access(arg, R_OK))
@@ -280,18 +281,10 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++)
 		if (!common_opts[i].needs || (env->opt_flags & common_opts[i].needs))
 			enabled_opts[n++] = common_opts[i].opt;
-	if (env->default_buffer_bytes) {
-		static char doc[96];
-		uint64_t kib = env->default_buffer_bytes >> 10;
-
-		snprintf(doc, sizeof(doc),
-			 "Kernel ring buffer size (K, M; default %llu%c, power of two)",
-			 (unsigned long long)(kib % 1024 ? kib : kib >> 10),
-			 kib % 1024 ? 'K' : 'M');
+	if (env->buffer_doc)
 		for (size_t i = 0; i < n; i++)
 			if (enabled_opts[i].key == OPT_BUFFER_SIZE)
-				enabled_opts[i].doc = doc;
-	}
+				enabled_opts[i].doc = env->buffer_doc;
 	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
 
 	if (tool_argp)
@@ -302,7 +295,7 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	env->region = getenv("HUATUO_REGION") ? getenv("HUATUO_REGION") : "";
 	env->output_max_bytes = 100ULL << 20;
 	env->output_keep = 10;
-	env->buffer_bytes = env->default_buffer_bytes ? env->default_buffer_bytes : 256 << 10;
+	env->buffer_bytes = 256 << 10;
 	if (probe_env && *probe_env && parse_probe(probe_env, &env->probe)) {
 		fprintf(stderr,
 			"%s: invalid HUATUO_PROBE '%s': expected auto, tp_btf, raw_tp, "

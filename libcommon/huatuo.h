@@ -7,6 +7,7 @@
 #define HUATUO_H
 
 #include <argp.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,8 +103,9 @@ struct ht_env {
 	unsigned int output_keep;
 	const char *region;
 	enum ht_probe_kind probe;
-	uint64_t buffer_bytes;
-	uint64_t default_buffer_bytes; /* set by a storm-prone tool before ht_parse_args; 0: 256K */
+	uint64_t buffer_bytes; /* 256K unless --buffer-size (buffer_set) or the tool sizes it */
+	bool buffer_set;
+	const char *buffer_doc; /* --buffer-size help when the tool sizes the buffer itself */
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
@@ -316,6 +318,13 @@ cJSON *ht_json_add_hex(cJSON *obj, const char *key, uint64_t v);
 size_t ht_utf8_sanitize(const void *in, size_t len, char *out, size_t out_len);
 /* Printable copy for the table: control bytes -> '?'. */
 const char *ht_printable(const char *in, size_t len, char *out, size_t out_len);
+/*
+ * snprintf/vsnprintf, same output and return value, fast for %s %c %d %i %u %x %X with the
+ * '-'/'0' flags, a width and length modifiers (fmt.c); other formats go to vsnprintf.
+ */
+int ht_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ht_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Times: "2026-03-05 18:28:39.153 +0800" and RFC3339Nano, local zone. */
 void ht_fmt_time(const struct timespec *ts, char *buf, size_t len);

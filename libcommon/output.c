@@ -95,17 +95,27 @@ const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
 
 cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len)
 {
+	const unsigned char *in = bytes;
 	char stackbuf[1024], *buf = stackbuf; /* no allocation up to 341 bytes of input */
-	size_t need = max_len * 3 + 1;	      /* every byte may become U+FFFD */
+	size_t n = strnlen(bytes, max_len), need = n * 3 + 1; /* a byte may become U+FFFD */
 	cJSON *item;
 
+	/* the common case, a NUL-terminated ASCII string, needs no copy */
+	if (n < max_len) {
+		size_t i = 0;
+
+		while (i < n && in[i] < 0x80)
+			i++;
+		if (i == n)
+			return cJSON_AddStringToObject(obj, key, bytes);
+	}
 	stackbuf[0] = '\0';
 	if (need > sizeof(stackbuf)) {
 		buf = malloc(need);
 		if (!buf)
 			return NULL;
 	}
-	ht_utf8_sanitize(bytes, max_len, buf, need);
+	ht_utf8_sanitize(bytes, n, buf, need);
 	item = cJSON_AddStringToObject(obj, key, buf);
 	if (buf != stackbuf)
 		free(buf);
@@ -190,14 +200,14 @@ void ht_fmt_time(const struct timespec *ts, char *buf, size_t len)
 {
 	const struct date_cache *dc = date_for(ts->tv_sec);
 
-	snprintf(buf, len, "%s.%03ld %s", dc->date_space, ts->tv_nsec / 1000000, dc->zone_hhmm);
+	ht_snprintf(buf, len, "%s.%03ld %s", dc->date_space, ts->tv_nsec / 1000000, dc->zone_hhmm);
 }
 
 void ht_fmt_rfc3339(const struct timespec *ts, char *buf, size_t len)
 {
 	const struct date_cache *dc = date_for(ts->tv_sec);
 
-	snprintf(buf, len, "%s.%09ld%s", dc->date_t, ts->tv_nsec, dc->zone_rfc);
+	ht_snprintf(buf, len, "%s.%09ld%s", dc->date_t, ts->tv_nsec, dc->zone_rfc);
 }
 
 void ht_mono_to_wall(uint64_t mono_ns, struct timespec *out)

@@ -601,6 +601,22 @@ static int summary_tick(struct ht_env *env, void *ctx)
 
 HT_SKEL_OPS(dropwatch);
 
+/*
+ * The default ring holds one second of reports at --rate: the kernel's one-second window can
+ * hand them over all at once. 256K at the default 100/s; 4M, the most, without a limit, where
+ * a drop storm fills 256K within a few ms of the reader being descheduled. The ring is mapped
+ * twice for wrap-around, so its size counts twice in RSS.
+ */
+static uint64_t ring_size(uint32_t rate)
+{
+	uint64_t need = rate ? (uint64_t)rate * sizeof(struct drop_event) : 4 << 20;
+	uint64_t size = 256 << 10;
+
+	while (size < need && size < (4 << 20))
+		size <<= 1;
+	return size;
+}
+
 static void configure(void *s, struct ht_env *env)
 {
 	struct dropwatch_bpf *skel = s;
@@ -630,14 +646,16 @@ int main(int argc, char **argv)
 			      .tracer_name = "dropwatch",
 			      .what = "packet drops",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM,
-			      /* a drop storm fills 256K in a few ms of consumer delay */
-			      .default_buffer_bytes = 4 << 20,
+			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
+					    "one second of --rate reports, 256K to 4M)",
 			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };
 	struct dropwatch_bpf *skel;
 	bool high;
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
+	if (!env.buffer_set)
+		env.buffer_bytes = ring_size(opts.summary ? 1 : opts.rate);
 	if (opts.nreasons || opts.nexcluded) {
 		size_t len = 0;
 		const void *elf = dropwatch_bpf__elf_bytes(&len);

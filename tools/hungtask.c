@@ -28,6 +28,8 @@
 #define MAX_TRACKED 1024
 #define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
 #define CPUS_STACK_TIMEOUT_NS (1000 * NSEC_PER_MSEC) /* a loaded CPU may take a while */
+/* reports this close to the first one of a khungtaskd pass share its context (see struct pass) */
+#define PASS_NS NSEC_PER_SEC
 
 static const char doc[] =
 	"Report tasks the kernel's hung-task detector finds blocked (sched:sched_process_hang), "
@@ -104,6 +106,19 @@ struct tracked {
 	struct ht_backoff backoff;
 };
 
+/*
+ * What a report shows besides the hung task: the D-state tasks, the CPUs' stacks and the
+ * timeout. khungtaskd reports the hung tasks of one check back to back, so they are taken
+ * once, at the first report, and shared by the reports made within PASS_NS of it: a pass with
+ * many hung tasks (or a storm) costs one task scan and one CPU capture, not one per task.
+ */
+struct pass {
+	uint64_t start_ns; /* kernel time (CLOCK_MONOTONIC) of its first report; 0: none yet */
+	struct scan scan;
+	char *cpus; /* NULL: the capture failed */
+	int timeout_secs;
+};
+
 struct state {
 	struct hungtask_bpf *skel;
 	struct hungtask_iter_bpf *iter_skel; /* loaded at the first scan */
@@ -113,6 +128,7 @@ struct state {
 	uint64_t window_start_ns;
 	uint32_t window_reports;
 	uint64_t suppressed;
+	struct pass pass;
 };
 
 static void scan_free(struct scan *s)
@@ -309,16 +325,6 @@ static void add_blocked(cJSON *d, const struct scan *s)
 	free(text);
 }
 
-static void add_cpus_stack(struct ht_env *env, struct state *st, cJSON *d)
-{
-	char *cpus = ht_cpus_stack(env, st->skel->obj, CPUS_STACK_TIMEOUT_NS);
-
-	if (!cpus)
-		ht_warn(env, "cannot capture the CPUs' stacks: %s", strerror(errno));
-	cJSON_AddStringToObject(d, "cpus_stack", cpus ? cpus : "");
-	free(cpus);
-}
-
 static int hung_task_timeout_secs(void)
 {
 	char buf[32];
@@ -326,6 +332,34 @@ static int hung_task_timeout_secs(void)
 	if (ht_read_file("/proc/sys/kernel/hung_task_timeout_secs", buf, sizeof(buf)) <= 0)
 		return -1;
 	return atoi(buf);
+}
+
+static void pass_free(struct pass *p)
+{
+	scan_free(&p->scan);
+	free(p->cpus);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The context of the pass a report made at @ts_ns belongs to: the current one, or one taken now. */
+static const struct pass *pass_at(struct ht_env *env, struct state *st, uint64_t ts_ns)
+{
+	struct pass *p = &st->pass;
+	int err;
+
+	if (p->start_ns &&
+	    (ts_ns > p->start_ns ? ts_ns - p->start_ns : p->start_ns - ts_ns) < PASS_NS)
+		return p;
+	pass_free(p);
+	p->start_ns = ts_ns;
+	err = scan_dstate(st, env, &p->scan);
+	if (err)
+		ht_warn(env, "cannot list D-state tasks: %s", strerror(-err));
+	p->cpus = ht_cpus_stack(env, st->skel->obj, CPUS_STACK_TIMEOUT_NS);
+	if (!p->cpus)
+		ht_warn(env, "cannot capture the CPUs' stacks: %s", strerror(errno));
+	p->timeout_secs = hung_task_timeout_secs();
+	return p;
 }
 
 static struct tracked *track(struct state *st, uint32_t tid)
@@ -383,15 +417,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], *stack = NULL, *text;
 	uint64_t now = ht_now_mono_ns(), suppressed;
 	uint32_t pid = e->pid;
+	const struct pass *pass;
 	struct tracked *t;
-	struct scan s;
 	cJSON *d;
-	int err, timeout;
+	int err;
 	size_t cap;
 
-	if (size < sizeof(*e))
+	/* flavors without a task stack send no ips[] (nr -1) */
+	if (size < offsetof(struct hungtask_event, ips) || (e->nr >= 0 && size < sizeof(*e)))
 		return 0;
-	if (!pid)
+	if (!pid && e->tid)
 		pid = tgid_of(e->tid); /* classic tracepoint: tid only */
 	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
 	if ((env->pid && pid != (uint32_t)env->pid) || (env->comm && strcmp(env->comm, comm)))
@@ -405,18 +440,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	suppressed = st->suppressed;
 	st->suppressed = 0;
 
-	err = scan_dstate(st, env, &s);
-	if (err)
-		ht_warn(env, "cannot list D-state tasks: %s", strerror(-err));
+	pass = pass_at(env, st, e->ts_ns ? e->ts_ns : now); /* kernel time of the report */
 	if (e->nr >= 0) {
 		int skip = ht_stack_skip_tracing(ht_kernel_ksyms(), (const uint64_t *)e->ips,
 						 e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH);
 
 		stack = symbolize(e->ips + skip, e->nr - skip);
 	} else {
-		for (size_t i = 0; i < s.n && !stack; i++)
-			if (s.tasks[i].tid == e->tid && s.tasks[i].stack)
-				stack = strdup(s.tasks[i].stack);
+		for (size_t i = 0; i < pass->scan.n && !stack; i++)
+			if (pass->scan.tasks[i].tid == e->tid && pass->scan.tasks[i].stack)
+				stack = strdup(pass->scan.tasks[i].stack);
 	}
 
 	d = cJSON_CreateObject();
@@ -424,11 +457,10 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddNumberToObject(d, "tid", e->tid);
 	cJSON_AddStringToObject(d, "comm", comm);
 	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
-	add_blocked(d, &s);
-	add_cpus_stack(env, st, d);
-	timeout = hung_task_timeout_secs();
-	if (timeout >= 0)
-		cJSON_AddNumberToObject(d, "hung_task_timeout_secs", timeout);
+	add_blocked(d, &pass->scan);
+	cJSON_AddStringToObject(d, "cpus_stack", pass->cpus ? pass->cpus : "");
+	if (pass->timeout_secs >= 0)
+		cJSON_AddNumberToObject(d, "hung_task_timeout_secs", pass->timeout_secs);
 	ht_json_add_u64(d, "hang_count", t->hangs);
 	ht_json_add_u64(d, "suppressed", suppressed);
 
@@ -447,7 +479,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		if (text) {
 			size_t len = (size_t)snprintf(text, cap,
 						      "%-8s %-7u %-7u %-16s %7zu %6llu\n", stamp,
-						      pid, e->tid, pcomm, s.n,
+						      pid, e->tid, pcomm, pass->scan.n,
 						      (unsigned long long)t->hangs);
 
 			for (char *l = stack ? strtok(stack, "\n") : NULL; l && len < cap;
@@ -458,13 +490,12 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		free(text);
 	}
 	free(stack);
-	scan_free(&s);
 	return err;
 }
 
 static int snapshot(struct ht_env *env, struct state *st)
 {
-	char *text = NULL;
+	char *text = NULL, *cpus;
 	struct scan s;
 	cJSON *d;
 	int err;
@@ -478,7 +509,11 @@ static int snapshot(struct ht_env *env, struct state *st)
 	cJSON_AddNumberToObject(d, "pid", 0); /* no hung task: a snapshot */
 	cJSON_AddStringToObject(d, "comm", "");
 	add_blocked(d, &s);
-	add_cpus_stack(env, st, d);
+	cpus = ht_cpus_stack(env, st->skel->obj, CPUS_STACK_TIMEOUT_NS);
+	if (!cpus)
+		ht_warn(env, "cannot capture the CPUs' stacks: %s", strerror(errno));
+	cJSON_AddStringToObject(d, "cpus_stack", cpus ? cpus : "");
+	free(cpus);
 	if (!env->json) {
 		cJSON *bps = cJSON_GetObjectItem(d, "blocked_processes_stack");
 		cJSON *cps = cJSON_GetObjectItem(d, "cpus_stack");
@@ -547,6 +582,7 @@ int main(int argc, char **argv)
 	}
 	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
 out:
+	pass_free(&st.pass);
 	bpf_link__destroy(st.iter);
 	hungtask_iter_bpf__destroy(st.iter_skel);
 	ht_bpf_detach(&env);

@@ -57,7 +57,7 @@ static void resolve(struct side *s, const struct ht_task *t)
 
 	s->task = t;
 	ht_container_lookup("memory", t->memcg_id, t->nodename, &s->ct, s->memcg, sizeof(s->memcg));
-	if (!t->comm[0]) {
+	if (!t->comm[0] && t->pid) {
 		/* classic tracepoint flavor: the victim's comm, if it is still there */
 		snprintf(path, sizeof(path), "/proc/%u/comm", t->pid);
 		if (ht_read_file(path, s->comm, sizeof(s->comm)) > 0)

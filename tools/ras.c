@@ -169,7 +169,7 @@ static void info_add(struct ras_out *o, const char *fmt, ...)
 	if (o->len >= sizeof(o->info) - 1)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(o->info + o->len, sizeof(o->info) - o->len, fmt, ap);
+	n = ht_vsnprintf(o->info + o->len, sizeof(o->info) - o->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
 		o->len += (size_t)n;
@@ -181,7 +181,7 @@ static void json_hex(cJSON *obj, const char *key, uint64_t v)
 {
 	char hex[24];
 
-	snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)v);
+	ht_snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)v);
 	cJSON_AddStringToObject(obj, key, hex);
 }
 

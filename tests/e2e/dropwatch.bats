@@ -155,6 +155,29 @@ except ConnectionRefusedError:
 	assert_equal $((n + lost)) 20000
 }
 
+# ring_size: max_entries of the BPF ring buffer (map_type 27) the running tracer holds
+ring_size() {
+	cat /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null |
+		awk '/^map_type:/ { t = $2 } /^max_entries:/ && t == 27 { print $2; exit }'
+}
+
+@test "the default ring holds one second of --rate reports (256K at 100/s, 4M without a limit)" {
+	local args want
+	while IFS=: read -r args want; do
+		# shellcheck disable=SC2086
+		dropwatch -j $args
+		assert_equal "$(ring_size)" "$want"
+		stop_tracer
+		assert_equal "$TRACER_RC" 0
+	done <<-EOF
+		:262144
+		--rate 1000:1048576
+		--rate 0:4194304
+		--summary --rate 0:262144
+		--rate 0 --buffer-size 64K:65536
+	EOF
+}
+
 @test "--netns, --pid and --comm keep other drops out" {
 	dropwatch -j --comm rtest-nomatch
 	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null

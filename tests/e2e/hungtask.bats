@@ -136,6 +136,40 @@ lower_timeout() {
 	done
 }
 
+@test "reports of one khungtaskd pass share one D-state list; a report 1.5 s later gets a new one" {
+	local testrun=$HT_BUILD/ht-testrun i
+	[ -x "$testrun" ] || skip "no $testrun (make builds it)"
+	start_hung 24
+	wait_dstate
+	# synthetic reports (BPF_PROG_TEST_RUN of the raw_tp program) while dd is in D state
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-hungtask" -j --probe raw_tp --backoff 0 \
+		--burst 0 -d 30
+	for i in 1 2 3 4 5; do
+		"$testrun" hungtask_hang_raw 0 > /dev/null || fail "ht-testrun failed"
+	done
+	sleep 1.5
+	"$testrun" hungtask_hang_raw 0 > /dev/null || fail "ht-testrun failed"
+	for i in $(seq 50); do
+		[ "$(wc -l < "$OUT")" -ge 6 ] && break
+		sleep 0.1
+	done
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	# how long dd had been blocked, as each report's D-state list saw it
+	run jq -r --argjson pid "$DD_PID" \
+		'[.tracer_data.blocked_processes[] | select(.tid == $pid) | .wait_ns][0] // "none"' "$OUT"
+	assert_equal "${#lines[@]}" 6
+	for i in 1 2 3 4; do
+		assert_equal "${lines[$i]}" "${lines[0]}"
+	done
+	[ "${lines[0]}" != none ] && [ "${lines[5]}" != none ] ||
+		fail "dd missing from a report: ${lines[*]}"
+	[ "${lines[5]}" -gt $((lines[0] + 1000000000)) ] ||
+		fail "the report 1.5 s later reused the first pass: ${lines[*]}"
+	finish_hung
+}
+
 @test "--snapshot lists a D-state task now (tracer_type manual), table and JSON" {
 	start_hung 12
 	wait_dstate

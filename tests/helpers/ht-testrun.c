@@ -18,28 +18,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "findprog.h"
 
 #define MAX_ARGS 16
-
-static int find_prog(const char *name)
-{
-	__u32 id = 0;
-
-	while (!bpf_prog_get_next_id(id, &id)) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		/* kernel names are cut at 15 characters */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    !strncmp(info.name, name, sizeof(info.name) - 1))
-			return fd;
-		close(fd);
-	}
-	return -ENOENT;
-}
 
 int main(int argc, char **argv)
 {
@@ -62,7 +43,7 @@ int main(int argc, char **argv)
 			return 64;
 		}
 	}
-	fd = find_prog(argv[1]);
+	fd = find_raw_tp_prog(argv[1]);
 	if (fd < 0) {
 		fprintf(stderr, "ht-testrun: no loaded BPF program named %s\n", argv[1]);
 		return 1;

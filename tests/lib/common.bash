@@ -107,14 +107,14 @@ wait_tracer() {
 	TRACER_PID=
 }
 
-# Every line of FILE must be a JSON object.
+# Every line of FILE must be a JSON object (one jq for the whole file: a storm test writes
+# thousands of lines, and a jq per line took minutes).
 assert_ndjson() {
-	local line n=0
-	while IFS= read -r line; do
-		n=$((n + 1))
-		printf '%s' "$line" | jq -e 'type == "object"' >/dev/null ||
-			fail "line $n of $1 is not a JSON object: $line"
-	done < "$1"
+	local bad
+	bad=$(jq -R -n -r 'foreach inputs as $line (0; . + 1;
+		. as $n | $line | try (fromjson | type) catch "invalid" |
+		select(. != "object") | $n)' "$1" | head -1) || fail "jq could not read $1"
+	[ -z "$bad" ] || fail "line $bad of $1 is not a JSON object: $(sed -n "${bad}p" "$1")"
 }
 
 # IDs of the BPF programs and links a process holds, from its fds' fdinfo ("prog 12").

@@ -368,6 +368,68 @@ static int dcb(int argc, char **argv)
 	return 0;
 }
 
+/* ht_snprintf against snprintf: formats x values x buffer sizes; prints mismatches */
+static int printf_cmp(int argc, char **argv)
+{
+	static const char *const ints[] = { "%d",  "%i",   "%5d", "%-5d|", "%05d",
+					    "%u",  "%x",   "%X",  "%08x",  "%-8x|",
+					    "%hd", "%hhu", "%c",  "%3c|",  "%%d" };
+	static const char *const longs[] = { "%lld",   "%llu",	   "%llx",    "%016llx",
+					     "%08llx", "%-20lld|", "%020lld", "%ld",
+					     "%lu",    "%zu",	   "%zx" };
+	static const char *const strs[] = { "%s", "%10s|", "%-10s|", "%05s", "%.3s", "x%sy" };
+	static const long long values[] = { 0,
+					    1,
+					    -1,
+					    42,
+					    -42,
+					    255,
+					    65535,
+					    2147483647,
+					    -2147483647 - 1,
+					    4294967295LL,
+					    0x7fffffffffffffffLL,
+					    -0x7fffffffffffffffLL - 1,
+					    1234567890123LL };
+	static const char *const texts[] = { "", "a", "hello world", "exactly-ten" };
+	static const size_t sizes[] = { 0, 1, 2, 5, 64 };
+	char want[64], got[64];
+	int bad = 0, nw, ng;
+
+	(void)argc, (void)argv;
+#define CMP(fmt, ...)                                                                           \
+	for (size_t z = 0; z < ARRAY_SIZE(sizes); z++) {                                        \
+		memset(want, 'W', sizeof(want));                                                \
+		memset(got, 'W', sizeof(got));                                                  \
+		nw = snprintf(want, sizes[z], fmt, __VA_ARGS__);                                \
+		ng = ht_snprintf(got, sizes[z], fmt, __VA_ARGS__);                              \
+		if (nw != ng || memcmp(want, got, sizeof(want))) {                              \
+			printf("mismatch: \"%s\" size %zu: want %d \"%.*s\" got %d \"%.*s\"\n", \
+			       fmt, sizes[z], nw, (int)sizes[z], want, ng, (int)sizes[z], got); \
+			bad++;                                                                  \
+		}                                                                               \
+	}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#pragma GCC diagnostic ignored "-Wformat"
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+	for (size_t v = 0; v < ARRAY_SIZE(values); v++) {
+		for (size_t f = 0; f < ARRAY_SIZE(ints); f++)
+			CMP(ints[f], (int)values[v]);
+		for (size_t f = 0; f < ARRAY_SIZE(longs); f++)
+			CMP(longs[f], values[v]);
+	}
+	for (size_t t = 0; t < ARRAY_SIZE(texts); t++)
+		for (size_t f = 0; f < ARRAY_SIZE(strs); f++)
+			CMP(strs[f], texts[t]);
+	CMP("%s and %d, %llx; %s%%", "one", -7, 0xabcdefULL, "end");
+	CMP("%-*d|", 6, 42); /* '*' goes to vsnprintf */
+#pragma GCC diagnostic pop
+#undef CMP
+	printf("%d mismatches\n", bad);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -388,6 +450,7 @@ int main(int argc, char **argv)
 		{ "procfs", 1, procfs },
 		{ "dcb", 2, dcb },
 		{ "tracer-data", 0, tracer_data },
+		{ "printf", 0, printf_cmp },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -395,6 +458,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr, "usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-			"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb ARGS\n");
+			"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf ARGS\n");
 	return HT_EX_USAGE;
 }

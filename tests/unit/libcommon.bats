@@ -127,6 +127,12 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_output 'é漢字🙂'
 }
 
+@test "ht_snprintf writes and returns what snprintf does (widths, flags, truncation)" {
+	run "$HT_BUILD/ht-unit" printf
+	assert_success
+	assert_output "0 mismatches"
+}
+
 @test "64-bit integers are exact, pointers are hex strings" {
 	run bash -c "printf x | '$HT_BUILD/ht-unit' json"
 	assert_output --partial '"u64max":18446744073709551615'
