@@ -236,9 +236,17 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 	return rs->err;
 }
 
+/*
+ * The BPF side commits records without waking us unless a burst is filling the ring
+ * (ht_wake_flags in bpf/common.bpf.h: a wakeup is a self-IPI in the traced code): what came
+ * in quietly is read when the wait times out, at most POLL_MS later.
+ */
 static int wait_ringbuf(void *rb, int timeout)
 {
 	int n = ring_buffer__poll(rb, timeout);
+
+	if (n == 0)
+		n = ring_buffer__consume(rb);
 
 	if (n == HT_STOP)
 		return 0;
