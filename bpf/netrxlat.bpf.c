@@ -37,7 +37,7 @@ struct stamp {
 	__u64 ts_ns;
 	__u64 dev;	  /* struct net_device * at the stamp */
 	__u32 pending_rx; /* stamped by netif_rx, netif_receive_skb not seen yet */
-	__u32 netns_inum;
+	__u32 pad;
 };
 
 struct {
@@ -60,51 +60,62 @@ static __always_inline bool netns_wanted(__u32 inum)
 }
 
 /*
- * A TCP segment with payload at @nh (the network header), @len bytes from there on? Segments
- * without payload (pure ACKs, the handshake) are not timed: half the packets of a bulk
- * transfer are ACKs, and a stamp costs an LRU insert and a delete at TCP.
+ * A TCP segment with payload at @nh, the network header? Segments without payload (pure
+ * ACKs, the handshake) are not timed: half the packets of a bulk transfer are ACKs, and a
+ * stamp costs an LRU insert and a delete. One read of the first 64 bytes holds the IP header
+ * and, unless IPv4 options run past 40 bytes, TCP's data offset; the lengths come from the
+ * IP header (0 for BIG TCP and jumbograms, which are over 64K: payload).
  */
-static __always_inline bool tcp_with_payload(__u16 proto, void *nh, __u32 len)
+static __always_inline bool tcp_with_payload(void *nh)
 {
-	__u8 ip[10] = {}, doff = 0;
-	__u32 l3;
+	__u8 h[64], doff = 0;
+	__u32 l3, total;
 
-	if (proto == bpf_htons(ETH_P_IP)) {
-		bpf_probe_read_kernel(ip, sizeof(ip), nh); /* version/ihl ... protocol */
-		if (ip[9] != IPPROTO_TCP)
+	if (bpf_probe_read_kernel(h, sizeof(h), nh))
+		return false;
+	switch (h[0] >> 4) { /* the IP version: skb->protocol need not be read */
+	case 4:
+		if (h[9] != IPPROTO_TCP)
 			return false;
-		l3 = (ip[0] & 0xf) * 4;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		bpf_probe_read_kernel(ip, 8, nh); /* ... payload_len, nexthdr */
-		if (ip[6] != IPPROTO_TCP)
+		l3 = (h[0] & 0xf) * 4;
+		total = (__u32)h[2] << 8 | h[3];
+		break;
+	case 6:
+		if (h[6] != IPPROTO_TCP)
 			return false;
 		l3 = sizeof(struct ipv6hdr);
-	} else {
+		total = (__u32)h[4] << 8 | h[5];
+		total = total ? total + l3 : 0;
+		break;
+	default:
 		return false;
 	}
-	bpf_probe_read_kernel(&doff, 1, nh + l3 + 12);
-	return len > l3 + (doff >> 4) * 4;
+	if (!total)
+		return true;
+	if (l3 + 12 < sizeof(h))
+		doff = h[(l3 + 12) & (sizeof(h) - 1)];
+	else
+		bpf_probe_read_kernel(&doff, 1, nh + l3 + 12);
+	return total > l3 + (doff >> 4) * 4;
 }
 
-/* Stamp @skb at @now (@from_rx: by netif_rx, so netif_receive_skb is still to come). */
-static __always_inline void stamp_skb(struct sk_buff *skb, __u64 now, bool from_rx)
+/* Stamp @skb now (@from_rx: by netif_rx, so netif_receive_skb is still to come). */
+static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	struct stamp fresh = {};
 	__u64 key = (__u64)skb;
-	__u32 inum;
+	struct net_device *dev;
 
 	/* at these hooks skb->data is the network header (eth_type_trans pulled L2) */
-	if (!tcp_with_payload(BPF_CORE_READ(skb, protocol), BPF_CORE_READ(skb, data),
-			      BPF_CORE_READ(skb, len)))
+	if (!tcp_with_payload(BPF_CORE_READ(skb, data)))
 		return;
-	inum = dev_netns(dev);
-	if (!netns_wanted(inum))
+	dev = BPF_CORE_READ(skb, dev);
+	/* the netns only to filter here; a report reads it through the stamp's device */
+	if ((netns_only || netns_exclude) && !netns_wanted(dev_netns(dev)))
 		return;
-	fresh.ts_ns = now;
+	fresh.ts_ns = bpf_ktime_get_ns();
 	fresh.dev = (__u64)dev;
 	fresh.pending_rx = from_rx;
-	fresh.netns_inum = inum;
 	bpf_map_update_elem(&stamps, &key, &fresh, BPF_ANY);
 }
 
@@ -150,7 +161,7 @@ static __always_inline void report(void *ctx, struct sk_buff *skb, const struct 
 	e->latency_ns = now - st->ts_ns;
 	e->where = where;
 	e->pkt_len = BPF_CORE_READ(skb, len);
-	e->netns_inum = st->netns_inum;
+	e->netns_inum = dev_netns((struct net_device *)st->dev);
 	if (st->dev)
 		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname),
 					  ((struct net_device *)st->dev)->name);
@@ -183,13 +194,13 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 	struct stamp *st;
 	void *nh;
 
-	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&stamps, &key);
 	if (!st || !st->pending_rx) {
-		stamp_skb(skb, now, false);
+		stamp_skb(skb, false);
 		return 0;
 	}
 	st->pending_rx = 0;
+	now = bpf_ktime_get_ns();
 	if (now - st->ts_ns < threshold_ns[NETRXLAT_TO_NETIF_RCV] || target_pid)
 		return 0;
 	nh = BPF_CORE_READ(skb, data);
@@ -231,13 +242,15 @@ static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
 	if (!st)
 		return 0;
 	now = bpf_ktime_get_ns();
-	sk = BPF_CORE_READ(skb, sk);
-	family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
-	/* a reused address (unix, netlink skb) was never stamped for this packet */
-	if ((family == AF_INET || family == AF_INET6) &&
-	    now - st->ts_ns >= threshold_ns[NETRXLAT_TO_USER_COPY] &&
-	    (!target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid))
-		report(ctx, skb, st, now, NETRXLAT_TO_USER_COPY, skb_l3(skb), skb_l4(skb), sk);
+	if (now - st->ts_ns >= threshold_ns[NETRXLAT_TO_USER_COPY] &&
+	    (!target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid)) {
+		sk = BPF_CORE_READ(skb, sk);
+		family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
+		/* a reused address (unix, netlink skb) was never stamped for this packet */
+		if (family == AF_INET || family == AF_INET6)
+			report(ctx, skb, st, now, NETRXLAT_TO_USER_COPY, skb_l3(skb), skb_l4(skb),
+			       sk);
+	}
 	bpf_map_delete_elem(&stamps, &key);
 	return 0;
 }
@@ -254,14 +267,14 @@ static __always_inline int on_drop(struct sk_buff *skb)
 SEC("tp_btf/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_btf, struct sk_buff *skb)
 {
-	stamp_skb(skb, bpf_ktime_get_ns(), true);
+	stamp_skb(skb, true);
 	return 0;
 }
 
 SEC("raw_tp/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_raw, struct sk_buff *skb)
 {
-	stamp_skb(skb, bpf_ktime_get_ns(), true);
+	stamp_skb(skb, true);
 	return 0;
 }
 
