@@ -106,6 +106,15 @@ static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
 	bpf_ringbuf_submit(rec, ht_wake_flags(before, after));
 }
 
+/* A record whose reader must act while what it names still exists (a dying task's /proc): wake it. */
+static __always_inline void ht_submit_now(void *ctx, void *rec, __u64 size)
+{
+	if (ht_use_perfbuf)
+		ht_submit(ctx, rec, size);
+	else
+		bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
 static __always_inline void ht_discard(void *rec)
 {
 	if (!ht_use_perfbuf)

@@ -97,24 +97,37 @@ int BPF_PROG(oom_mark_victim_raw, struct task_struct *victim, uid_t uid)
 	return report(ctx, victim, uid);
 }
 
-/* Kernels before 6.9: only the victim pid; the rest is looked up in user space. */
+/*
+ * Kernels before 6.9: only the victim's pid. When it is current (a memcg OOM of a single
+ * hog), everything is read here; otherwise user space looks it up in /proc.
+ */
 SEC("tracepoint/oom/mark_victim")
 int oom_mark_victim_tp(struct trace_event_raw_mark_victim___old *args)
 {
 	struct oom_event *e = ht_reserve(sizeof(*e));
+	struct task_struct *current;
+	__u32 pid;
 
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
-	ht_fill_task(&e->trigger, (struct task_struct *)bpf_get_current_task());
-	e->victim.pid = BPF_CORE_READ(args, pid);
-	e->victim.tid = e->victim.pid;
+	current = (struct task_struct *)bpf_get_current_task();
+	ht_fill_task(&e->trigger, current);
+	pid = BPF_CORE_READ(args, pid); /* the victim's task->pid */
+	if (pid == e->trigger.tid) {
+		/* the task that ran out of memory is the one killed: all of it from here */
+		__builtin_memcpy(&e->victim, &e->trigger, sizeof(e->victim));
+		fill_victim_memory(e, current);
+	} else {
+		e->victim.pid = pid;
+		e->victim.tid = pid;
+	}
 	if (!wanted(e)) {
 		ht_discard(e);
 		return 0;
 	}
-	ht_submit(args, e, sizeof(*e));
+	ht_submit_now(args, e, sizeof(*e)); /* user space reads the victim's /proc before it goes */
 	return 0;
 }
 

@@ -433,6 +433,8 @@ const char *ht_ip_proto_name(uint8_t proto);
 char *ht_parse_proc_stack(const char *text, size_t len);
 /* /proc/<pid>/stat: the state letter and comm (between the first '(' and the last ')'). */
 int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_len);
+/* The task is gone or in do_exit (PF_EXITING): its /proc cgroup may already be the root's. */
+bool ht_task_exiting(pid_t pid);
 
 /* ---- small helpers ---- */
 const char *ht_hostname(void);

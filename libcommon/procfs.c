@@ -57,6 +57,24 @@ int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_le
 	return 0;
 }
 
+bool ht_task_exiting(pid_t pid)
+{
+	char path[64], text[1024], state, *close;
+	unsigned long flags = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ht_read_file(path, text, sizeof(text)) <= 0 ||
+	    ht_parse_proc_stat(text, &state, NULL, 0))
+		return true; /* gone */
+	if (state == 'Z' || state == 'X')
+		return true;
+	/* state ppid pgrp session tty_nr tpgid flags: PF_EXITING is 0x4 */
+	close = strrchr(text, ')');
+	if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return true;
+	return flags & 0x4;
+}
+
 /* "now at N nsecs" and the first "jiffies: N" of /proc/timer_list. */
 static int timer_list_sample(uint64_t *ns, uint64_t *jiffies)
 {

@@ -58,12 +58,25 @@ static void resolve(struct side *s, const struct ht_task *t)
 	s->task = t;
 	ht_container_lookup("memory", t->memcg_id, t->nodename, &s->ct, s->memcg, sizeof(s->memcg));
 	if (!t->comm[0] && t->pid) {
-		/* classic tracepoint flavor: the victim's comm, if it is still there */
+		/*
+		 * classic tracepoint flavor (< 6.9) when the victim is not the trigger: its pid
+		 * only; its comm and memory cgroup from /proc if it has not started to exit yet
+		 * (the kernel side wakes us at once)
+		 */
 		snprintf(path, sizeof(path), "/proc/%u/comm", t->pid);
 		if (ht_read_file(path, s->comm, sizeof(s->comm)) > 0)
 			s->comm[strcspn(s->comm, "\n")] = '\0';
 		else
 			s->comm[0] = '\0';
+		/*
+		 * not exiting after the read: it was not before (PF_EXITING comes before
+		 * cgroup_exit, after which the cgroup reads as the root: none, not a wrong one)
+		 */
+		if (!ht_cgroup_path_of_pid((int)t->pid, "memory", s->memcg, sizeof(s->memcg)) &&
+		    !ht_task_exiting((pid_t)t->pid))
+			ht_container_from_path(s->memcg, &s->ct);
+		else
+			s->memcg[0] = '\0';
 		return;
 	}
 	ht_utf8_sanitize(t->comm, sizeof(t->comm), s->comm, sizeof(s->comm));

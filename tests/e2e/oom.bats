@@ -44,25 +44,60 @@ run_in_cgroup() {
 		and .tracer_data.victim_container_id == ""' "$OUT"
 }
 
-@test "victim differs from trigger: an idle fat process is killed for a growing one" {
-	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$"
-	# fat: 40 MiB held, more likely the victim (largest RSS) when the hog grows
+@test "classic tracepoint flavor (the victim's pid only, < 6.9), victim = trigger: all from the kernel" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --probe tracepoint \
+		--cgroup "/rtest_oom_$$"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	assert_equal "$status" 137
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$(wc -l < "$OUT")" 1
+	jq -e --argjson pid "$hog" --arg cg "/rtest_oom_$$" '
+		.tracer_data.victim_pid == $pid and .tracer_data.trigger_pid == $pid
+		and .tracer_data.victim_process_name == "python3"
+		and .tracer_data.victim_memcg == $cg and .tracer_data.trigger_memcg == $cg
+		and .tracer_data.memcg_limit_bytes == 67108864' "$OUT" ||
+		fail "$(cat "$OUT" "$ERR")"
+}
+
+# fat_and_hog TOOL_ARGS...: an idle fat process (40 MiB held, the likely victim by RSS) and a
+# growing hog in $CG; sets FAT and HOG (pids), the tracer's output in $OUT
+fat_and_hog() {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_oom_$$" "$@"
 	run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 44 30 > "$BATS_TEST_TMPDIR/fat" &
 	for _ in $(seq 50); do
 		[ -s "$BATS_TEST_TMPDIR/fat" ] && grep -q python3 "/proc/$(cat "$BATS_TEST_TMPDIR/fat")/comm" 2>/dev/null &&
 			awk '/^VmRSS/ {exit !($2 > 40000)}' "/proc/$(cat "$BATS_TEST_TMPDIR/fat")/status" && break
 		sleep 0.1
 	done
-	fat=$(cat "$BATS_TEST_TMPDIR/fat")
+	FAT=$(cat "$BATS_TEST_TMPDIR/fat")
 	run run_in_cgroup python3 -c 'import time; b=[]
 for i in range(30):
     b.append(bytearray(1 << 20)); time.sleep(0.005)
 time.sleep(1)'
-	hog=${lines[0]}
+	HOG=${lines[0]}
 	wait_tracer 10
 	assert_equal "$TRACER_RC" 0
-	jq -e --argjson fat "$fat" --argjson hog "$hog" '
+}
+
+@test "victim differs from trigger: an idle fat process is killed for a growing one" {
+	fat_and_hog
+	jq -e --argjson fat "$FAT" --argjson hog "$HOG" '
 		.tracer_data.victim_pid == $fat and .tracer_data.trigger_pid == $hog' "$OUT"
+}
+
+@test "classic tracepoint flavor, victim not the trigger: /proc facts only while they are true" {
+	fat_and_hog --probe tracepoint
+	# the victim is exiting, or already reaped, when we look: its memcg then reads as the
+	# root and its name is gone; neither may be reported wrong (empty instead)
+	jq -e --argjson fat "$FAT" --argjson hog "$HOG" --arg cg "/rtest_oom_$$" '
+		.tracer_data.victim_pid == $fat and .tracer_data.trigger_pid == $hog
+		and (.tracer_data.victim_process_name == "python3"
+		     or .tracer_data.victim_process_name == "")
+		and .tracer_data.trigger_memcg == $cg
+		and (.tracer_data.victim_memcg == $cg or .tracer_data.victim_memcg == "")' "$OUT" ||
+		fail "$(cat "$OUT" "$ERR")"
 }
 
 @test "table output: header and one row per kill" {
