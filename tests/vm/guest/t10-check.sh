@@ -1,10 +1,16 @@
 # 1. every tool attaches (--check) on this kernel; the hook kinds each can use when forced.
 W=/tmp/t10
 mkdir -p $W
+# the clear exit 1 of a tool whose device is absent (no bond yet: t50 makes one; no DCB NIC)
+no_device='no bonding interface|no device with DCB PFC'
 for t in $TOOLS; do
 	if timeout 60 huatuo-$t --check > $W/out 2> $W/err; then
 		ok "huatuo-$t --check attaches on $(uname -r)"
 		diag_file $W/out
+	elif grep -qE "$no_device" $W/err; then
+		skip "huatuo-$t --check attaches on $(uname -r)" "$(head -1 $W/err)"
+		skip "huatuo-$t --check --json lists its hooks" "no device"
+		continue
 	else
 		not_ok "huatuo-$t --check attaches on $(uname -r)"
 		diag_file $W/err
