@@ -75,7 +75,7 @@ static int appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 
 	for (;;) {
 		va_start(ap, fmt);
-		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		n = ht_vsnprintf(*buf + *len, *cap - *len, fmt, ap);
 		va_end(ap);
 		if (n < 0)
 			return -EINVAL;
