@@ -81,12 +81,26 @@ size_t ht_utf8_sanitize(const void *in, size_t len, char *out, size_t out_len)
 
 const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < len && in[i] && o + 1 < out_len; i++) {
+	for (; i < len && in[i] && o + 1 < out_len; i++) {
 		unsigned char c = (unsigned char)in[i];
 
 		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (o && i < len && in[i]) {
+		/* cut short: not inside a multi-byte character (valid UTF-8 in, valid out) */
+		size_t start = o;
+
+		while (start && ((unsigned char)out[start - 1] & 0xc0) == 0x80)
+			start--;
+		if (start && (unsigned char)out[start - 1] >= 0xc0) {
+			unsigned char lead = (unsigned char)out[start - 1];
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+			if (o - (start - 1) < need)
+				o = start - 1;
+		}
 	}
 	if (out_len)
 		out[o] = '\0';

@@ -363,7 +363,7 @@ static void decode_mce(const struct ras_mce *m, struct ras_out *o)
 	o->event = "MCE";
 	o->type = mce_type(m, &class);
 	mce_decode_mcacod((uint16_t)m->status, what, sizeof(what), &is_mem);
-	snprintf(o->dev, sizeof(o->dev), "%s", is_mem ? "MEM" : "CPU");
+	ht_snprintf(o->dev, sizeof(o->dev), "%s", is_mem ? "MEM" : "CPU");
 
 	info_add(o, "%sMachine check on CPU %u bank %u: %s, %s",
 		 m->status & MCI_STATUS_VAL ? "" : "Invalid (VAL clear) ", m->cpu, m->bank, what,
@@ -443,7 +443,7 @@ static void decode_edac(const struct ras_edac *m, struct ras_out *o)
 	kstr(m->driver_detail, sizeof(m->driver_detail), detail, sizeof(detail));
 	o->event = "EDAC";
 	o->type = m->err_type < ARRAY_SIZE(types) ? types[m->err_type] : "INFO";
-	snprintf(o->dev, sizeof(o->dev), "MEM");
+	ht_snprintf(o->dev, sizeof(o->dev), "MEM");
 	info_add(o,
 		 "%d %s error%s:%s%s on %s (mc:%u location:%d:%d:%d address:0x%08llx grain:%llu "
 		 "syndrome:0x%08llx%s%s)",
@@ -523,7 +523,7 @@ static void decode_aer(const struct ras_aer *a, struct ras_out *o)
 	kstr(a->dev_name, sizeof(a->dev_name), dev, sizeof(dev));
 	o->event = "AER";
 	o->type = a->severity < ARRAY_SIZE(types) ? types[a->severity] : "UNCORRECTED";
-	snprintf(o->dev, sizeof(o->dev), "PCIe%s%s", dev[0] ? " " : "", dev);
+	ht_snprintf(o->dev, sizeof(o->dev), "PCIe%s%s", dev[0] ? " " : "", dev);
 	info_add(o, "%s PCIe Bus Error: severity=%s, ", dev[0] ? dev : "?",
 		 a->severity < ARRAY_SIZE(sev_names) ? sev_names[a->severity] : "unknown");
 	errs = cJSON_AddArrayToObject(o->detail, "errors");
@@ -587,7 +587,7 @@ static void decode_non_standard(const struct ras_non_standard *s, struct ras_out
 		snprintf(raw + used, sizeof(raw) - used, " ...");
 	o->event = "NON_STANDARD";
 	o->type = ghes_type(s->sev);
-	snprintf(o->dev, sizeof(o->dev), "ACPI");
+	ht_snprintf(o->dev, sizeof(o->dev), "ACPI");
 	info_add(o, "severity: %u; sec type:%s; FRU: %s %s; data len:%u; raw data:%s", s->sev, sec,
 		 fru, text, s->len, raw);
 
@@ -607,7 +607,7 @@ static void decode_arm(const struct ras_arm *a, struct ras_out *o)
 
 	o->event = "ARM";
 	o->type = a->has_sev ? ghes_type(a->sev) : "INFO";
-	snprintf(o->dev, sizeof(o->dev), "CPU");
+	ht_snprintf(o->dev, sizeof(o->dev), "CPU");
 	if (a->has_sev)
 		info_add(o, "cpu: %d; error: %u; ", a->cpu, a->sev);
 	info_add(o,
@@ -655,7 +655,7 @@ static void decode_threshold(const struct ras_threshold *t, uint64_t suppressed,
 
 	o->event = "THRESHOLD";
 	o->type = "CORRECTED";
-	snprintf(o->dev, sizeof(o->dev), "CPU");
+	ht_snprintf(o->dev, sizeof(o->dev), "CPU");
 	info_add(o,
 		 "MCE threshold interrupt (vector 0x%x) on CPU %u: a machine-check bank "
 		 "crossed its corrected-error threshold",
@@ -722,7 +722,7 @@ static void decode_extlog(const struct ras_extlog *x, struct ras_out *o)
 	kstr(x->fru_text, sizeof(x->fru_text), text, sizeof(text));
 	o->event = "EXTLOG";
 	o->type = x->sev < ARRAY_SIZE(types) ? types[x->sev] : "INFO";
-	snprintf(o->dev, sizeof(o->dev), "MEM");
+	ht_snprintf(o->dev, sizeof(o->dev), "MEM");
 	info_add(o, "%u %s error: %s", x->err_seq,
 		 x->sev < ARRAY_SIZE(sevs) ? sevs[x->sev] : "unknown", etype);
 	if (x->validation_bits & CPER_MEM_VALID_PA) {
@@ -758,7 +758,7 @@ static void decode_memory_failure(const struct ras_memory_failure *f, struct ras
 
 	o->event = "MEMORY_FAILURE";
 	o->type = "UNCORRECTED";
-	snprintf(o->dev, sizeof(o->dev), "MEM");
+	ht_snprintf(o->dev, sizeof(o->dev), "MEM");
 	info_add(o, "pfn 0x%llx: recovery action for page type %d: %s", (unsigned long long)f->pfn,
 		 f->type, res);
 	json_hex(o->detail, "pfn", f->pfn);
@@ -879,7 +879,10 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddStringToObject(d, "type", o.type);
 	/* the seed's timestamp: the kernel's monotonic ns; HUATUO's later name as a date */
 	ht_json_add_u64(d, "timestamp", e->ts_ns);
-	ht_json_add_bytes(d, "info", o.info, sizeof(o.info));
+	if (o.len < sizeof(o.info) - 1) /* whole, so valid UTF-8: referenced, not copied */
+		cJSON_AddItemToObjectCS(d, "info", cJSON_CreateStringReference(o.info));
+	else /* cut: maybe inside a multi-byte character */
+		ht_json_add_bytes(d, "info", o.info, sizeof(o.info));
 	cJSON_AddStringToObject(d, "observed_timestamp", stamp);
 	cJSON_AddNumberToObject(d, "cpu", e->cpu);
 	cJSON_AddItemToObject(d, "detail", o.detail);

@@ -430,6 +430,20 @@ static int printf_cmp(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+/* stdin through ht_printable into a buffer of argv[0] bytes */
+static int printable(int argc, char **argv)
+{
+	char in[4096], out[4096];
+	size_t n = fread(in, 1, sizeof(in) - 1, stdin), len = strtoul(argv[0], NULL, 10);
+
+	(void)argc;
+	in[n] = '\0';
+	if (len > sizeof(out))
+		len = sizeof(out);
+	printf("%s\n", ht_printable(in, n, out, len));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -451,13 +465,15 @@ int main(int argc, char **argv)
 		{ "dcb", 2, dcb },
 		{ "tracer-data", 0, tracer_data },
 		{ "printf", 0, printf_cmp },
+		{ "printable", 1, printable },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
-	fprintf(stderr, "usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-			"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf ARGS\n");
+	fprintf(stderr,
+		"usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
+		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable ARGS\n");
 	return HT_EX_USAGE;
 }

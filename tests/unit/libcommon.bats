@@ -133,6 +133,16 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_output "0 mismatches"
 }
 
+@test "ht_printable: controls become ?, a cut never splits a UTF-8 character" {
+	run bash -c "printf 'a\tb' | '$HT_BUILD/ht-unit' printable 16"
+	assert_output 'a?b'
+	# "aé漢": a (1) + é (2) + 漢 (3) bytes; room for 1, 2, 3, 5 bytes and the NUL
+	for want in 2:a 3:a 4:aé 6:aé 7:aé漢; do
+		run bash -c "printf 'aé漢' | '$HT_BUILD/ht-unit' printable ${want%%:*}"
+		assert_output "${want#*:}"
+	done
+}
+
 @test "64-bit integers are exact, pointers are hex strings" {
 	run bash -c "printf x | '$HT_BUILD/ht-unit' json"
 	assert_output --partial '"u64max":18446744073709551615'
