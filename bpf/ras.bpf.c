@@ -144,10 +144,10 @@ static __always_inline struct ras_event *ras_new(__u32 source)
 
 	if (!zero)
 		return NULL;
-	e = ht_reserve(sizeof(*e));
+	e = ht_reserve(ras_event_size(source));
 	if (!e)
 		return NULL;
-	bpf_probe_read_kernel(e, sizeof(*e), zero);
+	bpf_probe_read_kernel(e, ras_event_size(source), zero);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->source = source;
 	e->cpu = bpf_get_smp_processor_id();
@@ -196,7 +196,7 @@ static __always_inline int on_mce(void *ctx, const struct mce___ht *m)
 		e->mce.microcode = BPF_CORE_READ(m, microcode);
 		e->mce.has_microcode = 1;
 	}
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_MCE));
 	return 0;
 }
 
@@ -245,7 +245,7 @@ int htras_mce_tp(struct trace_event_raw_mce_record___ht *r)
 		e->mce.microcode = BPF_CORE_READ(r, microcode);
 		e->mce.has_microcode = 1;
 	}
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_MCE));
 	return 0;
 }
 
@@ -273,7 +273,7 @@ static __always_inline int on_mc(void *ctx, __u32 err_type, const char *msg, con
 	bpf_probe_read_kernel_str(e->edac.label, sizeof(e->edac.label), label);
 	bpf_probe_read_kernel_str(e->edac.driver_detail, sizeof(e->edac.driver_detail),
 				  driver_detail);
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_EDAC));
 	return 0;
 }
 
@@ -316,7 +316,7 @@ int htras_mc_tp(struct trace_event_raw_mc_event *r)
 			  BPF_CORE_READ(r, __data_loc_label));
 	read_data_loc_str(e->edac.driver_detail, sizeof(e->edac.driver_detail), r,
 			  BPF_CORE_READ(r, __data_loc_driver_detail));
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_EDAC));
 	return 0;
 }
 
@@ -336,7 +336,7 @@ static __always_inline int on_aer(void *ctx, const char *dev_name, __u32 status,
 	if (tlp_header_valid && tlp)
 		bpf_probe_read_kernel(e->aer.tlp_header, sizeof(e->aer.tlp_header), tlp);
 	bpf_probe_read_kernel_str(e->aer.dev_name, sizeof(e->aer.dev_name), dev_name);
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_AER));
 	return 0;
 }
 
@@ -369,7 +369,7 @@ int htras_aer_tp(struct trace_event_raw_aer_event___ht *r)
 	}
 	read_data_loc_str(e->aer.dev_name, sizeof(e->aer.dev_name), r,
 			  BPF_CORE_READ(r, __data_loc_dev_name));
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_AER));
 	return 0;
 }
 
@@ -393,7 +393,7 @@ static __always_inline int on_ns(void *ctx, const void *sec_type, const void *fr
 	bpf_probe_read_kernel_str(e->ns.fru_text, sizeof(e->ns.fru_text), fru_text);
 	if (n && err)
 		bpf_probe_read_kernel(e->ns.raw, RAS_RAW_SIZE(n), err);
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_NON_STANDARD));
 	return 0;
 }
 
@@ -431,7 +431,7 @@ int htras_ns_tp(struct trace_event_raw_non_standard_event *r)
 		n = RAS_RAW_LEN;
 	if (n)
 		bpf_probe_read_kernel(e->ns.raw, RAS_RAW_SIZE(n), (void *)r + (loc & 0xffff));
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_NON_STANDARD));
 	return 0;
 }
 
@@ -456,7 +456,7 @@ static __always_inline int on_arm(void *ctx, const struct cper_sec_proc_arm *pro
 	e->arm.sev = sev;
 	e->arm.cpu = cpu;
 	e->arm.has_sev = 1;
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_ARM));
 	return 0;
 }
 
@@ -499,7 +499,7 @@ int htras_arm_tp(struct trace_event_raw_arm_event___ht *r)
 		e->arm.ctx_len = BPF_CORE_READ(r, ctx_len);
 		e->arm.oem_len = BPF_CORE_READ(r, oem_len);
 	}
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_ARM));
 	return 0;
 }
 
@@ -514,7 +514,7 @@ static __always_inline int on_thr(void *ctx, int vector)
 		return 0;
 	e->thr.vector = vector;
 	e->thr.cpu = e->cpu;
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_THRESHOLD));
 	return 0;
 }
 
@@ -561,7 +561,7 @@ static __always_inline int on_extlog(void *ctx, const struct cper_sec_mem_err___
 	e->extlog.error_type = BPF_CORE_READ(mem, error_type);
 	bpf_probe_read_kernel(e->extlog.fru_id, sizeof(e->extlog.fru_id), fru_id);
 	bpf_probe_read_kernel_str(e->extlog.fru_text, sizeof(e->extlog.fru_text), fru_text);
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_EXTLOG));
 	return 0;
 }
 
@@ -612,7 +612,7 @@ int htras_extlog_tp(struct trace_event_raw_extlog_mem_event___ht *r)
 	bpf_core_read(e->extlog.fru_id, sizeof(e->extlog.fru_id), &r->fru_id);
 	read_data_loc_str(e->extlog.fru_text, sizeof(e->extlog.fru_text), r,
 			  BPF_CORE_READ(r, __data_loc_fru_text));
-	ht_submit(r, e, sizeof(*e));
+	ht_submit(r, e, ras_event_size(RAS_SRC_EXTLOG));
 	return 0;
 }
 
@@ -627,7 +627,7 @@ static __always_inline int on_mf(void *ctx, unsigned long pfn, int type, int res
 	e->mf.pfn = pfn;
 	e->mf.type = type;
 	e->mf.result = result;
-	ht_submit(ctx, e, sizeof(*e));
+	ht_submit(ctx, e, ras_event_size(RAS_SRC_MEMORY_FAILURE));
 	return 0;
 }
 

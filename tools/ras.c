@@ -819,7 +819,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON *d;
 
 	(void)ctx;
-	if (size < sizeof(*e))
+	/* a record is as long as its source's part of the union */
+	if (size < RAS_SIZE_OF(cpu) || size < ras_event_size(e->source))
 		return 0;
 	o.detail = cJSON_CreateObject();
 	if (!o.detail)
