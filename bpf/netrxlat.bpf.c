@@ -20,7 +20,6 @@
 #include <bpf/bpf_endian.h>
 #include "netrxlat.h"
 
-#define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define AF_INET 2
 #define AF_INET6 10

@@ -215,8 +215,8 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 /*
  * The part of kernel BTF that the BPF object @elf relocates against (libcommon/btfmin.c),
- * cached per kernel and object; a path for btf_custom_path (malloc'd, kept for the process:
- * a memfd path must stay open), or NULL to use all of kernel BTF. Called by
+ * cached per kernel and object; a path for btf_custom_path (a static buffer, valid for the
+ * process: a memfd behind it stays open), or NULL to use all of kernel BTF. Called by
  * ht_bpf_open_load_attach() unless the tool set env->btf_min earlier (dropwatch --reason).
  */
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);

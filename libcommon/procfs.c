@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Parsers for /proc/<pid>/stack and /proc/<pid>/stat text (fuzzed in tests/fuzz). */
+/*
+ * Parsers for /proc/<pid>/stack and /proc/<pid>/stat text (fuzzed in tests/fuzz), and what
+ * is read through them: a task's exit state, the kernel's HZ from /proc/timer_list.
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

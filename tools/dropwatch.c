@@ -654,8 +654,8 @@ int main(int argc, char **argv)
 	int err = 0;
 
 	ht_parse_args(&env, &argp, argc, argv);
-	if (!env.buffer_set)
-		env.buffer_bytes = ring_size(opts.summary ? 1 : opts.rate);
+	if (!env.buffer_set) /* --summary counts in the kernel: the ring carries no reports */
+		env.buffer_bytes = opts.summary ? 256 << 10 : ring_size(opts.rate);
 	if (opts.nreasons || opts.nexcluded) {
 		size_t len = 0;
 		const void *elf = dropwatch_bpf__elf_bytes(&len);
