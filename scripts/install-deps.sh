@@ -6,6 +6,6 @@ pkgs=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' packages.txt | tr '\n' ' ')
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $pkgs
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $pkgs
