@@ -22,6 +22,7 @@
 #include <bpf/btf.h>
 
 #include "huatuo.h"
+#include "tool.h"
 
 static struct ht_env *print_env;
 static char last_libbpf_msg[512];
@@ -98,7 +99,8 @@ int ht_check_privilege(const struct ht_env *env)
 	return 1;
 }
 
-int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts)
+/* Check privilege and BTF; fill open options. Returns 0 or 1 (message printed). */
+static int preflight(struct ht_env *env, struct bpf_object_open_opts *opts)
 {
 	print_env = env;
 	libbpf_set_print(libbpf_print);
@@ -440,7 +442,8 @@ static void candidate_order(const struct ht_env *env, struct bpf_object *obj,
 	}
 }
 
-int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
+/* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
+static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
 {
 	char reasons[1024] = "", buf[128];
@@ -530,7 +533,8 @@ int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 	return 0;
 }
 
-int ht_bpf_loaded(struct ht_env *env, int load_err)
+/* Interpret the result of <skel>__load(): prints one clear line on failure. */
+static int loaded(struct ht_env *env, int load_err)
 {
 	if (!load_err)
 		return 0;
@@ -546,7 +550,8 @@ int ht_bpf_loaded(struct ht_env *env, int load_err)
 	return 1;
 }
 
-int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj)
+/* Attach every loaded program; record what attached. */
+static int attach(struct ht_env *env, struct bpf_object *obj)
 {
 	int kept = 0, total = env->nattached;
 
@@ -640,12 +645,20 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 		}
 }
 
-void ht_bpf_detach(struct ht_env *env)
+static void detach(struct ht_env *env)
 {
 	for (int i = 0; i < env->nattached; i++) {
 		bpf_link__destroy(env->attached[i].link);
 		env->attached[i].link = NULL;
 	}
+}
+
+void ht_bpf_close(struct ht_env *env)
+{
+	detach(env);
+	if (env->skel)
+		env->skel_ops->destroy(env->skel);
+	env->skel = NULL;
 }
 
 /*
@@ -678,16 +691,16 @@ static const char *kconfig_fallback(const struct ht_env *env)
 	return kconfig;
 }
 
-void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
-			      const struct ht_hook *hooks, int nhooks,
-			      void (*configure)(void *skel, struct ht_env *env))
+int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
+			    const struct ht_hook *hooks, int nhooks,
+			    void (*configure)(void *skel, struct ht_env *env))
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	void *skel;
 	int err;
 
-	if (ht_bpf_preflight(env, &opts))
-		return NULL;
+	if (preflight(env, &opts))
+		return 1;
 	opts.kconfig = kconfig_fallback(env);
 	if (!env->btf_min && ops->elf_bytes) { /* a tool may have built it already */
 		size_t len = 0;
@@ -703,12 +716,12 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		skel = ops->open(&opts);
 		if (!skel) {
 			ht_err(env, "cannot open the BPF object: %s", strerror(errno));
-			return NULL;
+			return 1;
 		}
 		if (configure)
 			configure(skel, env);
 		env->nattached = 0;
-		if (ht_bpf_prepare(env, ops->object(skel), hooks, nhooks))
+		if (prepare(env, ops->object(skel), hooks, nhooks))
 			goto fail;
 		err = ops->load(skel);
 		if (!err)
@@ -729,7 +742,7 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			continue;
 		}
 		if (env->probe != HT_PROBE_AUTO || !used) {
-			ht_bpf_loaded(env, err);
+			loaded(env, err);
 			goto fail;
 		}
 		ht_info(env,
@@ -739,11 +752,13 @@ void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		env->excluded_kinds |= used & -used;
 		ops->destroy(skel);
 	}
-	if (ht_bpf_attach(env, ops->object(skel)))
+	if (attach(env, ops->object(skel)))
 		goto fail;
-	return skel;
+	env->skel = skel;
+	env->skel_ops = ops;
+	return 0;
 fail:
-	ht_bpf_detach(env);
+	detach(env);
 	ops->destroy(skel);
-	return NULL;
+	return 1;
 }

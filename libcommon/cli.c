@@ -75,14 +75,14 @@ static const struct common_opt common_opts[] = {
 	    "Force a hook kind: auto, tp_btf, raw_tp, tracepoint, fentry, kprobe "
 	    "(default auto, or $HUATUO_PROBE)",
 	    0 },
-	  0 },
+	  HT_OPT_BPF },
 	{ { "buffer-size", OPT_BUFFER_SIZE, "SIZE", 0,
 	    "Kernel ring buffer size (K, M; default 256K, power of two)", 0 },
-	  0 },
+	  HT_OPT_BPF },
 	{ { "btf", OPT_BTF, "FILE", 0,
 	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (used as given; or $HUATUO_BTF)",
 	    0 },
-	  0 },
+	  HT_OPT_BPF },
 	{ { "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 0 }, 0 },
 	{ { NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 }, 0 },
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * libcommon: everything the huatuo-* tools share, so that each tool's .c file reads as
- * options -> open/load/attach -> poll -> print.
+ * options -> one ht_main() call -> print.
  */
 #ifndef HUATUO_H
 #define HUATUO_H
@@ -53,6 +53,7 @@ enum ht_opt_flags {
 	HT_OPT_PID = 1 << 1,
 	HT_OPT_COMM = 1 << 2,
 	HT_OPT_CGROUP = 1 << 3,
+	HT_OPT_BPF = 1 << 4, /* --probe, --buffer-size, --btf: set by ht_main() for BPF tools */
 };
 
 enum ht_probe_kind {
@@ -109,8 +110,11 @@ struct ht_env {
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
+	bool once; /* reports once and exits (--snapshot): no banner, no table header */
 
 	/* run-time state */
+	void *skel; /* the loaded and attached skeleton (ht_main), NULL without BPF */
+	const struct ht_skel_ops *skel_ops;
 	const char *btf_min;	     /* subset of kernel BTF given to libbpf for CO-RE, or NULL */
 	unsigned int excluded_kinds; /* 1 << kind: demoted after the kernel refused them */
 	struct ht_attached attached[HT_MAX_HOOKS];
@@ -148,7 +152,7 @@ void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* Only with -v. */
 void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- BPF lifecycle (bpf.c) ---- */
+/* ---- a tool's life: options, kernel side, report, exit (tool.c, bpf.c) ---- */
 
 /*
  * One logical hook and the programs that can implement it, best first. A candidate is a BPF
@@ -164,17 +168,7 @@ struct ht_hook {
 		       const char *target);
 };
 
-/* Root or CAP_BPF+CAP_PERFMON? 0, or 1 with the message printed. */
-int ht_check_privilege(const struct ht_env *env);
-/* Check privilege and BTF; fill open options. Returns 0 or 1 (message printed). */
-int ht_bpf_preflight(struct ht_env *env, struct bpf_object_open_opts *opts);
-/* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
-int ht_bpf_prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
-		   int nhooks);
-/*
- * A tool's skeleton, generically: HT_SKEL_OPS(oom) gives the ops of oom.skel.h. The tool's
- * @configure sets rodata between open and load.
- */
+/* A tool's skeleton, generically: HT_SKEL_OPS(oom) gives oom_skel_ops for oom.skel.h. */
 struct ht_skel_ops {
 	void *(*open)(const struct bpf_object_open_opts *opts);
 	int (*load)(void *skel);
@@ -204,20 +198,64 @@ struct ht_skel_ops {
 							    name##_bpf__elf_bytes }
 
 /*
- * Preflight, open, configure, prepare, load and attach, as one step. When the kernel refuses
- * to load the preferred flavours (a tp_btf prototype or a CO-RE field this kernel lacks), the
- * object is opened again without the hook kinds that failed (tp_btf, then raw_tp, ...) until
- * one loads. Returns the loaded and attached skeleton, or NULL (message printed, exit 1).
+ * A tool's event handler returns 0 (reported or filtered: ht_emit() counts what it reports
+ * toward --count) or -errno to stop (-EPIPE: the reader is gone, a normal end).
  */
-void *ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
-			      const struct ht_hook *hooks, int nhooks,
-			      void (*configure)(void *skel, struct ht_env *env));
+typedef int (*ht_event_fn)(struct ht_env *env, void *ctx, const void *data, size_t size);
+typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
+
+/*
+ * What a tool is, for ht_main(). Everything but @argp is optional. The stages that return
+ * int return 0, or 1 with their one-line message printed.
+ */
+struct ht_tool {
+	const struct argp *argp; /* the tool's own options (doc, Examples) */
+	/* kernel side; no @skel: a tool without BPF (netlink, procfs) */
+	const struct ht_skel_ops *skel;
+	const struct ht_hook *hooks;
+	int nhooks;
+	void (*configure)(void *skel, struct ht_env *env); /* rodata, between open and load */
+
+	/* before the BPF object is opened: derived options, checks; failure exits 1 at once */
+	int (*prepare)(struct ht_env *env);
+	/* attached (first stage without BPF), also for --check: maps, samplers, ht_add_hook() */
+	int (*setup)(struct ht_env *env, void *skel);
+	/* not for --check: just before the banner */
+	int (*start)(struct ht_env *env, void *skel);
+	/* table header after TIME: a format of %s fields and the column names */
+	struct {
+		const char *fmt;
+		const char *cols[10];
+	} header;
+	/* the run: ht_run() over the "events" map with @on_event (and @tick every @tick_ns) */
+	ht_event_fn on_event;
+	ht_tick_fn tick;
+	uint64_t tick_ns;
+	void *ctx; /* handed to @on_event and @tick */
+	int (*run)(struct ht_env *env, void *skel); /* instead of ht_run(): the tool's own loop */
+	/* always, last: free what the stages made (@skel NULL if it was never loaded) */
+	void (*cleanup)(struct ht_env *env, void *skel);
+};
+
+/*
+ * A tool's whole life: parse the options, prepare, open/configure/load/attach the skeleton
+ * (the best hook flavour this kernel runs, falling back when it refuses one), setup, then
+ * either print the hooks (--check) or start (-o store, banner, header) and run until the
+ * end, and always detach, destroy, clean up and say how it ended. Returns the exit status.
+ */
+int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv);
+
+/* Root or CAP_BPF+CAP_PERFMON? 0, or 1 with the message printed. */
+int ht_check_privilege(const struct ht_env *env);
+/* Record a non-BPF hook (netlink, procfs, perf event) so --check reports it. */
+void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target);
+const char *ht_probe_kind_name(enum ht_probe_kind kind);
 
 /*
  * The part of kernel BTF that the BPF object @elf relocates against (libcommon/btfmin.c),
  * cached per kernel and object; a path for btf_custom_path (a static buffer, valid for the
- * process: a memfd behind it stays open), or NULL to use all of kernel BTF. Called by
- * ht_bpf_open_load_attach() unless the tool set env->btf_min earlier (dropwatch --reason).
+ * process: a memfd behind it stays open), or NULL to use all of kernel BTF. ht_main() builds
+ * it unless the tool's prepare stage set env->btf_min (dropwatch --reason).
  */
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
 /* Distinct root types of @elf's CO-RE relocations, or -EINVAL (tests, fuzzing). */
@@ -225,31 +263,12 @@ int ht_btf_core_root_count(const void *elf, size_t elf_len);
 /* Section @name of an in-memory ELF64 file, bounds-checked; NULL if absent or malformed. */
 const void *ht_elf_section(const void *elf, size_t size, const char *name, size_t *len);
 
-/* Interpret the result of <skel>__load(): prints one clear line on failure. */
-int ht_bpf_loaded(struct ht_env *env, int load_err);
-/* Attach every loaded program; record what attached. */
-int ht_bpf_attach(struct ht_env *env, struct bpf_object *obj);
-/* Print the hooks used (for --check and -v). */
-void ht_print_hooks(const struct ht_env *env, FILE *f);
-/* Detach everything ht_bpf_attach() attached. */
-void ht_bpf_detach(struct ht_env *env);
-const char *ht_probe_kind_name(enum ht_probe_kind kind);
-/* Record a non-BPF hook (netlink, procfs) so --check can report it. */
-void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target);
-
 /* Kernel facilities, found by trying. */
 bool ht_tracepoint_exists(const char *category, const char *event);
 bool ht_tracepoint_has_field(const char *category, const char *event, const char *field);
 const char *ht_tracefs(void); /* mounted tracefs path, mounting it if needed; NULL if none */
 
 /* ---- the event loop (loop.c) ---- */
-
-/*
- * A tool's event handler returns 0 (reported or filtered: ht_emit() counts what it reports
- * toward --count) or -errno to stop (-EPIPE: the reader is gone, a normal end).
- */
-typedef int (*ht_event_fn)(struct ht_env *env, void *ctx, const void *data, size_t size);
-typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
 
 /*
  * Poll the "events" map of @obj until SIGINT/SIGTERM/SIGHUP, --duration, --count or a closed
@@ -261,8 +280,6 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 /* Loop without BPF (netlink tools): @fd readable -> @on_readable. */
 int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env, void *ctx),
 	      void *ctx, ht_tick_fn tick, uint64_t tick_ns);
-/* Install SIGINT/SIGTERM/SIGHUP handlers and ignore SIGPIPE. */
-void ht_signals_init(void);
 bool ht_exiting(void);
 /* Final summary and exit status: 0 normal end, 1 runtime failure. */
 int ht_finish(struct ht_env *env, int err);
@@ -278,11 +295,6 @@ struct ht_container {
 	char runtime[24]; /* docker, containerd, crio, podman */
 };
 
-/*
- * Start reporting: open the -o store, print the banner on stderr and, in table mode, the
- * header (after a TIME column) on stdout. Returns 0 or 1 (message printed).
- */
-int ht_start(struct ht_env *env, const char *header_fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Report one event: JSON envelope line (--json) or a table row (row_fmt), plus the -o store.
  * Takes ownership of @data (tracer_data). @ct may be NULL. Returns 0 or -errno.

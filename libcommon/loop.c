@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "huatuo.h"
+#include "tool.h"
 
 #define HT_STOP (-ECANCELED) /* handler return that ends the loop normally */
 #define POLL_MS 100

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "huatuo.h"
+#include "tool.h"
 
 /* Length of the valid UTF-8 sequence at @s (max @n bytes), 0 if invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
@@ -684,6 +685,8 @@ int ht_start(struct ht_env *env, const char *header_fmt, ...)
 			return 1;
 		}
 	}
+	if (env->once)
+		return 0;
 	if (env->duration_set && env->duration_ns)
 		fprintf(stderr, "Tracing %s for %llus... Hit Ctrl-C to end.\n", env->what,
 			(unsigned long long)(env->duration_ns / NSEC_PER_SEC));

@@ -341,50 +341,66 @@ static int open_rtnetlink(struct bond_ctx *c)
 	return err < 0 ? err : 0;
 }
 
+static int prepare(struct ht_env *env)
+{
+	bctx.env = env;
+	if (geteuid() != 0) {
+		ht_err(env, "need root (CAP_NET_ADMIN) to read LACP details of bonds");
+		return 1;
+	}
+	return 0;
+}
+
+static int setup(struct ht_env *env, void *skel)
+{
+	int err;
+
+	(void)skel;
+	bctx.content = malloc(CONTENT_MAX);
+	err = bctx.content ? open_rtnetlink(&bctx) : -NLE_NOMEM;
+	if (err) {
+		ht_err(env, "cannot open rtnetlink: %s", nl_geterror(err));
+		return 1;
+	}
+	ht_add_hook(env, "bond_slave_state", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
+	ht_add_hook(env, "bond_text", HT_PROBE_NONE, PROC_BONDING);
+	if (!bctx.seen_bond && !proc_bonding_has_bonds() && (!bctx.wait || env->check)) {
+		ht_err(env,
+		       "no bonding interface: no bond link in this network namespace and "
+		       "nothing in " PROC_BONDING "%s",
+		       env->check ? "" : " (--wait to wait for one)");
+		return 1;
+	}
+	return 0;
+}
+
+static int run(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	return ht_run_fd(env, nl_socket_get_fd(bctx.sk), on_readable, &bctx, NULL, 0);
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	nl_socket_free(bctx.sk);
+	free(bctx.content);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-bondlacp",
 			      .tracer_name = "netdev_bonding_lacp",
 			      .what = "bond LACP state changes" };
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.prepare = prepare,
+		.setup = setup,
+		.header = { "%-16s %-16s %-10s %5s %7s %7s %s",
+			    { "BOND", "SLAVE", "MII", "AGG", "ACTOR", "PARTNER", "CHANGED" } },
+		.run = run,
+		.cleanup = cleanup,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	bctx.env = &env;
-	if (geteuid() != 0) {
-		ht_err(&env, "need root (CAP_NET_ADMIN) to read LACP details of bonds");
-		return 1;
-	}
-	bctx.content = malloc(CONTENT_MAX);
-	err = bctx.content ? open_rtnetlink(&bctx) : -NLE_NOMEM;
-	if (err) {
-		ht_err(&env, "cannot open rtnetlink: %s", nl_geterror(err));
-		env.exit_code = 1;
-		err = 0;
-		goto out;
-	}
-	ht_add_hook(&env, "bond_slave_state", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
-	ht_add_hook(&env, "bond_text", HT_PROBE_NONE, PROC_BONDING);
-	if (!bctx.seen_bond && !proc_bonding_has_bonds() && (!bctx.wait || env.check)) {
-		ht_err(&env,
-		       "no bonding interface: no bond link in this network namespace and "
-		       "nothing in " PROC_BONDING "%s",
-		       env.check ? "" : " (--wait to wait for one)");
-		env.exit_code = 1;
-		goto out;
-	}
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-16s %-16s %-10s %5s %7s %7s %s", "BOND", "SLAVE", "MII", "AGG",
-		     "ACTOR", "PARTNER", "CHANGED")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run_fd(&env, nl_socket_get_fd(bctx.sk), on_readable, &bctx, NULL, 0);
-out:
-	nl_socket_free(bctx.sk);
-	free(bctx.content);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

@@ -571,13 +571,14 @@ static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows
 
 static int summary_tick(struct ht_env *env, void *ctx)
 {
-	struct dropwatch_bpf *skel = ctx;
+	struct dropwatch_bpf *skel = env->skel;
 	uint64_t now = ht_now_mono_ns();
 	struct count *counts = NULL;
 	struct row *rows;
 	size_t n, nrows;
 	int err;
 
+	(void)ctx;
 	err = read_counts(bpf_map__fd(skel->maps.drop_counts), &counts, &n);
 	if (err) {
 		ht_err(env, "reading the drop counters failed: %s", strerror(-err));
@@ -640,6 +641,73 @@ static void configure(void *s, struct ht_env *env)
 		bpf_map__set_max_entries(skel->maps.drop_counts, 1);
 }
 
+static struct ht_tool tool; /* below */
+
+static int prepare(struct ht_env *env)
+{
+	if (opts.summary)
+		tool.header.fmt = NULL; /* its blocks have their own heading */
+	if (!env->buffer_set) /* --summary counts in the kernel: the ring carries no reports */
+		env->buffer_bytes = opts.summary ? 256 << 10 : ring_size(opts.rate);
+	if (opts.nreasons || opts.nexcluded) {
+		size_t len = 0;
+		const void *elf = dropwatch_bpf__elf_bytes(&len);
+
+		/* the names, checked before anything is loaded, from the CO-RE subset built now */
+		env->btf_min = ht_btf_min(env, elf, len);
+		load_reasons(env);
+	}
+	return 0;
+}
+
+static int setup(struct ht_env *env, void *skel)
+{
+	bool high;
+
+	if (fill_reason_map(env, skel, &high))
+		return 1;
+	/* reasons past the table (subsystem reasons, 0xffff0000 masks) follow the default */
+	if (!high && !opts.nreasons)
+		ht_info(env, "subsystem drop reasons are excluded");
+	return 0;
+}
+
+static int run(struct ht_env *env, void *skel)
+{
+	int err;
+
+	if (!opts.summary)
+		return ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, NULL, 0);
+	summary.last_ns = ht_now_mono_ns();
+	err = ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, summary_tick,
+		     opts.interval_ns);
+	if (!err || err == -EPIPE)
+		err = summary_tick(env, NULL) == -EPIPE ? -EPIPE : err;
+	free(summary.prev);
+	return err;
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	ht_enum_names_free(&reasons);
+}
+
+static struct ht_tool tool = {
+	.argp = &argp,
+	.skel = &dropwatch_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.prepare = prepare,
+	.setup = setup,
+	.header = { "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s",
+		    { "COMM", "PID", "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV",
+		      "LEN" } },
+	.run = run,
+	.cleanup = cleanup,
+};
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-dropwatch",
@@ -649,59 +717,6 @@ int main(int argc, char **argv)
 			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
 					    "one second of --rate reports, 256K to 4M)",
 			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };
-	struct dropwatch_bpf *skel;
-	bool high;
-	int err = 0;
 
-	ht_parse_args(&env, &argp, argc, argv);
-	if (!env.buffer_set) /* --summary counts in the kernel: the ring carries no reports */
-		env.buffer_bytes = opts.summary ? 256 << 10 : ring_size(opts.rate);
-	if (opts.nreasons || opts.nexcluded) {
-		size_t len = 0;
-		const void *elf = dropwatch_bpf__elf_bytes(&len);
-
-		/* the names, checked before anything is loaded, from the CO-RE subset built now */
-		env.btf_min = ht_btf_min(&env, elf, len);
-		load_reasons(&env);
-	}
-	ht_signals_init();
-	skel = ht_bpf_open_load_attach(&env, &dropwatch_skel_ops, hooks, ARRAY_SIZE(hooks),
-				       configure);
-	if (!skel)
-		return 1;
-	if (fill_reason_map(&env, skel, &high)) {
-		env.exit_code = 1;
-		goto out;
-	}
-	/* reasons past the table (subsystem reasons, 0xffff0000 masks) follow the default */
-	if (!high && !opts.nreasons)
-		ht_info(&env, "subsystem drop reasons are excluded");
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (opts.summary) {
-		if (ht_start(&env, NULL)) {
-			env.exit_code = 1;
-			goto out;
-		}
-		summary.last_ns = ht_now_mono_ns();
-		err = ht_run(&env, skel->obj, handle_event, skel, summary_tick, opts.interval_ns);
-		if (!err || err == -EPIPE)
-			err = summary_tick(&env, skel) == -EPIPE ? -EPIPE : err;
-		free(summary.prev);
-	} else {
-		if (ht_start(&env, "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s", "COMM", "PID",
-			     "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV",
-			     "LEN")) {
-			env.exit_code = 1;
-			goto out;
-		}
-		err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-	}
-out:
-	ht_bpf_detach(&env);
-	dropwatch_bpf__destroy(skel);
-	ht_enum_names_free(&reasons);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

@@ -537,55 +537,79 @@ static void configure(void *skel, struct ht_env *env)
 	((struct hungtask_bpf *)skel)->rodata->target_pid = (uint32_t)env->pid;
 }
 
+static struct state st;
+
+static int prepare(struct ht_env *env)
+{
+	env->once = opts.snapshot;
+	return 0;
+}
+
+/* snapshot mode attaches the hang hook too, for a moment: harmless, and one code path */
+static int setup(struct ht_env *env, void *skel)
+{
+	st.skel = skel;
+	if (!env->check) {
+		ht_add_hook(env, "d_state_tasks", HT_PROBE_ITER,
+			    "task (BPF task iterator, loaded at the first hang; else /proc)");
+	} else { /* report what the first hang will use */
+		dstate_iter(&st, env);
+		ht_add_hook(env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
+			    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
+	}
+	ht_add_hook(env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	return 0;
+}
+
+static int start(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	if (opts.snapshot)
+		return 0;
+	if (hung_task_timeout_secs() == 0)
+		ht_warn(env,
+			"kernel.hung_task_timeout_secs is 0: the kernel reports no hung tasks");
+	else if (hung_task_timeout_secs() < 0)
+		ht_warn(env, "no kernel.hung_task_timeout_secs: the kernel may lack "
+			     "CONFIG_DETECT_HUNG_TASK");
+	return 0;
+}
+
+static int run(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	if (opts.snapshot)
+		return snapshot(env, &st);
+	return ht_run(env, st.skel->obj, handle_event, &st, NULL, 0);
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	pass_free(&st.pass);
+	bpf_link__destroy(st.iter);
+	hungtask_iter_bpf__destroy(st.iter_skel);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-hungtask",
 			      .tracer_name = "hungtask",
 			      .what = "hung tasks",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
-	static struct state st;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &hungtask_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.prepare = prepare,
+		.setup = setup,
+		.start = start,
+		.header = { "%-7s %-7s %-16s %7s %6s", { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
+		.run = run,
+		.cleanup = cleanup,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	/* snapshot mode attaches the hang hook too, for a moment: harmless, and one code path */
-	st.skel = ht_bpf_open_load_attach(&env, &hungtask_skel_ops, hooks, ARRAY_SIZE(hooks),
-					  configure);
-	if (!st.skel)
-		return 1;
-	if (env.check) /* report what the first hang will use */
-		dstate_iter(&st, &env);
-	if (opts.snapshot && !env.check) {
-		err = snapshot(&env, &st);
-		goto out;
-	}
-	if (env.check)
-		ht_add_hook(&env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
-			    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
-	else
-		ht_add_hook(&env, "d_state_tasks", HT_PROBE_ITER,
-			    "task (BPF task iterator, loaded at the first hang; else /proc)");
-	ht_add_hook(&env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (hung_task_timeout_secs() == 0)
-		ht_warn(&env,
-			"kernel.hung_task_timeout_secs is 0: the kernel reports no hung tasks");
-	else if (hung_task_timeout_secs() < 0)
-		ht_warn(&env, "no kernel.hung_task_timeout_secs: the kernel may lack "
-			      "CONFIG_DETECT_HUNG_TASK");
-	if (ht_start(&env, "%-7s %-7s %-16s %7s %6s", "PID", "TID", "COMM", "D-TASKS", "HANGS")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
-out:
-	pass_free(&st.pass);
-	bpf_link__destroy(st.iter);
-	hungtask_iter_bpf__destroy(st.iter_skel);
-	ht_bpf_detach(&env);
-	hungtask_bpf__destroy(st.skel);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

@@ -106,27 +106,16 @@ int main(int argc, char **argv)
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
 					   HT_OPT_CGROUP,
 			      .threshold_ns = 900 * NSEC_PER_MSEC };
-	struct memreclaim_bpf *skel;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &memreclaim_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.header = { "%-7s %-7s %-16s %9s %9s %6s %-12s %s",
+			    { "PID", "TID", "COMM", "STALL", "MAX", "CALLS", "TYPE", "MEMCG" } },
+		.on_event = handle_event,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	skel = ht_bpf_open_load_attach(&env, &memreclaim_skel_ops, hooks, ARRAY_SIZE(hooks),
-				       configure);
-	if (!skel)
-		return 1;
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-7s %-7s %-16s %9s %9s %6s %-12s %s", "PID", "TID", "COMM", "STALL",
-		     "MAX", "CALLS", "TYPE", "MEMCG")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	memreclaim_bpf__destroy(skel);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

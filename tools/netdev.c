@@ -344,59 +344,81 @@ static struct nl_sock *open_socket(struct ht_env *env, bool events)
 	return sk;
 }
 
+static struct {
+	struct nl_sock *sk, *dump;
+	struct nl_cache *cache;
+} link;
+
+static int prepare(struct ht_env *env)
+{
+	if (ht_check_net_privilege(env))
+		return 1;
+	return nd.netns && ht_netns_enter(env, nd.netns, nd.netns_path) ? 1 : 0;
+}
+
+/* subscribe first, then read the baseline: nothing falls in between */
+static int setup(struct ht_env *env, void *skel)
+{
+	int err;
+
+	(void)skel;
+	link.sk = open_socket(env, true);
+	link.dump = link.sk ? open_socket(env, false) : NULL;
+	if (!link.dump)
+		return 1;
+	err = rtnl_link_alloc_cache(link.dump, AF_UNSPEC, &link.cache);
+	if (err) {
+		ht_err(env, "cannot list network devices: %s", nl_geterror(err));
+		return 1;
+	}
+	ht_add_hook(env, "link", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
+	return 0;
+}
+
+static int start(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	warn_missing_devs(env, link.cache);
+	return 0;
+}
+
+static int run(struct ht_env *env, void *skel)
+{
+	int err;
+
+	(void)skel;
+	err = baseline(env, link.cache);
+	nl_cache_free(link.cache);
+	link.cache = NULL;
+	nl_socket_free(link.dump);
+	link.dump = NULL;
+	return err ? err : ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk, NULL, 0);
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	nl_cache_free(link.cache);
+	nl_socket_free(link.dump);
+	nl_socket_free(link.sk);
+	free(nd.state);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-netdev",
 			      .tracer_name = "netdev_events",
 			      .what = "network device link changes" };
-	struct nl_sock *sk = NULL, *dump = NULL;
-	struct nl_cache *cache = NULL;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.prepare = prepare,
+		.setup = setup,
+		.start = start,
+		.header = { "%-16s %-6s %-28s %-6s %-17s %s",
+			    { "IFNAME", "INDEX", "STATUS", "MTU", "MAC", "START" } },
+		.run = run,
+		.cleanup = cleanup,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	if (ht_check_net_privilege(&env))
-		return 1;
-	if (nd.netns && ht_netns_enter(&env, nd.netns, nd.netns_path))
-		return 1;
-
-	/* subscribe first, then read the baseline: nothing falls in between */
-	sk = open_socket(&env, true);
-	dump = sk ? open_socket(&env, false) : NULL;
-	if (!dump)
-		goto fail;
-	err = rtnl_link_alloc_cache(dump, AF_UNSPEC, &cache);
-	if (err) {
-		ht_err(&env, "cannot list network devices: %s", nl_geterror(err));
-		goto fail;
-	}
-	ht_add_hook(&env, "link", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	warn_missing_devs(&env, cache);
-	if (ht_start(&env, "%-16s %-6s %-28s %-6s %-17s %s", "IFNAME", "INDEX", "STATUS", "MTU",
-		     "MAC", "START")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = baseline(&env, cache);
-	nl_cache_free(cache);
-	cache = NULL;
-	nl_socket_free(dump);
-	dump = NULL;
-	if (!err)
-		err = ht_run_fd(&env, nl_socket_get_fd(sk), on_readable, sk, NULL, 0);
-out:
-	nl_cache_free(cache);
-	nl_socket_free(dump);
-	nl_socket_free(sk);
-	free(nd.state);
-	return ht_finish(&env, err);
-fail:
-	nl_cache_free(cache);
-	nl_socket_free(dump);
-	nl_socket_free(sk);
-	return 1;
+	return ht_main(&env, &tool, argc, argv);
 }

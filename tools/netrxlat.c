@@ -198,6 +198,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 
 HT_SKEL_OPS(netrxlat);
 
+static int prepare(struct ht_env *env)
+{
+	if ((opts.host_only || opts.exclude_host) && !host_netns()) {
+		ht_err(env, "cannot read the host network namespace (/proc/1/ns/net): %s",
+		       strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static void configure(void *skel, struct ht_env *env)
 {
 	struct netrxlat_bpf *s = skel;
@@ -217,33 +227,19 @@ int main(int argc, char **argv)
 			      .tracer_name = "net_rx_latency",
 			      .what = "slow TCP receive paths",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
-	struct netrxlat_bpf *skel;
-	int err = 0;
-
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	if ((opts.host_only || opts.exclude_host) && !host_netns()) {
-		ht_err(&env, "cannot read the host network namespace (/proc/1/ns/net): %s",
-		       strerror(errno));
-		return 1;
-	}
-	skel = ht_bpf_open_load_attach(&env, &netrxlat_skel_ops, hooks, ARRAY_SIZE(hooks),
-				       configure);
-	if (!skel)
-		return 1;
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-12s %-7s %-16s %9s %-12s %s", "WHERE", "PID", "COMM", "LAT(ms)",
-		     "STATE", "SADDR:SPORT -> DADDR:DPORT")) {
-		env.exit_code = 1;
-		goto out;
-	}
 	/* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	netrxlat_bpf__destroy(skel);
-	return ht_finish(&env, err);
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &netrxlat_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.prepare = prepare,
+		.header = { "%-12s %-7s %-16s %9s %-12s %s",
+			    { "WHERE", "PID", "COMM", "LAT(ms)", "STATE",
+			      "SADDR:SPORT -> DADDR:DPORT" } },
+		.on_event = handle_event,
+	};
+
+	return ht_main(&env, &tool, argc, argv);
 }

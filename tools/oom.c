@@ -187,26 +187,16 @@ int main(int argc, char **argv)
 			      .tracer_name = "oom",
 			      .what = "OOM kills",
 			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP };
-	struct oom_bpf *skel;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &oom_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.header = { "%-7s %-16s %-7s %-16s %8s %8s %8s %s",
+			    { "TPID", "TRIGGER", "VPID", "VICTIM", "RSS", "USAGE", "LIMIT", "MEMCG" } },
+		.on_event = handle_event,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	skel = ht_bpf_open_load_attach(&env, &oom_skel_ops, hooks, ARRAY_SIZE(hooks), configure);
-	if (!skel)
-		return 1;
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-7s %-16s %-7s %-16s %8s %8s %8s %s", "TPID", "TRIGGER", "VPID",
-		     "VICTIM", "RSS", "USAGE", "LIMIT", "MEMCG")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	oom_bpf__destroy(skel);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

@@ -320,70 +320,89 @@ static int open_socket(struct ht_env *env)
 	return 0;
 }
 
+static int prepare(struct ht_env *env)
+{
+	if (ht_check_net_privilege(env))
+		return 1;
+	if (pfc.netns && ht_netns_enter(env, pfc.netns, pfc.netns_path))
+		return 1;
+	env->once = !pfc.metrics_path; /* prints the counters once */
+	return 0;
+}
+
+static int setup(struct ht_env *env, void *skel)
+{
+	struct round r;
+
+	(void)skel;
+	pfc.metrics = ht_metrics_new(pfc.metrics_path ?: "-");
+	if (!pfc.metrics || ht_pfc_metrics_families(pfc.metrics)) {
+		ht_err(env, "out of memory for the PFC counters");
+		return 1;
+	}
+	if (open_socket(env))
+		return 1;
+	if (!env->check)
+		return 0;
+	if (collect(env, &r))
+		return 1;
+	if (!r.with_pfc) {
+		ht_err(env, "no device with DCB PFC here: %s",
+		       r.used ? r.without : "no network device");
+		return 1;
+	}
+	ht_add_hook(env, "pfc", HT_PROBE_NONE, "rtnetlink RTM_GETDCB DCB_CMD_IEEE_GET");
+	return 0;
+}
+
+static int run(struct ht_env *env, void *skel)
+{
+	struct round r;
+	int err;
+
+	(void)skel;
+	err = collect(env, &r);
+	if (err)
+		return err;
+	tell_without(env, &r);
+	if (!r.with_pfc && pfc.ndevs) {
+		ht_err(env, "none of the --dev devices has DCB PFC counters");
+		env->exit_code = 1;
+		return 0;
+	}
+	if (!pfc.metrics_path) {
+		if (!env->json)
+			ht_metrics_print(pfc.metrics, stdout);
+		return 0;
+	}
+	err = write_metrics(env);
+	if (err) {
+		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path, strerror(-err));
+		env->exit_code = 1;
+		return 0;
+	}
+	return ht_run_fd(env, -1, NULL, NULL, tick, pfc.interval_ns);
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	nl_socket_free(pfc.sk);
+	ht_metrics_free(pfc.metrics);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-pfc",
 			      .tracer_name = "netdev_dcb_pfc",
 			      .what = "PFC counters" };
-	struct round r;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.prepare = prepare,
+		.setup = setup,
+		.run = run,
+		.cleanup = cleanup,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	if (ht_check_net_privilege(&env))
-		return 1;
-	if (pfc.netns && ht_netns_enter(&env, pfc.netns, pfc.netns_path))
-		return 1;
-	pfc.metrics = ht_metrics_new(pfc.metrics_path ?: "-");
-	if (!pfc.metrics || ht_pfc_metrics_families(pfc.metrics)) {
-		ht_err(&env, "out of memory for the PFC counters");
-		env.exit_code = 1;
-		goto out;
-	}
-	if (open_socket(&env)) {
-		env.exit_code = 1;
-		goto out;
-	}
-	if (env.check) {
-		err = collect(&env, &r);
-		if (!err && !r.with_pfc) {
-			ht_err(&env, "no device with DCB PFC here: %s",
-			       r.used ? r.without : "no network device");
-			env.exit_code = 1;
-			goto out;
-		}
-		ht_add_hook(&env, "pfc", HT_PROBE_NONE, "rtnetlink RTM_GETDCB DCB_CMD_IEEE_GET");
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (pfc.metrics_path && ht_start(&env, NULL)) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = collect(&env, &r);
-	if (err)
-		goto out;
-	tell_without(&env, &r);
-	if (!r.with_pfc && pfc.ndevs) {
-		ht_err(&env, "none of the --dev devices has DCB PFC counters");
-		env.exit_code = 1;
-		goto out;
-	}
-	if (!pfc.metrics_path) {
-		if (!env.json)
-			ht_metrics_print(pfc.metrics, stdout);
-		goto out;
-	}
-	err = write_metrics(&env);
-	if (err) {
-		ht_err(&env, "cannot write --metrics %s: %s", pfc.metrics_path, strerror(-err));
-		err = 0;
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run_fd(&env, -1, NULL, NULL, tick, pfc.interval_ns);
-out:
-	nl_socket_free(pfc.sk);
-	ht_metrics_free(pfc.metrics);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

@@ -891,13 +891,6 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		       o.info);
 }
 
-/* Parse the command line and set up --metrics: shared by main() and the unit driver. */
-static int ras_setup(struct ht_env *env, int argc, char **argv)
-{
-	ht_parse_args(env, &argp, argc, argv);
-	return metrics_open(env);
-}
-
 static bool any_tracepoint(char *list, size_t len)
 {
 	size_t used = 0;
@@ -917,62 +910,63 @@ static bool any_tracepoint(char *list, size_t len)
 
 HT_SKEL_OPS(ras);
 
+static int prepare(struct ht_env *env)
+{
+	char missing[512];
+
+	if (env->probe == HT_PROBE_FENTRY || env->probe == HT_PROBE_KPROBE) {
+		ht_err(env,
+		       "no %s hooks: hardware errors are seen only through tracepoints (use "
+		       "--probe auto, tp_btf, raw_tp or tracepoint)",
+		       ht_probe_kind_name(env->probe));
+		return 1;
+	}
+	if (!any_tracepoint(missing, sizeof(missing))) {
+		ht_err(env,
+		       "no hardware-error tracepoint on this kernel (none of %s): it was "
+		       "built without CONFIG_X86_MCE, CONFIG_EDAC, CONFIG_PCIEAER, "
+		       "CONFIG_ACPI_APEI_GHES and CONFIG_RAS",
+		       missing);
+		return 1;
+	}
+	return metrics_open(env);
+}
+
+static int start(struct ht_env *env, void *skel)
+{
+	int err;
+
+	(void)skel;
+	if (!ras.metrics)
+		return 0;
+	err = ht_metrics_write(ras.metrics);
+	if (err)
+		ht_err(env, "cannot write --metrics %s: %s", ras.metrics_path, strerror(-err));
+	return err ? 1 : 0;
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	ht_metrics_free(ras.metrics);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-ras",
 			      .tracer_name = "ras",
 			      .what = "hardware errors" };
-	struct ras_bpf *skel = NULL;
-	char missing[512];
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &ras_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.prepare = prepare,
+		.start = start,
+		.header = { "%-20s %-14s %-11s %s", { "DEV", "EVENT", "TYPE", "INFO" } },
+		.on_event = handle_event,
+		.cleanup = cleanup,
+	};
 
-	if (ras_setup(&env, argc, argv))
-		return 1;
-	ht_signals_init();
-	if (env.probe == HT_PROBE_FENTRY || env.probe == HT_PROBE_KPROBE) {
-		ht_err(&env,
-		       "no %s hooks: hardware errors are seen only through tracepoints (use "
-		       "--probe auto, tp_btf, raw_tp or tracepoint)",
-		       ht_probe_kind_name(env.probe));
-		goto fail;
-	}
-	if (!any_tracepoint(missing, sizeof(missing))) {
-		ht_err(&env,
-		       "no hardware-error tracepoint on this kernel (none of %s): it was "
-		       "built without CONFIG_X86_MCE, CONFIG_EDAC, CONFIG_PCIEAER, "
-		       "CONFIG_ACPI_APEI_GHES and CONFIG_RAS",
-		       missing);
-		goto fail;
-	}
-
-	skel = ht_bpf_open_load_attach(&env, &ras_skel_ops, hooks, ARRAY_SIZE(hooks), NULL);
-	if (!skel)
-		goto fail;
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ras.metrics) {
-		err = ht_metrics_write(ras.metrics);
-		if (err) {
-			ht_err(&env, "cannot write --metrics %s: %s", ras.metrics_path,
-			       strerror(-err));
-			err = 0;
-			env.exit_code = 1;
-			goto out;
-		}
-	}
-	if (ht_start(&env, "%-20s %-14s %-11s %s", "DEV", "EVENT", "TYPE", "INFO")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	ras_bpf__destroy(skel);
-	ht_metrics_free(ras.metrics);
-	return ht_finish(&env, err);
-fail:
-	ht_metrics_free(ras.metrics);
-	return 1;
+	return ht_main(&env, &tool, argc, argv);
 }

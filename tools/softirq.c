@@ -146,6 +146,56 @@ static void configure(void *skel, struct ht_env *env)
 	s->rodata->rate_burst = opts.rate;
 }
 
+/* Without bpf_kallsyms_lookup_name: the tick handlers' addresses from /proc/kallsyms now. */
+static int prepare(struct ht_env *env)
+{
+	bool hidden;
+	int found;
+
+	if (ht_check_privilege(env))
+		return 1;
+	lookup_in_bpf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL,
+						BPF_FUNC_kallsyms_lookup_name, NULL) == 1;
+	if (lookup_in_bpf)
+		return 0;
+	/* one address only: the full symbol table waits for the first stack */
+	found = ht_kallsyms_scan(NULL, tick_names, tick_fns, ARRAY_SIZE(tick_fns), true, &hidden);
+	if (found < 0 || hidden) {
+		ht_err(env, "cannot read tick handler addresses from /proc/kallsyms%s",
+		       found < 0 ? "" : " (hidden by kernel.kptr_restrict)");
+		return 1;
+	}
+	return 0;
+}
+
+/* The tick handlers' addresses: looked up by the loaded program, or handed to it. */
+static int setup(struct ht_env *env, void *skel)
+{
+	struct softirq_bpf *s = skel;
+
+	if (lookup_in_bpf) {
+		LIBBPF_OPTS(bpf_test_run_opts, run);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.softirq_find_tick), &run))
+			ht_warn(env, "cannot run the tick handler lookup: %s", strerror(errno));
+		tick_fns[0] = s->bss->tick_fn;
+		tick_fns[1] = s->bss->tick_fn_old;
+	} else {
+		s->bss->tick_fn = tick_fns[0];
+		s->bss->tick_fn_old = tick_fns[1];
+	}
+	ht_info(env, "tick handlers from %s: %s %s, %s %s",
+		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
+		tick_fns[0] ? "found" : "absent", tick_names[1], tick_fns[1] ? "found" : "absent");
+	if (!tick_fns[0] && !tick_fns[1] && env->probe != HT_PROBE_KPROBE) {
+		ht_err(env,
+		       "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
+		       "symbols");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-softirq",
@@ -153,64 +203,18 @@ int main(int argc, char **argv)
 			      .what = "late scheduler ticks",
 			      .opt_flags = HT_OPT_THRESHOLD,
 			      .threshold_ns = 100 * NSEC_PER_MSEC };
-	struct softirq_bpf *skel = NULL;
-	bool hidden;
-	int err = 0, found = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &softirq_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.prepare = prepare,
+		.setup = setup,
+		.header = { "%-4s %-7s %-16s %9s %s",
+			    { "CPU", "PID", "COMM", "OFFTIME", "INTERRUPTED" } },
+		.on_event = handle_event,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	if (ht_check_privilege(&env))
-		return 1;
-	lookup_in_bpf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL,
-						BPF_FUNC_kallsyms_lookup_name, NULL) == 1;
-	if (!lookup_in_bpf) {
-		/* one address only: the full symbol table waits for the first stack */
-		found = ht_kallsyms_scan(NULL, tick_names, tick_fns, ARRAY_SIZE(tick_fns), true,
-					 &hidden);
-		if (found < 0 || hidden) {
-			ht_err(&env, "cannot read tick handler addresses from /proc/kallsyms%s",
-			       found < 0 ? "" : " (hidden by kernel.kptr_restrict)");
-			return 1;
-		}
-	}
-	skel = ht_bpf_open_load_attach(&env, &softirq_skel_ops, hooks, ARRAY_SIZE(hooks),
-				       configure);
-	if (!skel)
-		return 1;
-	if (lookup_in_bpf) {
-		LIBBPF_OPTS(bpf_test_run_opts, run);
-
-		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.softirq_find_tick), &run))
-			ht_warn(&env, "cannot run the tick handler lookup: %s", strerror(errno));
-		tick_fns[0] = skel->bss->tick_fn;
-		tick_fns[1] = skel->bss->tick_fn_old;
-		found = !!tick_fns[0] + !!tick_fns[1];
-	} else {
-		skel->bss->tick_fn = tick_fns[0];
-		skel->bss->tick_fn_old = tick_fns[1];
-	}
-	ht_info(&env, "tick handlers from %s: %s %s, %s %s",
-		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
-		tick_fns[0] ? "found" : "absent", tick_names[1], tick_fns[1] ? "found" : "absent");
-	if (!found && env.probe != HT_PROBE_KPROBE) {
-		ht_err(&env,
-		       "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
-		       "symbols");
-		err = 1;
-		goto out;
-	}
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-4s %-7s %-16s %9s %s", "CPU", "PID", "COMM", "OFFTIME",
-		     "INTERRUPTED")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	softirq_bpf__destroy(skel);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

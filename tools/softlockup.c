@@ -83,6 +83,7 @@ static const struct ht_hook hooks[] = {
 struct state {
 	struct softlockup_bpf *skel;
 	struct bpf_link **samplers; /* one per possible CPU */
+	bool *online;		    /* per possible CPU */
 	int ncpus;
 	uint64_t period_ns;
 	struct ht_backoff *backoff; /* [source - 1][cpu] */
@@ -150,7 +151,7 @@ static int start_heartbeats(struct ht_env *env, const bool *online, int ncpus, u
 
 /* ---- the early detector's per-CPU samples ---- */
 
-static int start_samplers(struct ht_env *env, struct state *st, const bool *online)
+static int start_samplers(struct ht_env *env, struct state *st)
 {
 	struct perf_event_attr attr;
 
@@ -166,7 +167,7 @@ static int start_samplers(struct ht_env *env, struct state *st, const bool *onli
 	for (int c = 0; c < st->ncpus; c++) {
 		int fd;
 
-		if (!online[c])
+		if (!st->online[c])
 			continue;
 		fd = (int)syscall(SYS_perf_event_open, &attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0) {
@@ -297,6 +298,80 @@ static void configure(void *skel, struct ht_env *env)
 	((struct softlockup_bpf *)skel)->rodata->threshold_ns = env->threshold_ns;
 }
 
+static struct state st;
+static struct ht_tool tool; /* below; prepare() drops the early detector's hook */
+
+static int prepare(struct ht_env *env)
+{
+	st.ncpus = libbpf_num_possible_cpus();
+	st.online = st.ncpus > 0 ? calloc((size_t)st.ncpus, sizeof(*st.online)) : NULL;
+	st.backoff = st.online ? calloc(2 * (size_t)st.ncpus, sizeof(*st.backoff)) : NULL;
+	if (!st.backoff || ht_online_cpus(st.online, st.ncpus) <= 0) {
+		ht_err(env, "cannot read the online CPUs (/sys/devices/system/cpu/online)");
+		return 1;
+	}
+	for (int i = 0; i < 2 * st.ncpus; i++)
+		st.backoff[i] =
+			(struct ht_backoff){ .base_ns = opts.backoff_ns, .max_ns = BACKOFF_MAX_NS };
+	/* sample 4 times per threshold: a stall is seen within threshold * 1.25 */
+	st.period_ns = env->threshold_ns / 4;
+	if (st.period_ns < MIN_PERIOD_NS)
+		st.period_ns = MIN_PERIOD_NS;
+	if (st.period_ns > MAX_PERIOD_NS)
+		st.period_ns = MAX_PERIOD_NS;
+	if (opts.no_early)
+		tool.nhooks = 1; /* the kernel's reports only */
+	return 0;
+}
+
+static int setup(struct ht_env *env, void *skel)
+{
+	static char early_target[96];
+
+	st.skel = skel;
+	if (!opts.no_early) {
+		if (start_samplers(env, &st))
+			return 1;
+		snprintf(early_target, sizeof(early_target), "cpu-clock every %llums on each CPU",
+			 (unsigned long long)(st.period_ns / NSEC_PER_MSEC));
+		ht_add_hook(env, "early_detector", HT_PROBE_PERF, early_target);
+	}
+	ht_add_hook(env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	return 0;
+}
+
+static int start(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	if (opts.no_early)
+		return 0;
+	return start_heartbeats(env, st.online, st.ncpus, st.period_ns) ? 1 : 0;
+}
+
+static void cleanup(struct ht_env *env, void *skel)
+{
+	(void)env, (void)skel;
+	stop_samplers(&st);
+	free(st.online);
+	free(st.backoff);
+}
+
+static struct ht_tool tool = {
+	.argp = &argp,
+	.skel = &softlockup_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.prepare = prepare,
+	.setup = setup,
+	.start = start,
+	.header = { "%-4s %-7s %-16s %9s %-6s %s",
+		    { "CPU", "PID", "COMM", "STUCK", "SOURCE", "COUNT" } },
+	.on_event = handle_event,
+	.ctx = &st,
+	.cleanup = cleanup,
+};
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-softlockup",
@@ -304,68 +379,6 @@ int main(int argc, char **argv)
 			      .what = "soft lockups",
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM,
 			      .threshold_ns = NSEC_PER_SEC };
-	static char early_target[96];
-	struct state st = { 0 };
-	bool *online = NULL;
-	int err = 0;
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	st.ncpus = libbpf_num_possible_cpus();
-	online = st.ncpus > 0 ? calloc((size_t)st.ncpus, sizeof(*online)) : NULL;
-	st.backoff = online ? calloc(2 * (size_t)st.ncpus, sizeof(*st.backoff)) : NULL;
-	if (!st.backoff || ht_online_cpus(online, st.ncpus) <= 0) {
-		ht_err(&env, "cannot read the online CPUs (/sys/devices/system/cpu/online)");
-		free(online);
-		free(st.backoff);
-		return 1;
-	}
-	for (int i = 0; i < 2 * st.ncpus; i++)
-		st.backoff[i] =
-			(struct ht_backoff){ .base_ns = opts.backoff_ns, .max_ns = BACKOFF_MAX_NS };
-	/* sample 4 times per threshold: a stall is seen within threshold * 1.25 */
-	st.period_ns = env.threshold_ns / 4;
-	if (st.period_ns < MIN_PERIOD_NS)
-		st.period_ns = MIN_PERIOD_NS;
-	if (st.period_ns > MAX_PERIOD_NS)
-		st.period_ns = MAX_PERIOD_NS;
-
-	st.skel = ht_bpf_open_load_attach(&env, &softlockup_skel_ops, hooks,
-					  opts.no_early ? 1 : ARRAY_SIZE(hooks), configure);
-	if (!st.skel) {
-		free(online);
-		free(st.backoff);
-		return 1;
-	}
-	if (!opts.no_early) {
-		if (start_samplers(&env, &st, online)) {
-			env.exit_code = 1;
-			goto out;
-		}
-		snprintf(early_target, sizeof(early_target), "cpu-clock every %llums on each CPU",
-			 (unsigned long long)(st.period_ns / NSEC_PER_MSEC));
-		ht_add_hook(&env, "early_detector", HT_PROBE_PERF, early_target);
-	}
-	ht_add_hook(&env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (!opts.no_early && start_heartbeats(&env, online, st.ncpus, st.period_ns)) {
-		env.exit_code = 1;
-		goto out;
-	}
-	if (ht_start(&env, "%-4s %-7s %-16s %9s %-6s %s", "CPU", "PID", "COMM", "STUCK", "SOURCE",
-		     "COUNT")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, st.skel->obj, handle_event, &st, NULL, 0);
-out:
-	stop_samplers(&st);
-	ht_bpf_detach(&env);
-	softlockup_bpf__destroy(st.skel);
-	free(online);
-	free(st.backoff);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

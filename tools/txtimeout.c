@@ -128,27 +128,16 @@ int main(int argc, char **argv)
 			      .tracer_name = "netdev_txqueue_timeout",
 			      .what = "TX queue timeouts",
 			      .kconfig_hz = true /* extern CONFIG_HZ __kconfig */ };
-	struct txtimeout_bpf *skel;
-	int err = 0;
+	static const struct ht_tool tool = {
+		.argp = &argp,
+		.skel = &txtimeout_skel_ops,
+		.hooks = hooks,
+		.nhooks = ARRAY_SIZE(hooks),
+		.configure = configure,
+		.header = { "%-16s %5s %-16s %10s %s",
+			    { "IFNAME", "QUEUE", "DRIVER", "AGE(ms)", "STATE" } },
+		.on_event = handle_event,
+	};
 
-	ht_parse_args(&env, &argp, argc, argv);
-	ht_signals_init();
-	skel = ht_bpf_open_load_attach(&env, &txtimeout_skel_ops, hooks, ARRAY_SIZE(hooks),
-				       configure);
-	if (!skel)
-		return 1;
-	if (env.check) {
-		ht_print_hooks(&env, stdout);
-		goto out;
-	}
-	if (ht_start(&env, "%-16s %5s %-16s %10s %s", "IFNAME", "QUEUE", "DRIVER", "AGE(ms)",
-		     "STATE")) {
-		env.exit_code = 1;
-		goto out;
-	}
-	err = ht_run(&env, skel->obj, handle_event, NULL, NULL, 0);
-out:
-	ht_bpf_detach(&env);
-	txtimeout_bpf__destroy(skel);
-	return ht_finish(&env, err);
+	return ht_main(&env, &tool, argc, argv);
 }

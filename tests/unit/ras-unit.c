@@ -174,6 +174,13 @@ static int set_field(struct ras_event *e, const char *key, char *val)
 	return -ENOENT;
 }
 
+/* Parse the command line and set up --metrics, as huatuo-ras does. */
+static int ras_setup(struct ht_env *env, int argc, char **argv)
+{
+	ht_parse_args(env, &argp, argc, argv);
+	return metrics_open(env);
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-ras",

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A tool's life in one call: options, kernel side, --check or report, and the way out. Every
+ * huatuo-* main() is its options and ht_main().
+ */
+#include <stdio.h>
+
+#include "huatuo.h"
+#include "tool.h"
+
+static int start(struct ht_env *env, const struct ht_tool *tool)
+{
+	const char *const *c = tool->header.cols;
+
+	/* a format uses the columns it names; printf ignores the ones past its end */
+	return ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+			c[8], c[9]);
+}
+
+static int run(struct ht_env *env, const struct ht_tool *tool)
+{
+	if (tool->run)
+		return tool->run(env, env->skel);
+	return ht_run(env, env->skel_ops->object(env->skel), tool->on_event, tool->ctx, tool->tick,
+		      tool->tick_ns);
+}
+
+int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv)
+{
+	int err = 0;
+
+	if (tool->skel)
+		env->opt_flags |= HT_OPT_BPF;
+	ht_parse_args(env, tool->argp, argc, argv);
+	ht_signals_init();
+	if ((tool->prepare && tool->prepare(env)) ||
+	    (tool->skel && ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->nhooks,
+						   tool->configure))) {
+		if (tool->cleanup)
+			tool->cleanup(env, NULL);
+		return 1;
+	}
+	if (tool->setup && tool->setup(env, env->skel))
+		env->exit_code = 1;
+	else if (env->check)
+		ht_print_hooks(env, stdout);
+	else if ((tool->start && tool->start(env, env->skel)) || start(env, tool))
+		env->exit_code = 1;
+	else
+		err = run(env, tool);
+	if (tool->cleanup)
+		tool->cleanup(env, env->skel);
+	ht_bpf_close(env);
+	return ht_finish(env, err);
+}
