@@ -120,6 +120,37 @@ long_options() {
 	done
 }
 
+@test "tools without BPF (netlink) offer no BPF-only option: help, man page, completion" {
+	local nobpf=0
+	for t in $HT_TOOLS; do
+		[ -f "$HT_TOP/bpf/$t.bpf.c" ] && continue
+		nobpf=$((nobpf + 1))
+		help=$("$HT_BUILD/huatuo-$t" --help)
+		page=$(sed 's/\\//g' "$HT_TOP/man/man8/huatuo-$t.8")
+		for opt in --probe --buffer-size --btf; do
+			! grep -qF -- "$opt" <<<"$help" || fail "huatuo-$t --help offers $opt"
+			! grep -qF -- "$opt" <<<"$page" || fail "huatuo-$t.8 documents $opt"
+			run --separate-stderr "$HT_BUILD/huatuo-$t" "$opt" x
+			assert_equal "$status" 64
+		done
+		if [ -f /usr/share/bash-completion/bash_completion ]; then
+			run bash -c "
+				source /usr/share/bash-completion/bash_completion
+				source '$HT_TOP/completions/huatuo-tools'
+				PATH='$HT_BUILD':\$PATH
+				COMP_WORDS=(huatuo-$t --); COMP_CWORD=1; COMP_LINE='huatuo-$t --'; COMP_POINT=\${#COMP_LINE}
+				_huatuo_tools huatuo-$t -- huatuo-$t
+				printf '%s\n' \"\${COMPREPLY[@]}\""
+			assert_success
+			assert_output --partial "--json"
+			refute_output --partial "--btf"
+			refute_output --partial "--probe"
+			refute_output --partial "--buffer-size"
+		fi
+	done
+	[ "$nobpf" -ge 3 ] || fail "expected the netlink tools (bondlacp, netdev, pfc), found $nobpf"
+}
+
 @test "bash completion offers each tool's options" {
 	require_cmd bash
 	[ -f /usr/share/bash-completion/bash_completion ] || skip "bash-completion not installed"
