@@ -182,10 +182,17 @@ lower_timeout() {
 		and (.tracer_data.blocked_processes_stack | contains("pid \($pid) "))
 		and (.tracer_data.cpus_stack | test("^CPU#"))' <<<"$output" ||
 		fail "snapshot without dd ($DD_PID): $output"
-	run --separate-stderr "$HT_BUILD/huatuo-hungtask" --snapshot
+	run --separate-stderr "$HT_BUILD/huatuo-hungtask" --snapshot -o "$BATS_TEST_TMPDIR/store"
 	assert_success
 	assert_output --partial "tasks in D state"
 	assert_output --partial "pid $DD_PID tid $DD_PID comm dd state D"
+	[[ "$stderr" != *Tracing* ]] || fail "a snapshot printed the tracing banner: $stderr"
+	# the -o store keeps the snapshot's JSON line, like any event
+	jq -e '.tracer_type == "manual"' "$BATS_TEST_TMPDIR/store/hungtask" ||
+		fail "no snapshot in the -o store"
+	run --separate-stderr "$HT_BUILD/huatuo-hungtask" --snapshot -o /etc/passwd/x
+	assert_equal "$status" 1
+	[[ "$stderr" == *"cannot use --output /etc/passwd/x"* ]] || fail "$stderr"
 	finish_hung
 }
 

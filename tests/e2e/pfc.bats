@@ -43,6 +43,17 @@ teardown() {
 	assert_output ""
 }
 
+@test "-o is checked like in every tool: an unusable directory is one line and exit 1" {
+	run --separate-stderr "$HT_BUILD/huatuo-pfc" --netns "$NS" -o /etc/passwd/x
+	assert_equal "$status" 1
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"cannot use --output /etc/passwd/x: Not a directory"* ]] || fail "$stderr"
+	[ -z "$output" ] || fail "wrote to stdout: $output"
+	run --separate-stderr "$HT_BUILD/huatuo-pfc" --netns "$NS" -o "$BATS_TEST_TMPDIR/store"
+	assert_success
+	[ -d "$BATS_TEST_TMPDIR/store" ] || fail "the -o directory was not made"
+}
+
 @test "--check: no DCB device here is one line and exit 1" {
 	run --separate-stderr "$HT_BUILD/huatuo-pfc" --netns "$NS" --check
 	assert_equal "$status" 1
