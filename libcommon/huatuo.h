@@ -231,7 +231,7 @@ struct ht_tool {
 	ht_event_fn on_event;
 	ht_tick_fn tick;
 	uint64_t tick_ns;
-	void *ctx; /* handed to @on_event and @tick */
+	void *ctx;				    /* handed to @on_event and @tick */
 	int (*run)(struct ht_env *env, void *skel); /* instead of ht_run(): the tool's own loop */
 	/* always, last: free what the stages made (@skel NULL if it was never loaded) */
 	void (*cleanup)(struct ht_env *env, void *skel);

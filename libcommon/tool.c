@@ -8,13 +8,16 @@
 #include "huatuo.h"
 #include "tool.h"
 
+/* The tool's start stage, then the -o store, the banner and the header. */
 static int start(struct ht_env *env, const struct ht_tool *tool)
 {
 	const char *const *c = tool->header.cols;
 
+	if (tool->start && tool->start(env, env->skel))
+		return 1;
 	/* a format uses the columns it names; printf ignores the ones past its end */
-	return ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-			c[8], c[9]);
+	return ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
+			c[9]);
 }
 
 static int run(struct ht_env *env, const struct ht_tool *tool)
@@ -40,12 +43,10 @@ int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **arg
 			tool->cleanup(env, NULL);
 		return 1;
 	}
-	if (tool->setup && tool->setup(env, env->skel))
+	if ((tool->setup && tool->setup(env, env->skel)) || (!env->check && start(env, tool)))
 		env->exit_code = 1;
 	else if (env->check)
 		ht_print_hooks(env, stdout);
-	else if ((tool->start && tool->start(env, env->skel)) || start(env, tool))
-		env->exit_code = 1;
 	else
 		err = run(env, tool);
 	if (tool->cleanup)

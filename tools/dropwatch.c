@@ -677,7 +677,8 @@ static int run(struct ht_env *env, void *skel)
 	int err;
 
 	if (!opts.summary)
-		return ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, NULL, 0);
+		return ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, NULL,
+			      0);
 	summary.last_ns = ht_now_mono_ns();
 	err = ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, summary_tick,
 		     opts.interval_ns);

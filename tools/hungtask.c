@@ -606,7 +606,8 @@ int main(int argc, char **argv)
 		.prepare = prepare,
 		.setup = setup,
 		.start = start,
-		.header = { "%-7s %-7s %-16s %7s %6s", { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
+		.header = { "%-7s %-7s %-16s %7s %6s",
+			    { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
 		.run = run,
 		.cleanup = cleanup,
 	};

@@ -194,7 +194,8 @@ int main(int argc, char **argv)
 		.nhooks = ARRAY_SIZE(hooks),
 		.configure = configure,
 		.header = { "%-7s %-16s %-7s %-16s %8s %8s %8s %s",
-			    { "TPID", "TRIGGER", "VPID", "VICTIM", "RSS", "USAGE", "LIMIT", "MEMCG" } },
+			    { "TPID", "TRIGGER", "VPID", "VICTIM", "RSS", "USAGE", "LIMIT",
+			      "MEMCG" } },
 		.on_event = handle_event,
 	};
 
