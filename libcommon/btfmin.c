@@ -19,8 +19,9 @@
  * searches without btf_custom_path).
  *
  * Cache: $HUATUO_BTF_CACHE (default /var/cache/huatuo-tools; "off" disables), one file per
- * (kernel release + version + BTF size, BPF object, kept types). Files not owned by us or
- * writable by others are ignored. Without a usable directory the subset goes to a memfd.
+ * (kernel release + version + BTF size, BPF object, kept types), reached as safedir.c says
+ * (no planted link followed); files not owned by us or writable by others are ignored.
+ * Without a usable directory the subset goes to a memfd.
  */
 #include <dirent.h>
 #include <elf.h>
@@ -451,19 +452,24 @@ static bool trusted(const struct stat *st)
 	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* A cached subset is used only if it is ours, small and parses. */
-static bool cache_valid(const char *path)
+/* A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir). */
+static bool cache_valid(const char *dir, const char *name)
 {
+	struct ht_dir d;
 	struct stat st;
 	struct btf *btf;
 	void *buf;
 	bool ok = false;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd;
 
+	if (ht_dir_open(&d, dir, false))
+		return false;
+	fd = ht_dir_open_file(&d, name, O_RDONLY);
+	ht_dir_close(&d);
 	if (fd < 0)
 		return false;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && trusted(&st) && st.st_size > 0 &&
-	    st.st_size < BTFMIN_MAX_FILE && (buf = malloc((size_t)st.st_size))) {
+	if (!fstat(fd, &st) && trusted(&st) && st.st_size > 0 && st.st_size < BTFMIN_MAX_FILE &&
+	    (buf = malloc((size_t)st.st_size))) {
 		if (read(fd, buf, (size_t)st.st_size) == st.st_size &&
 		    (btf = btf__new(buf, (uint32_t)st.st_size))) {
 			ok = btf__type_cnt(btf) > 1;
@@ -475,35 +481,16 @@ static bool cache_valid(const char *path)
 	return ok;
 }
 
-static bool dir_usable(const char *dir)
+/* Write @data as @dir/@name atomically (a reader sees the old file or the whole new one). */
+static int cache_write(const char *dir, const char *name, const void *data, size_t len)
 {
-	struct stat st;
+	struct ht_dir d;
+	int err = ht_dir_open(&d, dir, true);
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return false;
-	return !lstat(dir, &st) && S_ISDIR(st.st_mode) && trusted(&st);
-}
-
-/* Write @data to @path atomically (a reader sees the old file or the whole new one). */
-static int write_atomic(const char *path, const void *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, data, len);
-	if (close(fd) || n != (ssize_t)len || rename(tmp, path)) {
-		int err = n < 0 ? -errno : -EIO;
-
-		unlink(tmp);
-		return err;
-	}
-	return 0;
+	if (!err)
+		err = ht_dir_replace(&d, name, data, len, 0644);
+	ht_dir_close(&d);
+	return err;
 }
 
 /* No cache directory: the subset lives in a memfd for this run only. */
@@ -543,7 +530,7 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	bool have = false;
 	struct roots roots = { .n = 0 };
 	struct btf *local = NULL, *vmlinux = NULL, *subset = NULL;
-	char file[PATH_MAX];
+	char file[PATH_MAX], name[128];
 	struct utsname u;
 	struct stat st;
 	const void *raw;
@@ -564,10 +551,9 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		h = fnv(h, *k, strlen(*k) + 1);
 	h = module_btf_key(h);
-	if (dir &&
-	    (size_t)snprintf(file, sizeof(file), "%s/%s-%016llx.btf", dir, env->tool,
-			     (unsigned long long)h) < sizeof(file) &&
-	    cache_valid(file)) {
+	snprintf(name, sizeof(name), "%s-%016llx.btf", env->tool, (unsigned long long)h);
+	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) < sizeof(file) &&
+	    cache_valid(dir, name)) {
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);
 		snprintf(path, sizeof(path), "%s", file);
 		return path;
@@ -595,7 +581,7 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 		why = "cannot serialize the subset";
 		goto full;
 	}
-	if (dir && dir_usable(dir) && !write_atomic(file, raw, raw_len)) {
+	if (dir && !cache_write(dir, name, raw, raw_len)) {
 		have = true;
 		snprintf(path, sizeof(path), "%s", file);
 		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types)", file,

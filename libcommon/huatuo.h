@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <bpf/libbpf.h>
@@ -353,6 +354,55 @@ struct ht_store *ht_store_open(const char *dir, const char *name, uint64_t max_b
 int ht_store_append(struct ht_store *st, const char *line, size_t len);
 int ht_store_flush(struct ht_store *st);
 void ht_store_close(struct ht_store *st);
+
+/* ---- files root writes in a directory the user named (safedir.c) ---- */
+
+/*
+ * The tools run as root; in a directory other users can write they could plant a link named
+ * like our next file and have root write through it. Every file of -o, --metrics and the BTF
+ * cache is therefore reached through one directory fd:
+ *  - ht_dir_open() walks the path without following a symbolic link that another user could
+ *    have planted (one in a directory only we or root can change is followed), creating what
+ *    is missing with @create (mkdir -p, 0755); the directory must be ours or root's and not
+ *    writable by group or others unless sticky (/tmp);
+ *  - new files are created O_EXCL|O_NOFOLLOW with exactly @mode (umask ignored); existing
+ *    ones are used only if they are regular files of ours with one hard link;
+ *  - replacing and renaming stay inside the directory fd.
+ * Functions return an fd or 0, or -errno with d->why set: one line saying what is wrong and
+ * what to do, ready for "cannot use --output DIR: %s".
+ */
+struct ht_dir {
+	int fd; /* O_RDONLY|O_DIRECTORY, -1 when closed */
+	char path[4096];
+	char why[640];
+};
+int ht_dir_open(struct ht_dir *d, const char *path, bool create);
+void ht_dir_close(struct ht_dir *d);
+/* Ours or root's, and not writable by group or others unless sticky. */
+bool ht_dir_trusted(const struct stat *st);
+/* Create @name (a name, not a path) exclusively; -EEXIST if anything, a link too, is there. */
+int ht_dir_create(struct ht_dir *d, const char *name, int flags, mode_t mode);
+/* Open an existing regular file of ours (O_CREAT, O_EXCL and O_TRUNC are ignored); -ENOENT. */
+int ht_dir_open_file(struct ht_dir *d, const char *name, int flags);
+/* Open @name O_WRONLY|O_APPEND, creating it with @mode if absent. */
+int ht_dir_append(struct ht_dir *d, const char *name, mode_t mode);
+/*
+ * Replace @name atomically by @len bytes: a hidden temporary (".name.XXXXXXXX") in the same
+ * directory, fsync, rename, fsync of the directory; refused if @name is not a file of ours.
+ */
+int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode);
+/* Rename within the directory, never replacing (-EEXIST, why names a planted target). */
+int ht_dir_rename(struct ht_dir *d, const char *from, const char *to);
+/* Remove @name if it is a file of ours. */
+int ht_dir_unlink(struct ht_dir *d, const char *name);
+/* Is @name a regular file of ours with one link (lstat into @st, may be NULL)? */
+bool ht_dir_is_ours(struct ht_dir *d, const char *name, struct stat *st);
+/*
+ * The files of ours in the directory (names not starting with '.') that @want (may be NULL)
+ * accepts: a malloc'd NULL-terminated array of malloc'd names in *@names; their count or -errno.
+ */
+int ht_dir_list(struct ht_dir *d, bool (*want)(const char *name, void *ctx), void *ctx,
+		char ***names);
 
 /* ---- containers and cgroups (container.c) ---- */
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Drives libcommon pieces from the unit bats suite: ht-unit <what> [args...]. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,59 @@ static int printable(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * safedir OP DIR [ARGS]: open DIR (OP "open", "mkdir" creates it), then
+ *   append NAME TEXT | create NAME | replace NAME TEXT | rename FROM TO | unlink NAME | list
+ * Prints "ok" (list: the names) or "error <why>".
+ */
+static int safedir(int argc, char **argv)
+{
+	const char *op = argv[0];
+	struct ht_dir d;
+	int rc = ht_dir_open(&d, argv[1], !strcmp(op, "mkdir"));
+
+	if (!rc && !strcmp(op, "append") && argc >= 4) {
+		rc = ht_dir_append(&d, argv[2], 0640);
+		if (rc >= 0) {
+			if (write(rc, argv[3], strlen(argv[3])) != (ssize_t)strlen(argv[3]))
+				rc = -EIO;
+			else
+				close(rc), rc = 0;
+		}
+	} else if (!rc && !strcmp(op, "create") && argc >= 3) {
+		rc = ht_dir_create(&d, argv[2], O_WRONLY, 0640);
+		if (rc >= 0)
+			close(rc), rc = 0;
+	} else if (!rc && !strcmp(op, "replace") && argc >= 4) {
+		rc = ht_dir_replace(&d, argv[2], argv[3], strlen(argv[3]), 0644);
+	} else if (!rc && !strcmp(op, "rename") && argc >= 4) {
+		rc = ht_dir_rename(&d, argv[2], argv[3]);
+	} else if (!rc && !strcmp(op, "unlink") && argc >= 3) {
+		rc = ht_dir_unlink(&d, argv[2]);
+	} else if (!rc && !strcmp(op, "list")) {
+		char **names;
+		int n = ht_dir_list(&d, NULL, NULL, &names);
+
+		for (int i = 0; i < n; i++) {
+			printf("%s\n", names[i]);
+			free(names[i]);
+		}
+		free(names);
+		ht_dir_close(&d);
+		return n < 0;
+	} else if (!rc && strcmp(op, "open") && strcmp(op, "mkdir")) {
+		rc = -EINVAL;
+		snprintf(d.why, sizeof(d.why), "unknown operation %s", op);
+	}
+	ht_dir_close(&d);
+	if (rc < 0) {
+		printf("error %s\n", d.why[0] ? d.why : strerror(-rc));
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -466,6 +520,7 @@ int main(int argc, char **argv)
 		{ "tracer-data", 0, tracer_data },
 		{ "printf", 0, printf_cmp },
 		{ "printable", 1, printable },
+		{ "safedir", 2, safedir },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -474,6 +529,7 @@ int main(int argc, char **argv)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable ARGS\n");
+		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir "
+		"ARGS\n");
 	return HT_EX_USAGE;
 }
