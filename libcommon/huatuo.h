@@ -347,11 +347,16 @@ void ht_mono_to_wall(uint64_t mono_ns, struct timespec *out);
 /* 20-char time-sortable unique id (xid layout). */
 void ht_tracer_id(char out[21]);
 
-/* Local store: DIR/<tracer_name>, rotated when over max bytes, keeping @keep old files. */
+/*
+ * Local store: DIR/<tracer_name> (mode 0640), rotated when over max bytes, keeping @keep old
+ * files; DIR as ht_dir_open() (created if missing) and the files through it.
+ */
 struct ht_store *ht_store_open(const char *dir, const char *name, uint64_t max_bytes,
 			       unsigned int keep, char *err, size_t errlen);
-/* Append one line (adds '\n'); all or nothing. Returns 0 or -errno. */
+/* Append one line (adds '\n'); all or nothing. Returns 0 or -errno (see ht_store_why()). */
 int ht_store_append(struct ht_store *st, const char *line, size_t len);
+/* After a failed append: why a rotation was refused (one line), or "" for a write error. */
+const char *ht_store_why(const struct ht_store *st);
 int ht_store_flush(struct ht_store *st);
 void ht_store_close(struct ht_store *st);
 

@@ -591,8 +591,13 @@ static int write_stdout(struct ht_env *env, const char *s, size_t len)
 
 static void store_failed(struct ht_env *env, int err)
 {
-	ht_err(env, "writing to %s/%s failed: %s; stopping", env->output_dir, env->tracer_name,
-	       strerror(-err));
+	const char *why = ht_store_why(env->store);
+
+	if (*why)
+		ht_err(env, "cannot go on with --output %s: %s", env->output_dir, why);
+	else
+		ht_err(env, "writing to %s/%s failed: %s; stopping", env->output_dir,
+		       env->tracer_name, strerror(-err));
 }
 
 int ht_flush(struct ht_env *env)

@@ -3,12 +3,13 @@
  * The -o local store: DIR/<tracer_name> gets the same JSON lines as stdout. When the next line
  * would push the file past its cap, it is renamed to <tracer_name>-YYYY-MM-DDTHH-MM-SS.mmm and
  * only the newest @keep such files are kept. A line is written whole or not at all.
+ * Every file is reached through one directory fd (safedir.c): a link another user planted
+ * as DIR/<tracer_name> or as the next rotated name is refused, never written through.
  *
  * Lines are gathered in a buffer and written with one write(2) per ht_store_flush() (the
  * run loop flushes after every ring-buffer poll round), not one per event: at a drop storm
  * the syscall per line was a fifth of the consumer's time.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,11 +23,12 @@
 #include "huatuo.h"
 
 #define STORE_BUF_BYTES (64 * 1024)
+#define STORE_MODE 0640 /* events carry command, container and device names */
+#define STAMP_LEN 24	/* "-YYYY-MM-DDTHH-MM-SS.mmm" */
 
 struct ht_store {
-	char dir[2048];
+	struct ht_dir dir; /* DIR, checked once; every file is reached through it */
 	char name[128];
-	char path[2304];
 	int fd;
 	uint64_t size;
 	uint64_t max_bytes;
@@ -35,31 +37,13 @@ struct ht_store {
 	char buf[STORE_BUF_BYTES];
 };
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[2048];
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int open_current(struct ht_store *st)
 {
 	struct stat sb;
 
-	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	st->fd = ht_dir_append(&st->dir, st->name, STORE_MODE);
 	if (st->fd < 0)
-		return -errno;
+		return st->fd;
 	if (fstat(st->fd, &sb)) {
 		int err = -errno;
 
@@ -75,37 +59,42 @@ struct ht_store *ht_store_open(const char *dir, const char *name, uint64_t max_b
 			       unsigned int keep, char *err, size_t errlen)
 {
 	struct ht_store *st = calloc(1, sizeof(*st));
-	struct stat sb;
-	int rc;
 
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (strlen(dir) >= sizeof(st->dir) || strlen(name) >= sizeof(st->name)) {
-		snprintf(err, errlen, "path too long");
+	st->fd = -1;
+	if (strlen(name) >= sizeof(st->name)) {
+		snprintf(err, errlen, "name too long");
 		free(st);
 		return NULL;
 	}
-	snprintf(st->dir, sizeof(st->dir), "%s", dir);
 	snprintf(st->name, sizeof(st->name), "%s", name);
-	snprintf(st->path, sizeof(st->path), "%s/%s", dir, name);
 	st->max_bytes = max_bytes;
 	st->keep = keep;
-	if (!stat(dir, &sb) && !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "not a directory");
-		free(st);
-		return NULL;
-	}
-	rc = mkdir_p(dir);
-	if (!rc)
-		rc = open_current(st);
-	if (rc) {
-		snprintf(err, errlen, "%s", strerror(-rc));
+	if (ht_dir_open(&st->dir, dir, true) || open_current(st)) {
+		snprintf(err, errlen, "%s", st->dir.why);
+		ht_dir_close(&st->dir);
 		free(st);
 		return NULL;
 	}
 	return st;
+}
+
+const char *ht_store_why(const struct ht_store *st)
+{
+	return st->dir.why;
+}
+
+/* <name>-YYYY-MM-DDTHH-MM-SS.mmm: a rotated file of this store */
+static bool is_rotated(const char *file, void *ctx)
+{
+	const struct ht_store *st = ctx;
+	size_t prefix = strlen(st->name);
+
+	return !strncmp(file, st->name, prefix) && file[prefix] == '-' &&
+	       strlen(file) == prefix + STAMP_LEN;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -113,41 +102,18 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Delete the oldest rotated files beyond @keep (names sort by time). */
+/* Delete the oldest rotated files beyond @keep (names sort by time); only files of ours. */
 static void prune(struct ht_store *st)
 {
-	size_t prefix = strlen(st->name), n = 0, cap = 0;
-	char **names = NULL;
-	struct dirent *de;
-	DIR *d = opendir(st->dir);
+	char **names;
+	int n = ht_dir_list(&st->dir, is_rotated, st, &names);
 
-	if (!d)
+	if (n <= 0)
 		return;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, st->name, prefix) || de->d_name[prefix] != '-' ||
-		    strlen(de->d_name) != prefix + 24)
-			continue;
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*names));
-
-			if (!grown)
-				break;
-			names = grown;
-		}
-		names[n] = strdup(de->d_name);
-		if (names[n])
-			n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		if (i + st->keep < n) {
-			char path[4096];
-
-			snprintf(path, sizeof(path), "%s/%s", st->dir, names[i]);
-			unlink(path);
-		}
+	qsort(names, (size_t)n, sizeof(*names), cmp_names);
+	for (int i = 0; i < n; i++) {
+		if ((size_t)i + st->keep < (size_t)n)
+			ht_dir_unlink(&st->dir, names[i]);
 		free(names[i]);
 	}
 	free(names);
@@ -155,18 +121,30 @@ static void prune(struct ht_store *st)
 
 static int rotate(struct ht_store *st)
 {
-	char rotated[4096], stamp[32];
+	char rotated[sizeof(st->name) + 40], stamp[32];
 	struct timespec ts;
-	struct tm tm;
+	int err = -EEXIST;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H-%M-%S", &tm);
-	snprintf(rotated, sizeof(rotated), "%s-%s.%03ld", st->path, stamp, ts.tv_nsec / 1000000);
 	close(st->fd);
 	st->fd = -1;
-	if (rename(st->path, rotated))
-		return -errno;
+	/* two rotations within a millisecond take the next free one */
+	for (int i = 0; i < 1000 && err == -EEXIST; i++) {
+		uint64_t ms = (uint64_t)ts.tv_nsec / 1000000 + (uint64_t)i;
+		time_t sec = ts.tv_sec + (time_t)(ms / 1000);
+		struct tm tm;
+
+		localtime_r(&sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H-%M-%S", &tm);
+		snprintf(rotated, sizeof(rotated), "%s-%s.%03u", st->name, stamp,
+			 (unsigned int)(ms % 1000));
+		err = ht_dir_rename(&st->dir, st->name, rotated);
+		/* a name we did not make is refused: it may be a planted link */
+		if (err == -EEXIST && !ht_dir_is_ours(&st->dir, rotated, NULL))
+			return err;
+	}
+	if (err)
+		return err;
 	prune(st);
 	return open_current(st);
 }
@@ -184,6 +162,7 @@ int ht_store_flush(struct ht_store *st)
 		return 0;
 	if (st->fd < 0)
 		return -EBADF;
+	st->dir.why[0] = '\0';
 	n = write(st->fd, st->buf, st->pending);
 	if (n == (ssize_t)st->pending) {
 		st->size += st->pending;
@@ -214,6 +193,7 @@ int ht_store_append(struct ht_store *st, const char *line, size_t len)
 
 	if (st->fd < 0)
 		return -EBADF;
+	st->dir.why[0] = '\0'; /* set again only by a refused rotation */
 	if (st->size + st->pending && st->size + st->pending + len + 1 > st->max_bytes) {
 		err = ht_store_flush(st);
 		if (!err)
@@ -253,5 +233,6 @@ void ht_store_close(struct ht_store *st)
 	ht_store_flush(st);
 	if (st->fd >= 0)
 		close(st->fd);
+	ht_dir_close(&st->dir);
 	free(st);
 }

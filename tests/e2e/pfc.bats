@@ -47,7 +47,7 @@ teardown() {
 	run --separate-stderr "$HT_BUILD/huatuo-pfc" --netns "$NS" -o /etc/passwd/x
 	assert_equal "$status" 1
 	assert_equal "${#stderr_lines[@]}" 1
-	[[ "$stderr" == *"cannot use --output /etc/passwd/x: Not a directory"* ]] || fail "$stderr"
+	[[ "$stderr" == *"cannot use --output /etc/passwd/x: /etc/passwd is not a directory"* ]] || fail "$stderr"
 	[ -z "$output" ] || fail "wrote to stdout: $output"
 	run --separate-stderr "$HT_BUILD/huatuo-pfc" --netns "$NS" -o "$BATS_TEST_TMPDIR/store"
 	assert_success
