@@ -389,6 +389,8 @@ bool ht_dir_trusted(const struct stat *st);
 int ht_dir_create(struct ht_dir *d, const char *name, int flags, mode_t mode);
 /* Open an existing regular file of ours (O_CREAT, O_EXCL and O_TRUNC are ignored); -ENOENT. */
 int ht_dir_open_file(struct ht_dir *d, const char *name, int flags);
+/* 0 if @name is absent or a regular file of ours with one link (may we write it?). */
+int ht_dir_check_file(struct ht_dir *d, const char *name);
 /* Open @name O_WRONLY|O_APPEND, creating it with @mode if absent. */
 int ht_dir_append(struct ht_dir *d, const char *name, mode_t mode);
 /*
@@ -544,7 +546,7 @@ int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n)
  * Counter/gauge families written for node_exporter's textfile collector. Families appear in
  * the file in the order declared, each with # HELP and # TYPE lines; a series is created at
  * 0 the first time it is updated. @labels: NULL-terminated key, value, key, value... array
- * (or NULL); values are escaped.
+ * (or NULL); values are made valid UTF-8 and escaped (backslash, double quote, newline).
  */
 struct ht_metrics;
 struct ht_metrics *ht_metrics_new(const char *path);
@@ -560,10 +562,16 @@ int ht_metrics_get(const struct ht_metrics *m, const char *name, const char *con
 /* Render labels as {k="v",...} ("" when none); returns the length. */
 size_t ht_metrics_labels(char *buf, size_t len, const char *const *labels);
 /*
- * Rewrite the file atomically: a temporary file in the same directory (not named *.prom),
- * fsync, mode 0644, rename over the target, fsync of the directory. 0 or -errno.
+ * Rewrite the file atomically: a temporary file in the same directory (hidden, so not
+ * *.prom), fsync, mode 0644 (node_exporter reads it as its own user), rename over the
+ * target, fsync of the directory. The directory is opened at the first call as
+ * ht_dir_open() says, and a target that is not a file of ours (a planted link) is refused.
+ * 0 or -errno, with ht_metrics_why() saying why in one line.
  */
-int ht_metrics_write(const struct ht_metrics *m);
+int ht_metrics_write(struct ht_metrics *m);
+/* What ht_metrics_write() checks before writing (directory and target), to refuse at start. */
+int ht_metrics_check(struct ht_metrics *m);
+const char *ht_metrics_why(const struct ht_metrics *m);
 /* ---- end huatuo-ras ---- */
 
 #endif /* HUATUO_H */

@@ -3,14 +3,18 @@
  * Prometheus text exposition files for node_exporter's textfile collector: a small set of
  * counter/gauge families kept in memory and rewritten atomically (temporary file in the same
  * directory, fsync, rename, fsync of the directory), so that a scrape never sees half a file.
+ * The directory is opened once, at the first write, and the file replaced through it as
+ * safedir.c says: a link planted as the file, or a directory others can write (unless
+ * sticky), is refused.
+ *
+ * Label values come from the kernel (device names, which a container names in its own
+ * network namespace): they are made valid UTF-8 and escaped as the text format says
+ * (backslash, double quote, newline), and a value that does not fit is cut at a character.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "huatuo.h"
@@ -33,7 +37,12 @@ struct ht_metrics {
 	char *path;
 	struct ht_family *families;
 	size_t nfamilies;
+	struct ht_dir dir; /* the file's directory, from the first write on */
+	const char *name;  /* the file's name in it */
 };
+
+#define LABEL_VALUE_MAX 1024  /* input bytes of one label value */
+#define LABEL_VALUE_SHOWN 256 /* bytes of one escaped value: every label of a series fits */
 
 struct ht_metrics *ht_metrics_new(const char *path)
 {
@@ -46,6 +55,7 @@ struct ht_metrics *ht_metrics_new(const char *path)
 		free(m);
 		return NULL;
 	}
+	m->dir.fd = -1;
 	return m;
 }
 
@@ -65,6 +75,7 @@ void ht_metrics_free(struct ht_metrics *m)
 	}
 	free(m->families);
 	free(m->path);
+	ht_dir_close(&m->dir);
 	free(m);
 }
 
@@ -101,28 +112,27 @@ int ht_metrics_family(struct ht_metrics *m, const char *name, const char *type, 
 	return 0;
 }
 
-/* Append @s to @buf escaped as a label value: backslash, double quote and newline. */
-static size_t escape_label(char *buf, size_t len, size_t used, const char *s)
+/*
+ * Append @s to @buf as a label value: valid UTF-8, backslash, double quote and newline
+ * escaped; what does not fit before @limit (NUL included) is left out, a whole character or
+ * escape at a time. Returns the new length.
+ */
+static size_t escape_label(char *buf, size_t limit, size_t used, const char *s)
 {
-	for (; *s; s++) {
-		const char *rep = NULL;
-		size_t n;
+	char clean[LABEL_VALUE_MAX * 3 + 1];
+	size_t n = ht_utf8_sanitize(s, strnlen(s, LABEL_VALUE_MAX), clean, sizeof(clean));
 
-		if (*s == '\\')
-			rep = "\\\\";
-		else if (*s == '"')
-			rep = "\\\"";
-		else if (*s == '\n')
-			rep = "\\n";
-		n = rep ? 2 : 1;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)clean[i];
+		const char *rep = c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+		/* a whole character: its lead byte says how long it is (valid UTF-8 here) */
+		size_t len = rep ? 2 : c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
-		if (used + n + 1 > len)
+		if (used + len + 1 > limit)
 			break;
-		if (rep)
-			memcpy(buf + used, rep, 2);
-		else
-			buf[used] = *s;
-		used += n;
+		memcpy(buf + used, rep ? rep : clean + i, len);
+		used += len;
+		i += rep ? 1 : len;
 	}
 	buf[used] = '\0';
 	return used;
@@ -135,20 +145,26 @@ size_t ht_metrics_labels(char *buf, size_t len, const char *const *labels)
 	if (!len)
 		return 0;
 	buf[0] = '\0';
-	if (!labels || !labels[0])
-		return 0;
-	for (int i = 0; labels[i] && labels[i + 1]; i += 2) {
-		used += (size_t)snprintf(buf + used, len - used, "%s%s=\"", i ? "," : "{",
-					 labels[i]);
-		if (used >= len)
-			return len - 1;
-		used = escape_label(buf, len, used, labels[i + 1]);
-		used += (size_t)snprintf(buf + used, len - used, "\"");
-		if (used >= len)
-			return len - 1;
+	for (int i = 0; labels && labels[i] && labels[i + 1]; i += 2) {
+		size_t klen = strlen(labels[i]), limit;
+
+		/* {key=" now, and room for the closing "} and the NUL whatever the value */
+		if (used + 1 + klen + 2 + 3 > len)
+			break;
+		buf[used++] = i ? ',' : '{';
+		memcpy(buf + used, labels[i], klen);
+		used += klen;
+		memcpy(buf + used, "=\"", 2);
+		used += 2;
+		limit = used + LABEL_VALUE_SHOWN + 1;
+		used = escape_label(buf, limit < len - 2 ? limit : len - 2, used, labels[i + 1]);
+		buf[used++] = '"';
 	}
-	used += (size_t)snprintf(buf + used, len - used, "}");
-	return used < len ? used : len - 1;
+	if (used) {
+		buf[used++] = '}';
+		buf[used] = '\0';
+	}
+	return used;
 }
 
 static struct ht_series *find_series(struct ht_family *fam, const char *labels, bool create)
@@ -219,16 +235,19 @@ int ht_metrics_get(const struct ht_metrics *m, const char *name, const char *con
 	return 0;
 }
 
-/* HELP text escaping: backslash and newline. */
+/* HELP text: valid UTF-8, backslash and newline escaped. */
 static void put_help(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
+	char clean[1024 * 3 + 1];
+
+	ht_utf8_sanitize(s, strnlen(s, 1024), clean, sizeof(clean));
+	for (const char *p = clean; *p; p++) {
+		if (*p == '\\')
 			fputs("\\\\", f);
-		else if (*s == '\n')
+		else if (*p == '\n')
 			fputs("\\n", f);
 		else
-			fputc(*s, f);
+			fputc(*p, f);
 	}
 }
 
@@ -246,58 +265,60 @@ void ht_metrics_print(const struct ht_metrics *m, FILE *f)
 	}
 }
 
-static int fsync_dir(const char *path)
+/* The directory, opened once: split "dir/name" ("name" alone is in the working directory). */
+static int open_dir(struct ht_metrics *m)
 {
-	char *copy = strdup(path);
-	int fd, err = 0;
+	char *slash = strrchr(m->path, '/');
+	char dir[4096];
+	int err;
 
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -errno;
-	/* some file systems cannot sync a directory: the rename is done anyway */
-	if (fsync(fd) && errno != EINVAL)
-		err = -errno;
-	close(fd);
+	if (m->dir.fd >= 0)
+		return 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == m->path ? 1 : (int)(slash - m->path),
+			 m->path);
+	m->name = slash ? slash + 1 : m->path;
+	err = ht_dir_open(&m->dir, dir, false);
+	if (err)
+		ht_dir_close(&m->dir);
 	return err;
 }
 
-int ht_metrics_write(const struct ht_metrics *m)
+int ht_metrics_check(struct ht_metrics *m)
 {
-	char *copy, tmp[4096];
-	int fd, err = 0;
-	FILE *f;
+	return open_dir(m) ?: ht_dir_check_file(&m->dir, m->name);
+}
 
-	copy = strdup(m->path);
-	if (!copy)
-		return -ENOMEM;
-	/* same directory (rename stays atomic), and not *.prom so the collector skips it */
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(copy), basename(m->path));
-	free(copy);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
+int ht_metrics_write(struct ht_metrics *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err = open_dir(m);
+
+	if (err)
+		return err;
+	f = open_memstream(&text, &len);
 	if (!f) {
 		err = -errno;
-		close(fd);
-		unlink(tmp);
+		snprintf(m->dir.why, sizeof(m->dir.why), "%s", strerror(errno));
 		return err;
 	}
 	ht_metrics_print(m, f);
-	if (fflush(f) || ferror(f))
-		err = -(errno ? errno : EIO);
-	else if (fchmod(fd, 0644) || fsync(fd))
+	if (fclose(f)) {
 		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, m->path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
+		snprintf(m->dir.why, sizeof(m->dir.why), "%s", strerror(errno));
+	} else {
+		/* 0644: node_exporter reads it as its own user; counters only, no names of tasks */
+		err = ht_dir_replace(&m->dir, m->name, text, len, 0644);
 	}
-	return fsync_dir(m->path);
+	free(text);
+	return err;
+}
+
+const char *ht_metrics_why(const struct ht_metrics *m)
+{
+	return m->dir.why;
 }

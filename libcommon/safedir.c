@@ -366,16 +366,25 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode)
+int ht_dir_check_file(struct ht_dir *d, const char *name)
 {
-	char tmp[NAME_MAX + 1];
 	struct stat st;
-	int fd = -EEXIST, err = check_name(d, name);
+	int err = check_name(d, name);
 
 	if (err)
 		return err;
 	if (!fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) && !file_ours(&st))
 		return not_ours(d, name, &st);
+	return 0;
+}
+
+int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	int fd = -EEXIST, err = check_name(d, name);
+
+	if (err || (err = ht_dir_check_file(d, name)))
+		return err;
 	/* a hidden name in the same directory (the rename stays atomic), made exclusively */
 	for (int round = 0; round < 16 && fd == -EEXIST; round++) {
 		uint32_t r = 0;

@@ -282,7 +282,7 @@ static int write_metrics(struct ht_env *env)
 
 	if (err && !pfc.metrics_failed)
 		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)", pfc.metrics_path,
-			strerror(-err));
+			ht_metrics_why(pfc.metrics));
 	pfc.metrics_failed = err != 0;
 	return err;
 }
@@ -342,6 +342,11 @@ static int setup(struct ht_env *env, void *skel)
 	}
 	if (open_socket(env))
 		return 1;
+	if (pfc.metrics_path && !env->check && ht_metrics_check(pfc.metrics)) {
+		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path,
+		       ht_metrics_why(pfc.metrics));
+		return 1;
+	}
 	if (!env->check)
 		return 0;
 	if (collect(env, &r))
@@ -375,9 +380,10 @@ static int run(struct ht_env *env, void *skel)
 			ht_metrics_print(pfc.metrics, stdout);
 		return 0;
 	}
-	err = write_metrics(env);
+	err = ht_metrics_write(pfc.metrics);
 	if (err) {
-		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path, strerror(-err));
+		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path,
+		       ht_metrics_why(pfc.metrics));
 		env->exit_code = 1;
 		return 0;
 	}

@@ -799,7 +799,7 @@ static void metrics_count(struct ht_env *env, const struct ras_out *o)
 	err = ht_metrics_write(ras.metrics);
 	if (err && !ras.metrics_failed) {
 		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)", ras.metrics_path,
-			strerror(-err));
+			ht_metrics_why(ras.metrics));
 		ras.metrics_failed = true;
 	} else if (!err && ras.metrics_failed) {
 		ht_info(env, "--metrics %s written again", ras.metrics_path);
@@ -941,7 +941,8 @@ static int start(struct ht_env *env, void *skel)
 		return 0;
 	err = ht_metrics_write(ras.metrics);
 	if (err)
-		ht_err(env, "cannot write --metrics %s: %s", ras.metrics_path, strerror(-err));
+		ht_err(env, "cannot write --metrics %s: %s", ras.metrics_path,
+		       ht_metrics_why(ras.metrics));
 	return err ? 1 : 0;
 }
 

@@ -498,6 +498,25 @@ static int safedir(int argc, char **argv)
 	return 0;
 }
 
+/* metrics-labels K V [K V...]: the rendered label set, then the same in a 40-byte buffer */
+static int metrics_labels(int argc, char **argv)
+{
+	const char **labels = calloc((size_t)argc + 1, sizeof(*labels));
+	char buf[4096], small[40];
+	size_t n;
+
+	if (!labels)
+		return 1;
+	for (int i = 0; i < argc; i++)
+		labels[i] = argv[i];
+	n = ht_metrics_labels(buf, sizeof(buf), labels);
+	printf("%zu %s\n", n, buf);
+	n = ht_metrics_labels(small, sizeof(small), labels);
+	printf("%zu %s\n", n, small);
+	free(labels);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -521,6 +540,7 @@ int main(int argc, char **argv)
 		{ "printf", 0, printf_cmp },
 		{ "printable", 1, printable },
 		{ "safedir", 2, safedir },
+		{ "metrics-labels", 0, metrics_labels },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -529,7 +549,8 @@ int main(int argc, char **argv)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
-		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir "
+		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
+		"metrics-labels "
 		"ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -224,6 +224,19 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_equal "$umount_rc" 0
 }
 
+@test "Prometheus label values: valid UTF-8, backslash, quote and newline escaped, cut at a character, closed" {
+	run U metrics-labels dev $'a\nb"c\\d\xff' event 'ééééééééééééééééééé'
+	assert_success
+	assert_line --index 0 '68 {dev="a\nb\"c\\d'$'\xef\xbf\xbd''",event="ééééééééééééééééééé"}'
+	# 40 bytes: the second value is cut between two characters, the set still closed
+	assert_line --index 1 '38 {dev="a\nb\"c\\d'$'\xef\xbf\xbd''",event="éééé"}'
+	# a long value is cut to 256 bytes so that the other labels still fit
+	run U metrics-labels dev "$(printf 'x%.0s' $(seq 300))" event AER type FATAL
+	assert_line --index 0 "289 {dev=\"$(printf 'x%.0s' $(seq 256))\",event=\"AER\",type=\"FATAL\"}"
+	run U metrics-labels
+	assert_line --index 0 '0 '
+}
+
 @test "cgroup id -> path through the controller hierarchy" {
 	require_root
 	root=$(memcg_root)

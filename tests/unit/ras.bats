@@ -205,6 +205,19 @@ thr_storm() {
 	[ "$(tail -c 1 "$PROM" | od -An -c | tr -d ' ')" = '\n' ] || fail "no final newline"
 }
 
+@test "--metrics: hostile device names (newline, quote, backslash, ESC, 0xff) keep the exposition valid" {
+	echo 'aer ts=1 dev_name=a%0ab%22c%5cd%1b[1m%ff status=1 severity=0' | "$UNIT" --metrics "$PROM" >/dev/null
+	# ras shows controls as '?' in dev; the exposition escapes the rest
+	want='huatuo_bamai_ras_hw_events_total{dev="PCIe a?b\"c\\d?[1m'$'\xef\xbf\xbd''",event="AER",type="UNCORRECTED"} 1'
+	run grep -c '^huatuo_bamai_ras_hw_events_total{' "$PROM"
+	assert_output 1
+	grep -qxF "$want" "$PROM" || fail "$(cat -A "$PROM")"
+	iconv -f UTF-8 -t UTF-8 "$PROM" > /dev/null
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$PROM"
+	fi
+}
+
 @test "--metrics: atomic rewrite, a concurrent reader never sees a partial file" {
 	"$UNIT" --metrics "$PROM" </dev/null
 	grep -qx 'huatuo_bamai_ras_hw_total 0' "$PROM" || fail "not written at start: $(cat "$PROM")"
