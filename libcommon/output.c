@@ -80,31 +80,57 @@ size_t ht_utf8_sanitize(const void *in, size_t len, char *out, size_t out_len)
 	return o;
 }
 
-const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
+/*
+ * Shown as it is in a terminal: @k bytes at @s (a valid UTF-8 sequence) that are not a C0 or
+ * C1 control (an escape sequence starts with ESC or U+009B), DEL, or a character that moves
+ * the text around (U+200E/F marks, U+2028/9 separators, U+202A..E and U+2066..9 bidi).
+ */
+static bool shown_as_is(const unsigned char *s, size_t k)
+{
+	if (k == 1)
+		return s[0] >= 0x20 && s[0] != 0x7f;
+	if (k == 2)
+		return !(s[0] == 0xc2 && s[1] < 0xa0);
+	if (k == 3 && s[0] == 0xe2 && s[1] == 0x80)
+		return !(s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae));
+	if (k == 3 && s[0] == 0xe2 && s[1] == 0x81)
+		return !(s[2] >= 0xa6 && s[2] <= 0xa9);
+	return true;
+}
+
+/*
+ * Printable copy of up to @len bytes of @in (stops at NUL): what is not valid UTF-8 or not
+ * shown as it is becomes '?', one per character or stray byte; with @lines, newlines and
+ * tabs stay. Whole characters only. Returns the length.
+ */
+static size_t printable(const char *in, size_t len, char *out, size_t out_len, bool lines)
 {
 	size_t o = 0, i = 0;
 
-	for (; i < len && in[i] && o + 1 < out_len; i++) {
-		unsigned char c = (unsigned char)in[i];
+	if (!out_len)
+		return 0;
+	while (i < len && in[i]) {
+		const unsigned char *s = (const unsigned char *)in + i;
+		size_t k = utf8_seq_len(s, len - i);
+		bool keep = k && (shown_as_is(s, k) || (lines && (*s == '\n' || *s == '\t')));
+		size_t w = keep ? k : 1;
 
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		if (o + w >= out_len)
+			break;
+		if (keep)
+			memcpy(out + o, s, k);
+		else
+			out[o] = '?';
+		o += w;
+		i += k ? k : 1;
 	}
-	if (o && i < len && in[i]) {
-		/* cut short: not inside a multi-byte character (valid UTF-8 in, valid out) */
-		size_t start = o;
+	out[o] = '\0';
+	return o;
+}
 
-		while (start && ((unsigned char)out[start - 1] & 0xc0) == 0x80)
-			start--;
-		if (start && (unsigned char)out[start - 1] >= 0xc0) {
-			unsigned char lead = (unsigned char)out[start - 1];
-			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-
-			if (o - (start - 1) < need)
-				o = start - 1;
-		}
-	}
-	if (out_len)
-		out[o] = '\0';
+const char *ht_printable(const char *in, size_t len, char *out, size_t out_len)
+{
+	printable(in, len, out, out_len, false);
 	return out;
 }
 
@@ -315,15 +341,19 @@ static void lb_raw(struct line_buf *lb, const char *s, size_t n)
 	lb->len += n;
 }
 
-/* Bytes a JSON string cannot hold as they are: controls, quote and backslash. */
+/*
+ * Bytes a JSON string cannot hold as they are (controls, quote and backslash) or that start
+ * a multi-byte character, which is checked.
+ */
 static bool needs_escape(unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\';
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
 /*
  * The end of the stretch in [@s, @end) that needs no escaping, eight bytes a step while
- * eight remain: a word holds such a byte when one of its bytes is < 0x20, '"' or '\\'.
+ * eight remain: a word holds such a byte when one of its bytes is < 0x20, '"', '\\' or
+ * >= 0x80.
  */
 static const char *plain_run(const char *s, const char *end)
 {
@@ -335,7 +365,7 @@ static const char *plain_run(const char *s, const char *end)
 		memcpy(&w, s, sizeof(w));
 		q = w ^ (ones * '"');
 		b = w ^ (ones * '\\');
-		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs)
 			break;
 		s += sizeof(w);
 	}
@@ -344,7 +374,11 @@ static const char *plain_run(const char *s, const char *end)
 	return s;
 }
 
-/* A JSON string, escaped as cJSON escapes it; @s must already be valid UTF-8. */
+/*
+ * A JSON string, escaped as cJSON escapes it, and valid UTF-8 whatever @s holds (a tool may
+ * pass a name straight from the kernel or a runtime): an invalid byte becomes U+FFFD, as
+ * ht_utf8_sanitize() does.
+ */
 static void lb_string(struct line_buf *lb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -365,6 +399,15 @@ static void lb_string(struct line_buf *lb, const char *s)
 		if (s == end)
 			break;
 		o = lb->p + lb->len;
+		if ((unsigned char)*s >= 0x80) {
+			size_t k = utf8_seq_len((const unsigned char *)s, (size_t)(end - s));
+
+			/* reserved: 6 bytes a byte, and U+FFFD takes 3 */
+			memcpy(o, k ? s : "\xef\xbf\xbd", k ? k : 3);
+			lb->len += k ? k : 3;
+			s += k ? k : 1;
+			continue;
+		}
 		o[0] = '\\';
 		switch (*s) {
 		case '"':
@@ -619,8 +662,9 @@ int ht_flush(struct ht_env *env)
 	return 0;
 }
 
-int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
-		 const char *tracer_type, const char *text)
+/* ht_emit_text() with a @text already printable. */
+static int emit(struct ht_env *env, cJSON *data, const struct ht_container *ct,
+		const char *tracer_type, const char *text)
 {
 	int err = 0;
 
@@ -653,33 +697,58 @@ out:
 	return err;
 }
 
+/*
+ * A table's text is printable whatever names it holds: a newline or an escape sequence in
+ * a command, cgroup or device name must not make a row of its own or reach the terminal.
+ */
+int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
+		 const char *tracer_type, const char *text)
+{
+	size_t len = text && !env->json ? strlen(text) : 0;
+	char *shown = NULL;
+	int err;
+
+	if (len) {
+		shown = malloc(len + 1);
+		if (!shown) {
+			ht_err(env, "out of memory for a table row");
+			cJSON_Delete(data);
+			return -ENOMEM;
+		}
+		printable(text, len, shown, len + 1, true);
+	}
+	err = emit(env, data, ct, tracer_type, shown ? shown : text);
+	free(shown);
+	return err;
+}
+
 int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, const char *tracer_type,
 	    const char *row_fmt, ...)
 {
-	char row[4096], stamp[16];
+	char raw[4096], row[4096], stamp[16];
 	time_t now = time(NULL);
 	struct tm tm;
 	va_list ap;
-	int n;
+	size_t n;
 
 	if (env->json)
-		return ht_emit_text(env, data, ct, tracer_type, NULL);
+		return emit(env, data, ct, tracer_type, NULL);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	n = snprintf(row, sizeof(row), "%-8s ", stamp);
 	va_start(ap, row_fmt);
-	n += vsnprintf(row + n, sizeof(row) - (size_t)n - 1, row_fmt, ap);
+	vsnprintf(raw, sizeof(raw), row_fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(row) - 2)
-		n = (int)sizeof(row) - 2;
+	n = (size_t)snprintf(row, sizeof(row), "%-8s ", stamp);
+	/* one line: whatever the values hold, nothing but printable text */
+	n += printable(raw, sizeof(raw), row + n, sizeof(row) - n - 1, false);
 	row[n++] = '\n';
 	row[n] = '\0';
-	return ht_emit_text(env, data, ct, tracer_type, row);
+	return emit(env, data, ct, tracer_type, row);
 }
 
 int ht_start(struct ht_env *env, const char *header_fmt, ...)
 {
-	char err[256];
+	char err[1024];
 	va_list ap;
 
 	if (env->output_dir) {

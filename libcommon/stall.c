@@ -113,7 +113,8 @@ static char *format_slots(const struct ht_cpu_stack *slots, size_t stride, int n
 				goto fail;
 			continue;
 		}
-		ht_utf8_sanitize(s->comm, sizeof(s->comm), comm, sizeof(comm));
+		/* a line of text: a newline in a command name must not forge another CPU's */
+		ht_printable(s->comm, sizeof(s->comm), comm, sizeof(comm));
 		if (appendf(&out, &len, &cap, "%sCPU#%d: pid %u tid %u comm %s%s\n",
 			    len ? "\n" : "", c, s->pid, s->tid, comm,
 			    s->user	? " (user mode)" :

@@ -282,7 +282,7 @@ static void add_blocked(cJSON *d, const struct scan *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct dtask *t = &s->tasks[i];
 		cJSON *o = cJSON_CreateObject();
-		char head[256];
+		char head[256], shown[sizeof(t->comm)];
 		size_t need;
 
 		cJSON_AddNumberToObject(o, "pid", t->pid);
@@ -293,8 +293,10 @@ static void add_blocked(cJSON *d, const struct scan *s)
 		cJSON_AddStringToObject(o, "stack", t->stack ? t->stack : "");
 		cJSON_AddItemToArray(arr, o);
 
+		/* a newline in a command name must not forge another task's line */
+		ht_printable(t->comm, sizeof(t->comm), shown, sizeof(shown));
 		snprintf(head, sizeof(head), "%spid %u tid %u comm %s state D%s%s\n",
-			 len ? "\n" : "", t->pid, t->tid, t->comm, t->wait_ns ? " blocked " : "",
+			 len ? "\n" : "", t->pid, t->tid, shown, t->wait_ns ? " blocked " : "",
 			 t->wait_ns ? ht_fmt_duration(t->wait_ns, dur, sizeof(dur)) : "");
 		need = len + strlen(head) + (t->stack ? strlen(t->stack) * 2 + 64 : 1) + 1;
 		if (text && need > cap) {

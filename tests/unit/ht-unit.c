@@ -517,6 +517,24 @@ static int metrics_labels(int argc, char **argv)
 	return 0;
 }
 
+/* raw-string: stdin's bytes added to tracer_data as they are (no sanitizing): the envelope */
+static int raw_string(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "huatuo-unit", .tracer_name = "oom" };
+	cJSON *d = cJSON_CreateObject();
+	char in[4096], *line;
+	size_t n = fread(in, 1, sizeof(in) - 1, stdin);
+
+	(void)argc, (void)argv;
+	in[n] = '\0';
+	cJSON_AddStringToObject(d, "s", in);
+	line = ht_envelope(&env, d, NULL, "auto");
+	printf("%s\n", line ? line : "error");
+	free(line);
+	cJSON_Delete(d);
+	return !line;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -541,6 +559,7 @@ int main(int argc, char **argv)
 		{ "printable", 1, printable },
 		{ "safedir", 2, safedir },
 		{ "metrics-labels", 0, metrics_labels },
+		{ "raw-string", 0, raw_string },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -550,7 +569,7 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
-		"metrics-labels "
+		"metrics-labels|raw-string "
 		"ARGS\n");
 	return HT_EX_USAGE;
 }

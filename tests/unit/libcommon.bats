@@ -141,6 +141,19 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 		run bash -c "printf 'aé漢' | '$HT_BUILD/ht-unit' printable ${want%%:*}"
 		assert_output "${want#*:}"
 	done
+	# ESC, a C1 CSI (U+009B), bidi override U+202E, line separator U+2028, 0xff, a cut
+	# sequence: one '?' each; DEL too; valid characters stay
+	run bash -c "printf 'a\x1b[1m\xc2\x9bb\xe2\x80\xaec\xe2\x80\xa8d\xffe\x7f漢\xe6\xbc' | '$HT_BUILD/ht-unit' printable 64"
+	assert_output 'a?[1m?b?c?d?e?漢??'
+}
+
+@test "JSON strings a tool added raw are valid UTF-8 in the envelope (U+FFFD for each bad byte)" {
+	run bash -c "printf 'a\xffb\xc3(\xe6\xbc\xa2\xed\xa0\x80\xf4\x90\x80\x80\xc0\xafq\x1b' | '$HT_BUILD/ht-unit' raw-string"
+	assert_success
+	iconv -f UTF-8 -t UTF-8 <<<"$output" > /dev/null || fail "not UTF-8: $output"
+	# overlong (c0 af), surrogate (ed a0 80) and > U+10FFFF (f4 90 80 80): a U+FFFD per byte
+	assert_equal "$(jq -c .tracer_data.s <<<"$output")" \
+		"\"a�b�(漢���������q\\u001b\""
 }
 
 @test "64-bit integers are exact, pointers are hex strings" {
