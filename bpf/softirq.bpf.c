@@ -8,6 +8,12 @@
  * since 6.10, tick_sched_timer before; addresses from /proc/kallsyms as rodata). NO_HZ idle
  * gaps are not stalls: timer:tick_stop forgets the last tick, and an expiry of the stopped
  * tick's timer (its tick_sched carries TS_FLAG_STOPPED) is not a tick.
+ *
+ * The first tick after the tick restarts (idle exit) has no previous tick to measure from:
+ * it is measured from the restart itself, which the timer tells. tick_nohz_restart() forwards
+ * the timer to the first tick boundary after the restart, so the restart lies within one tick
+ * period before the programmed expiry; tick_sched.idle_exittime holds its exact time when it
+ * falls in that window, else the boundary before the expiry stands in for it.
  */
 #include "common.bpf.h"
 #include "softirq.h"
@@ -17,6 +23,8 @@
 const volatile __u64 threshold_ns = 100 * 1000 * 1000;
 const volatile __s32 target_cpu = -1;
 const volatile __u32 rate_burst = 10; /* reports per CPU per second, 0 = no limit */
+
+extern int CONFIG_HZ __kconfig __weak;
 
 struct tick_state {
 	__u64 last_ns;
@@ -35,13 +43,18 @@ struct tick_sched___old {
 	unsigned int tick_stopped : 1;
 } __attribute__((preserve_access_index));
 
+static __always_inline struct tick_sched *tick_sched_of(struct hrtimer *timer)
+{
+	return (void *)timer - bpf_core_field_offset(struct tick_sched, sched_timer);
+}
+
 static __always_inline bool tick_is_stopped(struct hrtimer *timer)
 {
 	struct tick_sched *ts;
 
 	if (!timer)
 		return false;
-	ts = (void *)timer - bpf_core_field_offset(struct tick_sched, sched_timer);
+	ts = tick_sched_of(timer);
 	if (bpf_core_field_exists(ts->flags))
 		return BPF_CORE_READ(ts, flags) & TS_FLAG_STOPPED;
 	return BPF_CORE_READ_BITFIELD_PROBED((struct tick_sched___old *)ts, tick_stopped);
@@ -56,12 +69,36 @@ static __always_inline struct tick_state *this_cpu_state(void)
 	return bpf_map_lookup_elem(&ticks, &zero);
 }
 
+/*
+ * When the tick restarted before its first expiry @expires (see the top of this file); 0 if
+ * the tick period is unknown.
+ */
+static __always_inline __u64 tick_restart_ns(struct hrtimer *timer, __u64 expires, __u64 now)
+{
+	__u64 period, earliest, exit_ns;
+	struct tick_sched *ts;
+
+	if (CONFIG_HZ <= 0)
+		return 0;
+	period = 1000000000ULL / CONFIG_HZ;
+	if (expires < period)
+		return 0;
+	earliest = expires - period;
+	ts = tick_sched_of(timer);
+	if (bpf_core_field_exists(ts->idle_exittime)) {
+		exit_ns = BPF_CORE_READ(ts, idle_exittime);
+		if (exit_ns >= earliest && exit_ns <= now)
+			return exit_ns;
+	}
+	return earliest;
+}
+
 static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 {
 	struct task_struct *task;
 	struct softirq_event *e;
 	struct tick_state *st;
-	__u64 now, last;
+	__u64 now, last, expires = 0;
 	long n;
 
 	st = this_cpu_state();
@@ -74,6 +111,11 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	now = bpf_ktime_get_ns();
 	last = st->last_ns;
 	st->last_ns = now;
+	if (timer) {
+		expires = BPF_CORE_READ(timer, node.expires);
+		if (!last)
+			last = tick_restart_ns(timer, expires, now);
+	}
 	if (!last || now - last < threshold_ns)
 		return 0;
 	if (!ht_ratelimit_ok(&st->rl, now, 1000000000ULL, rate_burst))
@@ -85,6 +127,7 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	task = (struct task_struct *)bpf_get_current_task();
 	e->now_ns = now;
 	e->offtime_ns = now - last;
+	e->expires_ns = expires;
 	e->cpu = bpf_get_smp_processor_id();
 	e->pid = BPF_CORE_READ(task, tgid);
 	e->tid = BPF_CORE_READ(task, pid);
@@ -148,7 +191,10 @@ int softirq_tick_tp(struct trace_event_raw_hrtimer_expire_entry *args)
 	return on_tick(args, args->hrtimer);
 }
 
-/* Fallback: every tick calls account_process_tick(); the stopped check is not possible. */
+/*
+ * Fallback: every tick calls account_process_tick(); neither the stopped check nor the
+ * restart time is possible, so the first tick after idle is not measured.
+ */
 SEC("kprobe/account_process_tick")
 int BPF_KPROBE(softirq_tick_kprobe)
 {

@@ -4,10 +4,11 @@
 
 #include "common.h"
 
-/* One late scheduler tick: the gap since the previous tick on that CPU. */
+/* One late scheduler tick: the gap since the previous tick (or the tick's restart) on that CPU. */
 struct softirq_event {
 	__u64 now_ns;	  /* bpf_ktime_get_ns() at the late tick */
-	__u64 offtime_ns; /* gap between the two ticks */
+	__u64 offtime_ns; /* since the previous tick, or since the tick restarted after idle */
+	__u64 expires_ns; /* the late tick's programmed expiry (hrtimer), 0 if unknown */
 	__u32 cpu;
 	__u32 pid; /* the task the late tick interrupted (tgid) */
 	__u32 tid;

@@ -73,27 +73,88 @@ static const struct ht_hook hooks[] = {
 		     "softirq_tick_kprobe" } },
 };
 
-/* The first frame after the interrupt entry: the code the late tick interrupted. */
+/*
+ * Functions that only switch interrupts back on: a tick held off by a stall is taken right
+ * there, but the code that held it off is their caller. Paravirt and native irq-flag ops
+ * (x86 PVM, KVM/native, Xen), unlocks that restore interrupts, the BPF kfunc.
+ */
+static const char *const irq_flag_helpers[] = {
+	"pvm_irq_enable",
+	"pvm_irq_disable",
+	"pvm_save_fl",
+	"pvm_restore_fl",
+	"pv_native_irq_enable",
+	"pv_native_irq_disable",
+	"pv_native_save_fl",
+	"native_irq_enable",
+	"native_save_fl",
+	"native_restore_fl",
+	"xen_irq_enable",
+	"xen_irq_enable_direct",
+	"xen_restore_fl",
+	"xen_restore_fl_direct",
+	"_raw_spin_unlock_irqrestore",
+	"_raw_spin_unlock_irq",
+	"_raw_read_unlock_irqrestore",
+	"_raw_read_unlock_irq",
+	"_raw_write_unlock_irqrestore",
+	"_raw_write_unlock_irq",
+	"bpf_local_irq_restore",
+	"trace_hardirqs_on",
+};
+
+static bool is_irq_flag_helper(const char *frame, size_t len)
+{
+	size_t name_len = strcspn(frame, "+");
+
+	if (name_len > len)
+		name_len = len;
+	for (size_t i = 0; i < ARRAY_SIZE(irq_flag_helpers); i++)
+		if (strlen(irq_flag_helpers[i]) == name_len &&
+		    !strncmp(frame, irq_flag_helpers[i], name_len))
+			return true;
+	return false;
+}
+
+static bool is_interrupt_entry(const char *frame)
+{
+	return !strncmp(frame, "asm_sysvec_", 11) || !strncmp(frame, "asm_common_interrupt", 20) ||
+	       !strncmp(frame, "el1_interrupt", 13);
+}
+
+/*
+ * What the late tick interrupted, into @buf: the first frame below the interrupt entry that
+ * is not an irq-flag helper, "(user space)" when the interrupt entry is the last kernel
+ * frame, the top frame when there is no interrupt entry, "-" for an empty stack.
+ */
 static const char *interrupted_frame(const char *stack, char *buf, size_t len)
 {
-	const char *p = stack, *hit = NULL;
+	const char *p = stack, *hit = stack, *nl;
 
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-
-		if (!strncmp(p, "asm_sysvec_", 11) || !strncmp(p, "asm_common_interrupt", 20) ||
-		    !strncmp(p, "el1_interrupt", 13)) {
-			if (!nl || !nl[1])
-				return "(user space)"; /* nothing below the interrupt entry */
-			hit = nl + 1;
+	for (; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (is_interrupt_entry(p)) {
+			hit = nl ? nl + 1 : "";
 			break;
 		}
-		p = nl ? nl + 1 : NULL;
 	}
-	if (!hit)
-		hit = stack;
+	if (p && *p) { /* below an interrupt entry: skip the helpers that re-enabled irqs */
+		while (*hit) {
+			size_t flen = strcspn(hit, "\n");
+
+			if (!is_irq_flag_helper(hit, flen) || !hit[flen])
+				break;
+			hit += flen + 1;
+		}
+		if (!*hit) {
+			snprintf(buf, len, "(user space)");
+			return buf;
+		}
+	}
 	snprintf(buf, len, "%.*s", (int)strcspn(hit, "\n"), hit);
-	return buf[0] ? buf : "-";
+	if (!buf[0])
+		snprintf(buf, len, "-");
+	return buf;
 }
 
 static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
@@ -119,6 +180,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddStringToObject(d, "stack", stack ? stack : "");
 	ht_json_add_u64(d, "now", e->now_ns);
 	ht_json_add_u64(d, "offtime", e->offtime_ns);
+	if (e->expires_ns && e->now_ns >= e->expires_ns)
+		ht_json_add_u64(d, "tick_late", e->now_ns - e->expires_ns);
 	ht_json_add_u64(d, "threshold", env->threshold_ns);
 
 	ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
@@ -201,7 +264,9 @@ int main(int argc, char **argv)
 			      .tracer_name = "softirq",
 			      .what = "late scheduler ticks",
 			      .opt_flags = HT_OPT_THRESHOLD,
-			      .threshold_ns = 100 * NSEC_PER_MSEC };
+			      .threshold_ns = 100 * NSEC_PER_MSEC,
+			      .kconfig_hz =
+				      true /* extern CONFIG_HZ __kconfig: the tick period */ };
 	static const struct ht_tool tool = {
 		.argp = &argp,
 		.skel = &softirq_skel_ops,

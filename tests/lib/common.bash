@@ -146,3 +146,15 @@ assert_bpf_released() {
 bpf_prog_count() {
 	bpftool prog list 2>/dev/null | grep -c "$1" || true
 }
+
+# build_bpf_helper NAME DIR: tests/helpers/NAME.bpf.c and NAME.c into DIR/NAME.bpf.o and
+# DIR/NAME (test helpers that run a BPF program in their own context). Returns 1 without
+# clang, gcc or libbpf-dev; callers skip on a missing DIR/NAME.
+build_bpf_helper() {
+	local name=$1 dir=$2 arch
+	command -v clang >/dev/null && command -v gcc >/dev/null || return 1
+	arch=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+	clang -O2 -g -target bpf -D__TARGET_ARCH_"$arch" -I"$HT_TOP/vmlinux/$arch" \
+		-c "$HT_TOP/tests/helpers/$name.bpf.c" -o "$dir/$name.bpf.o" &&
+		gcc -O2 -Wall -Wextra -Werror -o "$dir/$name" "$HT_TOP/tests/helpers/$name.c" -lbpf
+}
