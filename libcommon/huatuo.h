@@ -228,6 +228,7 @@ struct ht_tool {
 		const char *fmt;
 		const char *cols[10];
 	} header;
+	bool stacks; /* prints kernel stacks: /proc/kallsyms is read in the background once started */
 	/* the run: ht_run() over the "events" map with @on_event (and @tick every @tick_ns) */
 	ht_event_fn on_event;
 	ht_tick_fn tick;
@@ -459,6 +460,8 @@ const char *ht_ksyms_format(const struct ht_ksyms *ks, uint64_t addr, char *buf,
 char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 /* Shared, lazily loaded /proc/kallsyms for the running kernel. */
 const struct ht_ksyms *ht_kernel_ksyms(void);
+/* Start loading ht_kernel_ksyms() in a background thread (tools that print stacks, once attached). */
+void ht_kernel_ksyms_preload(void);
 
 /* ---- kernel enum names from BTF (btfenum.c) ---- */
 

@@ -16,8 +16,13 @@ static int start(struct ht_env *env, const struct ht_tool *tool)
 	if (tool->start && tool->start(env, env->skel))
 		return 1;
 	/* a format uses the columns it names; printf ignores the ones past its end */
-	return ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
-			c[9]);
+	if (ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
+		     c[9]))
+		return 1;
+	/* after the banner: the start is not slowed, and the first stack does not wait */
+	if (tool->stacks)
+		ht_kernel_ksyms_preload();
+	return 0;
 }
 
 static int run(struct ht_env *env, const struct ht_tool *tool)

@@ -676,6 +676,7 @@ static int run(struct ht_env *env, void *skel)
 {
 	int err;
 
+	load_reasons(env); /* after the banner, not at the first drop (all of kernel BTF: ~50 ms) */
 	if (!opts.summary)
 		return ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, NULL,
 			      0);
@@ -705,6 +706,7 @@ static struct ht_tool tool = {
 	.header = { "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s",
 		    { "COMM", "PID", "REASON", "LOCATION", "PROTO", "SOURCE", "DESTINATION", "DEV",
 		      "LEN" } },
+	.stacks = true,
 	.run = run,
 	.cleanup = cleanup,
 };

@@ -610,6 +610,7 @@ int main(int argc, char **argv)
 		.start = start,
 		.header = { "%-7s %-7s %-16s %7s %6s",
 			    { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
+		.stacks = true,
 		.run = run,
 		.cleanup = cleanup,
 	};

@@ -277,6 +277,7 @@ int main(int argc, char **argv)
 		.setup = setup,
 		.header = { "%-4s %-7s %-16s %9s %s",
 			    { "CPU", "PID", "COMM", "OFFTIME", "INTERRUPTED" } },
+		.stacks = true,
 		.on_event = handle_event,
 	};
 

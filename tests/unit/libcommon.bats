@@ -70,6 +70,15 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_line --index 1 "0xffffffff91000000"
 }
 
+@test "kallsyms: an address more than 1 MB past its floor symbol (a gap) is not resolved" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	printf 'ffffffff81000000 T _einittext\nffffffffc0000000 t bpf_prog_1_x\t[bpf]\n' > "$f"
+	run U ksyms "$f" ffffffff810fffff ffffffff81100000 ffffffffbfffffff
+	assert_line --index 0 "_einittext+0xfffff"
+	assert_line --index 1 "0xffffffff81100000"
+	assert_line --index 2 "0xffffffffbfffffff"
+}
+
 @test "kallsyms: hidden addresses (kptr_restrict) are detected, not resolved" {
 	f=$BATS_TEST_TMPDIR/kallsyms
 	printf '0000000000000000 T a\n0000000000000000 T b\n' > "$f"
