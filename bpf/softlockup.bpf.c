@@ -17,6 +17,8 @@
 #include "softlockup.h"
 
 const volatile __u64 threshold_ns = 1000000000ULL;
+/* the tool itself: its own kernel work (loading, kallsyms, stacks) is not a stall */
+const volatile __u32 self_tgid = 0;
 
 struct cpu_state {
 	__u64 last_switch_ns;
@@ -117,6 +119,8 @@ int softlockup_sample(struct bpf_perf_event_data *ctx)
 	}
 	/* idle, or in user space: nothing is stuck in the kernel */
 	if (!BPF_CORE_READ(task, pid) || ht_regs_user_mode(&ctx->regs))
+		return 0;
+	if (BPF_CORE_READ(task, tgid) == self_tgid)
 		return 0;
 	if (now - last < threshold_ns || st->reported_switch_ns == last)
 		return 0;

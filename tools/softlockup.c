@@ -5,7 +5,9 @@
  * too, with the stuck CPU's stack and what every CPU runs (captured with BPF, not sysrq).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -198,6 +200,150 @@ static void stop_samplers(struct state *st)
 	st->samplers = NULL;
 }
 
+/* ---- the kernel's reports: records the kernel wrote, not lines users wrote ---- */
+
+/*
+ * printk:console hands over the text only, and "echo '<4>watchdog: BUG: soft lockup - ...'
+ * > /dev/kmsg" produces the same text as watchdog_timer_fn(). /dev/kmsg tells them apart:
+ * each record starts with (facility << 3 | level), and only the kernel writes facility 0
+ * (devkmsg_write() turns facility 0 into LOG_USER). A report counts once its record, read
+ * from /dev/kmsg, shows facility 0. The record is stored right after the tracepoint fires.
+ */
+#define KMSG_RECORD_MAX 8192 /* CONSOLE_EXT_LOG_MAX: a read takes one record */
+#define KMSG_WAIT_MS 200     /* for the record of an event already seen */
+#define KMSG_PENDING 16	     /* matching records not yet claimed by an event */
+#define NEEDLE "BUG: soft lockup - CPU#"
+
+static struct {
+	int fd;
+	unsigned int next;
+	struct {
+		bool used;
+		unsigned int facility;
+		char text[SOFTLOCKUP_MSG_LEN];
+	} pending[KMSG_PENDING];
+} kmsg = { .fd = -1 };
+
+/* Open /dev/kmsg at its end: before the console hook attaches, so no record is missed. */
+static void kmsg_open(struct ht_env *env)
+{
+	kmsg.fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg.fd < 0 || lseek(kmsg.fd, 0, SEEK_END) < 0) {
+		ht_warn(env,
+			"cannot read /dev/kmsg (%s): the kernel's soft-lockup reports cannot be told "
+			"from lines users write there, so only the early detector reports",
+			strerror(errno));
+		if (kmsg.fd >= 0)
+			close(kmsg.fd);
+		kmsg.fd = -1;
+	}
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Undo the "\x0a" escapes /dev/kmsg applies to unprintable bytes, in place; new length. */
+static size_t kmsg_unescape(char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int hi = i + 3 < len && s[i] == '\\' && s[i + 1] == 'x' ? hex_digit(s[i + 2]) : -1;
+		int lo = hi >= 0 ? hex_digit(s[i + 3]) : -1;
+
+		if (lo >= 0) {
+			s[o++] = (char)(hi << 4 | lo);
+			i += 3;
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+/* Read the records available now; keep those that carry the needle. -EAGAIN when drained. */
+static int kmsg_read_some(void)
+{
+	static char rec[KMSG_RECORD_MAX + 1];
+	unsigned int prefix;
+	char *text, *end;
+	ssize_t n;
+	size_t len;
+
+	for (;;) {
+		n = read(kmsg.fd, rec, KMSG_RECORD_MAX);
+		if (n < 0 && (errno == EPIPE || errno == EINTR))
+			continue; /* EPIPE: records overwritten before we read them */
+		if (n <= 0)
+			return n < 0 ? -errno : -EAGAIN;
+		rec[n] = '\0';
+		text = strchr(rec, ';');
+		if (!text || sscanf(rec, "%u,", &prefix) != 1)
+			continue;
+		text++;
+		end = strchr(text, '\n');
+		len = kmsg_unescape(text, end ? (size_t)(end - text) : strlen(text));
+		text[len] = '\0';
+		if (!strstr(text, NEEDLE))
+			continue;
+		/* a ring: when full, the oldest unclaimed record goes */
+		kmsg.pending[kmsg.next].used = true;
+		kmsg.pending[kmsg.next].facility = prefix >> 3;
+		snprintf(kmsg.pending[kmsg.next].text, sizeof(kmsg.pending[0].text), "%s", text);
+		kmsg.next = (kmsg.next + 1) % KMSG_PENDING;
+	}
+}
+
+/* Claim the pending record whose text starts with @msg: its facility, or -1 if none. */
+static int kmsg_claim(const char *msg, size_t len)
+{
+	for (int i = 0; i < KMSG_PENDING; i++)
+		if (kmsg.pending[i].used && !strncmp(kmsg.pending[i].text, msg, len)) {
+			kmsg.pending[i].used = false;
+			return (int)kmsg.pending[i].facility;
+		}
+	return -1;
+}
+
+/* Did the kernel write the report @msg (the event's text: its record's first bytes)? */
+static bool kmsg_from_kernel(struct ht_env *env, const char *msg)
+{
+	uint64_t deadline = ht_now_mono_ns() + KMSG_WAIT_MS * NSEC_PER_MSEC;
+	size_t len = strcspn(msg, "\n"); /* the record has no trailing newline */
+	int found;
+
+	if (kmsg.fd < 0 || !len)
+		return false;
+	for (;;) {
+		int err = kmsg_read_some();
+		uint64_t now = ht_now_mono_ns();
+
+		found = kmsg_claim(msg, len);
+		if (found > 0)
+			ht_info(env,
+				"a soft-lockup line written to /dev/kmsg by a user (facility %d), "
+				"not the kernel: ignored",
+				found);
+		if (found >= 0)
+			return found == 0;
+		if (err != -EAGAIN || now >= deadline)
+			break;
+		poll(&(struct pollfd){ .fd = kmsg.fd, .events = POLLIN }, 1,
+		     (int)((deadline - now) / NSEC_PER_MSEC) + 1);
+	}
+	ht_warn(env,
+		"a soft-lockup report has no record in /dev/kmsg within %d ms: its writer is "
+		"unknown, not reported",
+		KMSG_WAIT_MS);
+	return false;
+}
+
 /* ---- events ---- */
 
 /* "... BUG: soft lockup - CPU#1 stuck for 23s! [comm:4242]" */
@@ -238,6 +384,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	if (!early) {
 		msg[strcspn(msg, "\n")] = '\0';
 		if (!parse_report(msg, &cpu, &secs, text_comm, sizeof(text_comm), &pid))
+			return 0;
+		if (!kmsg_from_kernel(env, e->msg))
 			return 0;
 		if (cpu < 0 || cpu >= st->ncpus)
 			cpu = (int)e->cpu;
@@ -296,6 +444,7 @@ HT_SKEL_OPS(softlockup);
 static void configure(void *skel, struct ht_env *env)
 {
 	((struct softlockup_bpf *)skel)->rodata->threshold_ns = env->threshold_ns;
+	((struct softlockup_bpf *)skel)->rodata->self_tgid = (uint32_t)getpid();
 }
 
 static struct state st;
@@ -321,6 +470,8 @@ static int prepare(struct ht_env *env)
 		st.period_ns = MAX_PERIOD_NS;
 	if (opts.no_early)
 		tool.nhooks = 1; /* the kernel's reports only */
+	if (!env->check)
+		kmsg_open(env); /* before the console hook attaches */
 	return 0;
 }
 
@@ -354,6 +505,8 @@ static void cleanup(struct ht_env *env, void *skel)
 	stop_samplers(&st);
 	free(st.online);
 	free(st.backoff);
+	if (kmsg.fd >= 0)
+		close(kmsg.fd);
 }
 
 static struct ht_tool tool = {
@@ -367,6 +520,7 @@ static struct ht_tool tool = {
 	.start = start,
 	.header = { "%-4s %-7s %-16s %9s %-6s %s",
 		    { "CPU", "PID", "COMM", "STUCK", "SOURCE", "COUNT" } },
+	.stacks = true,
 	.on_event = handle_event,
 	.ctx = &st,
 	.cleanup = cleanup,
