@@ -4,6 +4,7 @@
  * device, the stuck queue, its driver, and how long the queue had not transmitted.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,21 @@ static void configure(void *skel, struct ht_env *env)
 		       strlen(target_dev));
 }
 
+/*
+ * --dev names a device this namespace does not have: it may be created later, or live in
+ * another namespace (the name is matched in all of them). Say so once; keep watching.
+ */
+static int start(struct ht_env *env, void *skel)
+{
+	(void)skel;
+	if (target_dev && !if_nametoindex(target_dev))
+		ht_warn(env,
+			"--dev %s: no such device in this network namespace (yet): reporting its "
+			"timeouts when it appears (the name is matched in every namespace)",
+			target_dev);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-txtimeout",
@@ -134,6 +150,7 @@ int main(int argc, char **argv)
 		.hooks = hooks,
 		.nhooks = ARRAY_SIZE(hooks),
 		.configure = configure,
+		.start = start,
 		.header = { "%-16s %5s %-16s %10s %s",
 			    { "IFNAME", "QUEUE", "DRIVER", "AGE(ms)", "STATE" } },
 		.on_event = handle_event,

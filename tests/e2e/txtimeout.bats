@@ -112,6 +112,17 @@ fake_dev() {
 	assert_line --index 1 --regexp "^[0-9:. -]+ +- +4 +- +- +-$"
 }
 
+@test "--dev of a device this namespace lacks: said once at start, exit 0; an existing one: nothing" {
+	run --separate-stderr "$HT_BUILD/huatuo-txtimeout" -j --dev nosuch0 -d 0.3
+	assert_success
+	assert_output ""
+	run grep -c -- "--dev nosuch0: no such device in this network namespace (yet)" <<<"$stderr"
+	assert_output 1
+	run --separate-stderr "$HT_BUILD/huatuo-txtimeout" --dev lo -d 0.3
+	assert_success
+	[[ "$stderr" != *"no such device"* ]] || fail "$stderr"
+}
+
 @test "bad --dev values exit 64 naming the option" {
 	for v in "" "a-very-long-interface-name" "a/b"; do
 		run --separate-stderr "$HT_BUILD/huatuo-txtimeout" --dev "$v"
