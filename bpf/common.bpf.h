@@ -191,22 +191,198 @@ static __always_inline bool ht_rate_ok(__u32 per_sec)
 	return false;
 }
 
+/* The memory cgroup of @task (v1 memory hierarchy or v2), or NULL. */
+static __always_inline struct cgroup_subsys_state *ht_task_memcg_css(struct task_struct *task)
+{
+	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css = NULL;
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+
+	if (cset && memcg >= 0 && memcg < CGROUP_SUBSYS_COUNT)
+		bpf_core_read(&css, sizeof(css), &cset->subsys[memcg]);
+	return css;
+}
+
+#ifdef HT_WANT_CONTAINERS
+/*
+ * Container attribution that cannot race the container's exit: the first event that names a
+ * cgroup writes the cgroup's path into ht_cgroup_paths, from the kernfs names up to the
+ * hierarchy's root, before the event is submitted. User space (libcommon/container.c) reads
+ * the path there, where a lookup in cgroupfs after the event finds nothing once the runtime
+ * has removed the cgroup (an OOM-killed --rm container). ht_cgroup_mkdir (cgroup:cgroup_mkdir)
+ * does the same for every new memory cgroup and wakes user space, which reads the runtime's
+ * state of a new container while it is still on disk.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* cgroup id */
+	__type(value, struct ht_cgroup_path);
+} ht_cgroup_paths SEC(".maps");
+
+struct ht_cgroup_scratch {
+	struct ht_cgroup_path p;
+	char spill[HT_CGROUP_PATH_MAX]; /* room for the last name read past the end of p.path */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_cgroup_scratch);
+} ht_cgroup_scratch SEC(".maps");
+
+/* struct ht_cgroup_event records; not created on kernels without a ring buffer */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} ht_cgroup_events SEC(".maps");
+
+/* before 6.15 (633488947ef6) the parent was not RCU-protected and was called "parent" */
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *ht_kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(struct kernfs_node___pre615, parent))
+		return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+	return BPF_CORE_READ(kn, __parent);
+}
+
+/*
+ * An offset into ht_cgroup_scratch's path, masked so that the verifier sees it stay within
+ * path[] and spill[]; the empty asm keeps the compiler from dropping the mask where it knows
+ * the offset is small already (the verifier does not follow its min() forms).
+ */
+static __always_inline __u32 ht_cgroup_off(__u32 off)
+{
+	asm volatile("" : "+r"(off));
+	return off & (HT_CGROUP_PATH_MAX - 1);
+}
+
+/*
+ * Record the path of @cgrp in ht_cgroup_paths unless it is there; returns its id (0 if none).
+ * Costs one hash lookup once a cgroup is known; the walk (at most HT_CGROUP_DEPTH names)
+ * happens once per cgroup.
+ */
+static __always_inline __u64 ht_note_cgroup(struct cgroup *cgrp)
+{
+	const char *names[HT_CGROUP_DEPTH];
+	struct ht_cgroup_scratch *s;
+	struct kernfs_node *kn, *parent;
+	__u32 zero = 0, off = 0;
+	int depth = 0;
+	__u64 id;
+
+	kn = BPF_CORE_READ(cgrp, kn);
+	if (!kn)
+		return 0;
+	id = BPF_CORE_READ(kn, id);
+	if (bpf_map_lookup_elem(&ht_cgroup_paths, &id))
+		return id;
+	s = bpf_map_lookup_elem(&ht_cgroup_scratch, &zero);
+	if (!s)
+		return id;
+	/* leaf first; the hierarchy's root (no parent) has no name in the path */
+	for (int i = 0; i < HT_CGROUP_DEPTH; i++) {
+		parent = ht_kn_parent(kn);
+		if (!parent)
+			break;
+		names[i] = BPF_CORE_READ(kn, name);
+		depth++;
+		kn = parent;
+	}
+	s->p.truncated = depth == HT_CGROUP_DEPTH && ht_kn_parent(kn);
+	for (int i = HT_CGROUP_DEPTH - 1; i >= 0; i--) {
+		long n;
+
+		if (i >= depth)
+			continue;
+		if (off >= sizeof(s->p.path) - 1) {
+			s->p.truncated = 1;
+			break;
+		}
+		s->p.path[ht_cgroup_off(off)] = '/';
+		off++;
+		n = bpf_probe_read_kernel_str(&s->p.path[ht_cgroup_off(off)], sizeof(s->p.path),
+					      names[i]);
+		if (n > 1)
+			off += n - 1;
+	}
+	if (!depth)
+		s->p.path[ht_cgroup_off(off++)] = '/';
+	if (off >= sizeof(s->p.path)) {
+		off = sizeof(s->p.path) - 1;
+		s->p.truncated = 1;
+	}
+	s->p.path[ht_cgroup_off(off)] = '\0';
+	s->p.len = off;
+	bpf_map_update_elem(&ht_cgroup_paths, &id, &s->p, BPF_NOEXIST);
+	return id;
+}
+
+/* Id of @task's memory cgroup with its path recorded (0 if none): what user space attributes. */
+static __always_inline __u64 ht_task_cgroup_id(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
+
+	return css ? ht_note_cgroup(BPF_CORE_READ(css, cgroup)) : 0;
+}
+
+static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
+{
+	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css = NULL;
+	struct ht_cgroup_event *e;
+	__u64 id;
+
+	/* one hierarchy is enough: the memory controller's (v1), where tools attribute */
+	if (memcg < 0 || memcg >= CGROUP_SUBSYS_COUNT)
+		return 0;
+	bpf_core_read(&css, sizeof(css), &cgrp->subsys[memcg]);
+	if (!css)
+		return 0;
+	id = ht_note_cgroup(cgrp);
+	if (!id)
+		return 0;
+	e = bpf_ringbuf_reserve(&ht_cgroup_events, sizeof(*e), 0);
+	if (!e)
+		return 0; /* user space reads the runtime's state at the event instead */
+	e->id = id;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* raw_tp with the kernel BTF subset, tp_btf with all of it (as the tools' own hooks) */
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(ht_cgroup_mkdir_raw, struct cgroup *cgrp, const char *path)
+{
+	return ht_cgroup_made(cgrp);
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(ht_cgroup_mkdir_btf, struct cgroup *cgrp, const char *path)
+{
+	return ht_cgroup_made(cgrp);
+}
+#endif /* HT_WANT_CONTAINERS */
+
 /* Identity of @task: pids, comm, UTS nodename and memory cgroup (css pointer and id). */
 static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *task)
 {
-	struct cgroup_subsys_state *css = NULL;
-	struct css_set *cset;
-	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
 
 	t->pid = BPF_CORE_READ(task, tgid);
 	t->tid = BPF_CORE_READ(task, pid);
 	BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
 	BPF_CORE_READ_STR_INTO(&t->nodename, task, nsproxy, uts_ns, name.nodename);
-	cset = BPF_CORE_READ(task, cgroups);
-	if (cset && memcg >= 0 && memcg < CGROUP_SUBSYS_COUNT)
-		bpf_core_read(&css, sizeof(css), &cset->subsys[memcg]);
 	t->memcg_css = (__u64)css;
+#ifdef HT_WANT_CONTAINERS
+	t->memcg_id = css ? ht_note_cgroup(BPF_CORE_READ(css, cgroup)) : 0;
+#else
 	t->memcg_id = css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
+#endif
 }
 
 /* ---- softirq, softlockup, hungtask: per-CPU rate limit and all-CPU stack capture ---- */

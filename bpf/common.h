@@ -18,4 +18,23 @@ struct ht_task {
 	__u8 pad[7];
 };
 
+/*
+ * Containers (HT_WANT_CONTAINERS in common.bpf.h): the path of a cgroup, taken in the kernel
+ * from its kernfs names when an event first names it, so that a container that the event
+ * itself ends (an OOM kill of a --rm container) is still attributed after its cgroup is gone.
+ */
+#define HT_CGROUP_PATH_MAX 512 /* map value size; the path itself holds up to 503 bytes */
+#define HT_CGROUP_DEPTH 16     /* levels below the hierarchy's root */
+
+struct ht_cgroup_path {
+	__u32 len;	 /* strlen(path) */
+	__u32 truncated; /* deeper than HT_CGROUP_DEPTH or longer than path[]: path is partial */
+	char path[HT_CGROUP_PATH_MAX - 8]; /* "/docker/<id>", relative to the hierarchy's root */
+};
+
+/* A cgroup was made (cgroup:cgroup_mkdir), its path already in ht_cgroup_paths. */
+struct ht_cgroup_event {
+	__u64 id; /* kernfs node id: the cgroupfs inode */
+};
+
 #endif

@@ -5,6 +5,7 @@
  * memcg reclaim (vmscan:mm_vmscan_memcg_reclaim_begin/_end), per 1 s window, and report once
  * per window when the sum reaches the threshold. Both run in the reclaiming task's context.
  */
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include "memreclaim.h"
 

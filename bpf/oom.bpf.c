@@ -5,6 +5,7 @@
  * Since 6.9 (72ba14de) the tracepoint passes the victim task_struct; older kernels pass only
  * the pid, served by the classic tracepoint flavor below.
  */
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include "oom.h"
 

@@ -442,6 +442,46 @@ static void candidate_order(const struct ht_env *env, struct bpf_object *obj,
 	}
 }
 
+/*
+ * Tools built with HT_WANT_CONTAINERS (bpf/common.bpf.h) also hear of every new memory cgroup
+ * (cgroup:cgroup_mkdir), to read a new container's runtime state while it is on disk. An
+ * optional hook of its own: tp_btf with all of kernel BTF or --probe tp_btf, else raw_tp (as
+ * candidate_order: tp_btf makes libbpf read all of kernel BTF); not without a ring buffer.
+ */
+static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
+{
+	struct bpf_program *raw = bpf_object__find_program_by_name(obj, "ht_cgroup_mkdir_raw");
+	struct bpf_program *btf = bpf_object__find_program_by_name(obj, "ht_cgroup_mkdir_btf");
+	struct bpf_map *ring = bpf_object__find_map_by_name(obj, "ht_cgroup_events");
+	bool use_btf =
+		(env->probe == HT_PROBE_TP_BTF || (env->probe == HT_PROBE_AUTO && !env->btf_min)) &&
+		!(env->excluded_kinds & (1u << HT_PROBE_TP_BTF));
+	enum ht_probe_kind kind = use_btf ? HT_PROBE_TP_BTF : HT_PROBE_RAW_TP;
+	struct bpf_program *p = use_btf ? btf : raw;
+
+	if (!raw || !btf)
+		return 0;
+	bpf_program__set_autoload(raw, false);
+	bpf_program__set_autoload(btf, false);
+	if (env->use_perfbuf || (env->excluded_kinds & (1u << kind)) ||
+	    !raw_tracepoint_exists(env, "cgroup_mkdir") || env->nattached >= HT_MAX_HOOKS) {
+		if (ring)
+			bpf_map__set_autocreate(ring, false);
+		ht_info(env, "new containers are looked up at their first event (%s)",
+			env->use_perfbuf ? "no BPF ring buffer" : "no hook on cgroup_mkdir");
+		return 0;
+	}
+	bpf_program__set_autoload(p, true);
+	env->attached[env->nattached++] = (struct ht_attached){
+		.hook = "cgroup_mkdir",
+		.prog = bpf_program__name(p),
+		.kind = kind,
+		.target = "cgroup_mkdir",
+		.optional = true,
+	};
+	return 0;
+}
+
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
 static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
@@ -530,7 +570,7 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 		       reasons[0] ? reasons : "nothing to attach");
 		return 1;
 	}
-	return 0;
+	return setup_container_hook(env, obj);
 }
 
 /* Interpret the result of <skel>__load(): prints one clear line on failure. */
@@ -756,6 +796,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		goto fail;
 	env->skel = skel;
 	env->skel_ops = ops;
+	ht_containers_attach(ops->object(skel));
 	return 0;
 fail:
 	detach(env);

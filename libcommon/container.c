@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cgroups and containers without a container runtime API: BPF records a cgroup id, which is
- * the inode of the cgroupfs directory (kernfs node id); we map it to a path by walking the
- * controller's hierarchy once (then cached), and read the container id out of the path.
+ * cgroups and containers without a container runtime API. BPF records a cgroup id (the
+ * cgroupfs inode, kernfs node id) and, in tools built with HT_WANT_CONTAINERS, the cgroup's
+ * path in the map ht_cgroup_paths at the event (bpf/common.bpf.h): the path is read there,
+ * else found by walking the controller's hierarchy (cached), and the container id is read out
+ * of the path. The rest of a container's identity comes from its runtime's state (runtime.c).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -14,11 +16,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+
+#include "common.h" /* struct ht_cgroup_path, shared with bpf/common.bpf.h */
 #include "huatuo.h"
 
 struct mount_entry {
 	char controller[32];
-	char path[512];
+	char path[512]; /* mount point */
+	char root[512]; /* the hierarchy's directory mounted there: "/" unless a container's view */
 	bool v2;
 	bool found;
 };
@@ -50,10 +58,58 @@ static bool v2_has_controller(const char *mnt, const char *controller)
 	return false;
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape_mountinfo(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+struct mount_line {
+	char mnt[512], root[512], fstype[32], opts[1024];
+};
+
+/* "36 35 0:30 / /sys/fs/cgroup/memory rw,relatime shared:12 - cgroup cgroup rw,memory" */
+static bool parse_mountinfo_line(const char *line, struct mount_line *m)
+{
+	const char *sep = strstr(line, " - ");
+	char src[256];
+
+	if (!sep || sscanf(line, "%*s %*s %*s %511s %511s", m->root, m->mnt) != 2 ||
+	    sscanf(sep + 3, "%31s %255s %1023s", m->fstype, src, m->opts) != 3)
+		return false;
+	unescape_mountinfo(m->root);
+	unescape_mountinfo(m->mnt);
+	return true;
+}
+
+/*
+ * Whether @m is the better mount of a hierarchy than @best: one that shows the whole
+ * hierarchy (root "/") over a container's view of its own cgroup (podman and docker mount
+ * the container's cgroup on /sys/fs/cgroup/<controller>, on top of a host /sys bind-mounted
+ * into a debug container).
+ */
+static bool better_mount(const struct mount_line *m, const struct mount_entry *best)
+{
+	return !best->found || (strcmp(best->root, "/") && !strcmp(m->root, "/"));
+}
+
 const char *ht_cgroup_mount(const char *controller, bool *is_v2)
 {
-	char line[4096], v2path[512] = "";
-	struct mount_entry *m = NULL;
+	struct mount_entry *m = NULL, v2 = { .v2 = true };
+	struct mount_line *lines = NULL, *ml;
+	size_t n = 0, cap = 0;
+	char line[4096];
 	FILE *f;
 
 	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
@@ -70,28 +126,90 @@ const char *ht_cgroup_mount(const char *controller, bool *is_v2)
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return NULL;
-	/* "36 35 0:30 / /sys/fs/cgroup/memory rw,relatime shared:12 - cgroup cgroup rw,memory" */
 	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - "), mnt[512], fstype[32], src[256], opts[1024];
+		if (n == cap) {
+			struct mount_line *grown =
+				realloc(lines, (cap ? cap * 2 : 64) * sizeof(*lines));
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
-		    sscanf(sep + 3, "%31s %255s %1023s", fstype, src, opts) != 3)
-			continue;
-		if (!strcmp(fstype, "cgroup") && has_word(opts, controller)) {
-			snprintf(m->path, sizeof(m->path), "%s", mnt);
-			m->found = true;
-			break;
+			if (!grown)
+				break;
+			lines = grown;
+			cap = cap ? cap * 2 : 64;
 		}
-		if (!strcmp(fstype, "cgroup2") && !v2path[0])
-			snprintf(v2path, sizeof(v2path), "%s", mnt);
+		if (parse_mountinfo_line(line, &lines[n]))
+			n++;
 	}
 	fclose(f);
-	if (!m->found && v2path[0] && (!*controller || v2_has_controller(v2path, controller))) {
-		snprintf(m->path, sizeof(m->path), "%s", v2path);
+	for (size_t i = 0; i < n; i++) {
+		bool shadowed = false;
+
+		ml = &lines[i];
+		/* a later mount on the same mount point hides this one (stacked mounts) */
+		for (size_t j = i + 1; j < n && !shadowed; j++)
+			shadowed = !strcmp(lines[j].mnt, ml->mnt);
+		if (shadowed)
+			continue;
+		if (!strcmp(ml->fstype, "cgroup") && has_word(ml->opts, controller) &&
+		    better_mount(ml, m)) {
+			snprintf(m->path, sizeof(m->path), "%s", ml->mnt);
+			snprintf(m->root, sizeof(m->root), "%s", ml->root);
+			m->found = true;
+		}
+		if (!strcmp(ml->fstype, "cgroup2") && better_mount(ml, &v2)) {
+			snprintf(v2.path, sizeof(v2.path), "%s", ml->mnt);
+			snprintf(v2.root, sizeof(v2.root), "%s", ml->root);
+			v2.found = true;
+		}
+	}
+	free(lines);
+	if (!m->found && v2.found && (!*controller || v2_has_controller(v2.path, controller))) {
+		snprintf(m->path, sizeof(m->path), "%s", v2.path);
+		snprintf(m->root, sizeof(m->root), "%s", v2.root);
 		m->found = m->v2 = true;
 	}
 	*is_v2 = m->v2;
 	return m->found ? m->path : NULL;
+}
+
+/* The hierarchy's directory mounted at @controller's mount point ("/" for the whole). */
+static const char *mount_root(const char *controller)
+{
+	bool v2;
+
+	if (!ht_cgroup_mount(controller, &v2))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++)
+		if (!strcmp(mounts[i].controller, controller))
+			return mounts[i].root;
+	return NULL;
+}
+
+/*
+ * A hierarchy path ("/docker/<id>") as a file system path below the controller's mount, or
+ * -ENOENT when the mount does not show it (a container's view of its own cgroup only).
+ */
+static int path_in_mount(const char *controller, const char *path, const char *file, char *out,
+			 size_t len)
+{
+	const char *root = mount_root(controller), *mnt;
+	size_t n;
+	bool v2;
+
+	mnt = ht_cgroup_mount(controller, &v2);
+	if (!mnt || !root)
+		return -ENOENT;
+	if (strcmp(root, "/")) {
+		n = strlen(root);
+		if (strncmp(path, root, n) || (path[n] != '/' && path[n] != '\0'))
+			return -ENOENT;
+		path += n;
+	}
+	if (!strcmp(path, "/"))
+		path = "";
+	if ((size_t)snprintf(out, len, "%s%s%s%s%s", mnt, path[0] && path[0] != '/' ? "/" : "",
+			     path, file ? "/" : "", file ? file : "") >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 /* ---- id -> path cache, one per controller root ---- */
@@ -102,7 +220,8 @@ struct id_path {
 };
 
 struct id_index {
-	char root[512];
+	char root[512];	  /* mount point walked */
+	char prefix[512]; /* its directory in the hierarchy, "" for the hierarchy's root */
 	struct id_path *v;
 	size_t n, cap;
 	uint64_t walked_ns;
@@ -122,8 +241,8 @@ static void index_add(struct id_index *ix, uint64_t id, const char *rel)
 		ix->cap = cap;
 	}
 	ix->v[ix->n].id = id;
-	ix->v[ix->n].path = strdup(rel[0] ? rel : "/");
-	if (ix->v[ix->n].path)
+	if (asprintf(&ix->v[ix->n].path, "%s%s", ix->prefix, rel[0] || ix->prefix[0] ? rel : "/") >=
+	    0)
 		ix->n++;
 }
 
@@ -186,14 +305,60 @@ static const char *index_find(struct id_index *ix, uint64_t id)
 	return NULL;
 }
 
-int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_t len)
+/* ---- paths the kernel recorded at the event (bpf/common.bpf.h) ---- */
+
+static int kernel_paths_fd = -1;
+
+void ht_containers_attach(struct bpf_object *obj)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "ht_cgroup_paths");
+
+	kernel_paths_fd = map ? bpf_map__fd(map) : -1;
+}
+
+/* The last paths looked up, direct-mapped by id: one hash step per event in a storm. */
+static struct {
+	uint64_t id;
+	char *path;
+} recent[1024];
+
+static const char *recent_find(uint64_t id)
+{
+	size_t i = (size_t)(id * 0x9E3779B97F4A7C15ULL >> 54);
+
+	return recent[i].id == id ? recent[i].path : NULL;
+}
+
+static void recent_add(uint64_t id, const char *path)
+{
+	size_t i = (size_t)(id * 0x9E3779B97F4A7C15ULL >> 54);
+	char *copy = strdup(path);
+
+	if (!copy)
+		return;
+	free(recent[i].path);
+	recent[i].id = id;
+	recent[i].path = copy;
+}
+
+/* The path the kernel recorded for @id; false if none (or only part of a very deep one). */
+static bool kernel_path(uint64_t id, char *path, size_t len)
+{
+	struct ht_cgroup_path p;
+
+	if (kernel_paths_fd < 0 || bpf_map_lookup_elem(kernel_paths_fd, &id, &p) || p.truncated)
+		return false;
+	p.path[sizeof(p.path) - 1] = '\0';
+	snprintf(path, len, "%s", p.path);
+	return true;
+}
+
+static int walked_path(const char *controller, uint64_t cgroup_id, char *path, size_t len)
 {
 	struct id_index *ix = NULL;
 	const char *root, *found;
 	bool v2;
 
-	if (!cgroup_id)
-		return -ENOENT;
 	root = ht_cgroup_mount(controller, &v2);
 	if (!root)
 		return -ENOENT;
@@ -203,6 +368,8 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 		else if (!indexes[i].root[0]) {
 			ix = &indexes[i];
 			snprintf(ix->root, sizeof(ix->root), "%s", root);
+			snprintf(ix->prefix, sizeof(ix->prefix), "%s",
+				 strcmp(mount_root(controller), "/") ? mount_root(controller) : "");
 		}
 	}
 	if (!ix)
@@ -219,18 +386,46 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 	return 0;
 }
 
+int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_t len)
+{
+	const char *known;
+	int err;
+
+	if (!cgroup_id)
+		return -ENOENT;
+	known = recent_find(cgroup_id);
+	if (known) {
+		snprintf(path, len, "%s", known);
+		return 0;
+	}
+	if (!kernel_path(cgroup_id, path, len)) {
+		err = walked_path(controller, cgroup_id, path, len);
+		if (err)
+			return err;
+	}
+	recent_add(cgroup_id, path);
+	return 0;
+}
+
+void ht_container_cgroup_made(uint64_t id)
+{
+	struct ht_container ct;
+	char path[4096];
+
+	if (!kernel_path(id, path, sizeof(path)) || !ht_container_from_path(path, &ct))
+		return;
+	recent_add(id, path);
+	ht_runtime_fill(&ct);
+}
+
 int ht_cgroup_read_u64(const char *controller, const char *path, const char *file, uint64_t *val)
 {
 	char full[4096], buf[64];
-	const char *root;
-	bool v2;
 	int n;
 
-	root = ht_cgroup_mount(controller, &v2);
-	if (!root)
-		return -ENOENT;
-	snprintf(full, sizeof(full), "%s%s%s/%s", root, path[0] == '/' ? "" : "/",
-		 strcmp(path, "/") ? path : "", file);
+	n = path_in_mount(controller, path, file, full, sizeof(full));
+	if (n)
+		return n;
 	n = ht_read_file(full, buf, sizeof(buf));
 	if (n < 0)
 		return n;
@@ -349,20 +544,37 @@ bool ht_container_lookup(const char *controller, uint64_t cgroup_id, const char 
 		return false;
 	if (!ht_container_from_path(path, ct))
 		return false;
+	/* the hostname the task itself saw, at the event, over the runtime's config */
 	if (uts_nodename)
 		ht_utf8_sanitize(uts_nodename, strnlen(uts_nodename, 65), ct->hostname,
 				 sizeof(ct->hostname));
+	ht_runtime_fill(ct);
 	return true;
+}
+
+static void add_key(cJSON *obj, const char *prefix, const char *key, const char *value, bool always)
+{
+	char full[64];
+
+	if (!always && !value[0])
+		return;
+	snprintf(full, sizeof(full), "%s%s", prefix, key);
+	ht_json_add_bytes(obj, full, value, strlen(value) + 1);
 }
 
 void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_container *ct)
 {
-	char key[64];
+	static const struct ht_container none;
 
-	snprintf(key, sizeof(key), "%scontainer_id", prefix);
-	cJSON_AddStringToObject(obj, key, ct ? ct->id : "");
-	snprintf(key, sizeof(key), "%scontainer_hostname", prefix);
-	ht_json_add_bytes(obj, key, ct ? ct->hostname : "", sizeof(ct->hostname));
+	if (!ct || !ct->id[0])
+		ct = &none;
+	add_key(obj, prefix, "container_id", ct->id, true);
+	add_key(obj, prefix, "container_hostname", ct->hostname, true);
+	add_key(obj, prefix, "container_name", ct->name, false);
+	add_key(obj, prefix, "container_pod_name", ct->pod_name, false);
+	add_key(obj, prefix, "container_host_namespace", ct->host_namespace, false);
+	add_key(obj, prefix, "container_type", ct->type, false);
+	add_key(obj, prefix, "container_qos", ct->qos, false);
 }
 
 bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t cgroup_id,
@@ -424,21 +636,4 @@ int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t 
 		found = true;
 	}
 	return found ? 0 : -ENOENT;
-}
-
-bool ht_container_of_pid(pid_t pid, struct ht_container *ct)
-{
-	char path[4096] = "", host[256], file[64];
-
-	memset(ct, 0, sizeof(*ct));
-	if (ht_cgroup_path_of_pid(pid, "memory", path, sizeof(path)) ||
-	    !ht_container_from_path(path, ct))
-		return false;
-	/* the container's hostname as its processes see it */
-	snprintf(file, sizeof(file), "/proc/%d/root/etc/hostname", (int)pid);
-	if (ht_read_file(file, host, sizeof(host)) > 0) {
-		host[strcspn(host, "\n")] = '\0';
-		ht_utf8_sanitize(host, strlen(host), ct->hostname, sizeof(ct->hostname));
-	}
-	return true;
 }

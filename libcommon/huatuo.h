@@ -288,13 +288,17 @@ int ht_finish(struct ht_env *env, int err);
 
 /* ---- output (output.c, store.c) ---- */
 
+/* A container as the envelope reports it; every string valid UTF-8, "" when unknown. */
 struct ht_container {
-	char id[72];
-	char hostname[72];
-	char host_namespace[128];
-	char type[24];
-	char qos[24];
-	char runtime[24]; /* docker, containerd, crio, podman */
+	char id[72];		/* 64 lowercase hex digits, from the cgroup path */
+	char runtime[24];	/* docker, containerd, crio, podman; cri or unknown from the path */
+	char qos[24];		/* guaranteed, burstable, besteffort (kubepods cgroups) */
+	char type[16];		/* normal or sandbox once the runtime's state was read */
+	char hostname[200];	/* the task's UTS nodename, else the runtime's config */
+	char name[256];		/* the Kubernetes container name, else the runtime's name */
+	char runtime_name[256]; /* docker's or podman's --name */
+	char pod_name[256];
+	char host_namespace[256]; /* the Kubernetes namespace */
 };
 
 /*
@@ -430,13 +434,43 @@ bool ht_container_lookup(const char *controller, uint64_t cgroup_id, const char 
 			 struct ht_container *ct, char *path, size_t path_len);
 /* A process's cgroup path for @controller (v1 line, else the v2 "0::" line). */
 int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t len);
-/* Container of a live process (cgroup path; hostname from its /etc/hostname). */
-bool ht_container_of_pid(pid_t pid, struct ht_container *ct);
 /* --cgroup filter: the event's cgroup is the filter's or below it. */
 bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t cgroup_id,
 		      const char *event_path);
-/* Add container_id/container_hostname style fields with a prefix ("victim_"). */
+/*
+ * Add container_id and container_hostname (always, "" when none) and container_name,
+ * container_pod_name, container_host_namespace, container_type, container_qos (when known),
+ * with a prefix ("victim_").
+ */
 void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_container *ct);
+/*
+ * Use the BPF object's container maps (bpf/common.bpf.h, HT_WANT_CONTAINERS), if it has them:
+ * cgroup paths the kernel recorded at the event. Called once the object is loaded.
+ */
+void ht_containers_attach(struct bpf_object *obj);
+/* The kernel saw cgroup @id made (cgroup:cgroup_mkdir): read its container's state now. */
+void ht_container_cgroup_made(uint64_t id);
+
+/* ---- container runtimes' state on disk (runtime.c) ---- */
+
+/*
+ * Fill @ct's metadata (name, pod, namespace, type, hostname, runtime) for its id from the
+ * runtime's state, read once and cached. Roots: $HUATUO_DOCKER_ROOT (/var/lib/docker),
+ * $HUATUO_CONTAINERD_ROOT (/run/containerd), $HUATUO_STORAGE_ROOT
+ * (/var/lib/containers/storage) and $HUATUO_STORAGE_RUNROOT (/run/containers/storage).
+ * false when no state was found.
+ */
+bool ht_runtime_fill(struct ht_container *ct);
+/* Read and cache the state of every container on disk now. */
+void ht_runtime_scan(void);
+/* Containers whose state is cached (pointers valid until the next fill or scan). */
+size_t ht_runtime_known(const struct ht_container **out, size_t max);
+/* Parsers of one state file, for tests and fuzzing: true when it parsed. */
+bool ht_runtime_parse_docker(const char *json, size_t len, struct ht_container *ct);
+bool ht_runtime_parse_oci(const char *json, size_t len, struct ht_container *ct);
+/* containers/storage's containers.json: the first name of container @id. */
+bool ht_runtime_parse_storage_names(const char *json, size_t len, const char *id, char *name,
+				    size_t size);
 
 /* ---- kernel symbols (ksyms.c) ---- */
 

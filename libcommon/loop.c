@@ -12,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
 #include <bpf/bpf.h>
 
+#include "common.h" /* struct ht_cgroup_event */
 #include "huatuo.h"
 #include "tool.h"
 
@@ -84,6 +87,17 @@ static int deliver(struct run_state *rs, const void *data, size_t size)
 static int on_ringbuf_sample(void *ctx, void *data, size_t size)
 {
 	return deliver(ctx, data, size);
+}
+
+/* cgroup:cgroup_mkdir, from the ht_cgroup_events ring of tools that attribute containers */
+static int on_cgroup_made(void *ctx, void *data, size_t size)
+{
+	const struct ht_cgroup_event *e = data;
+
+	(void)ctx;
+	if (size >= sizeof(*e))
+		ht_container_cgroup_made(e->id);
+	return 0;
 }
 
 static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
@@ -267,6 +281,7 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 	struct bpf_map *lost = bpf_object__find_map_by_name(obj, "ht_lost");
 	struct bpf_map *suppressed = bpf_object__find_map_by_name(obj, "ht_suppressed");
+	struct bpf_map *cgroups = bpf_object__find_map_by_name(obj, "ht_cgroup_events");
 	struct run_state rs = {
 		.env = env, .fn = fn, .ctx = ctx, .lost_fd = -1, .suppressed_fd = -1
 	};
@@ -290,11 +305,18 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	} else {
 		rb = ring_buffer__new(bpf_map__fd(events), on_ringbuf_sample, &rs, NULL);
 		err = rb ? 0 : -errno;
+		if (rb && cgroups && bpf_map__fd(cgroups) >= 0 &&
+		    ring_buffer__add(rb, bpf_map__fd(cgroups), on_cgroup_made, NULL))
+			ht_info(env, "new containers are looked up at their first event (%s)",
+				strerror(errno));
 	}
 	if (err) {
 		ht_err(env, "cannot open the kernel event buffer: %s", strerror(-err));
 		return err;
 	}
+	/* containers that exist now: their runtime state, while it is on disk */
+	if (bpf_object__find_map_by_name(obj, "ht_cgroup_paths"))
+		ht_runtime_scan();
 	if (pb)
 		err = run_loop(env, &rs, wait_perfbuf, pb, tick, ctx, tick_ns);
 	else

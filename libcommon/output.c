@@ -580,16 +580,24 @@ static int build_envelope(struct line_buf *lb, const struct ht_env *env, cJSON *
 	lb_field(lb, "tracer_time", when);
 	lb_field(lb, "tracer_type", tracer_type ? tracer_type : "auto");
 	if (ct && ct->id[0]) {
-		lb_field(lb, "container_id", ct->id);
-		if (ct->hostname[0])
-			lb_bytes_field(lb, "container_hostname", ct->hostname,
-				       sizeof(ct->hostname));
-		if (ct->host_namespace[0])
-			lb_field(lb, "container_host_namespace", ct->host_namespace);
-		if (ct->type[0])
-			lb_field(lb, "container_type", ct->type);
-		if (ct->qos[0])
-			lb_field(lb, "container_qos", ct->qos);
+		/* names and labels are the runtime's (user-controlled): valid UTF-8, escaped */
+		const struct {
+			const char *key, *value;
+			size_t size;
+		} keys[] = {
+			{ "container_hostname", ct->hostname, sizeof(ct->hostname) },
+			{ "container_host_namespace", ct->host_namespace,
+			  sizeof(ct->host_namespace) },
+			{ "container_type", ct->type, sizeof(ct->type) },
+			{ "container_qos", ct->qos, sizeof(ct->qos) },
+			{ "container_name", ct->name, sizeof(ct->name) },
+			{ "container_pod_name", ct->pod_name, sizeof(ct->pod_name) },
+		};
+
+		lb_bytes_field(lb, "container_id", ct->id, sizeof(ct->id));
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			if (keys[i].value[0])
+				lb_bytes_field(lb, keys[i].key, keys[i].value, keys[i].size);
 	}
 	if (data) {
 		lb_raw(lb, ",\"tracer_data\":", 15);

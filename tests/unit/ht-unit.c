@@ -81,6 +81,60 @@ static int container(int argc, char **argv)
 	return 0;
 }
 
+static void print_container(const struct ht_container *ct)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(o, "runtime", ct->runtime);
+	cJSON_AddStringToObject(o, "runtime_name", ct->runtime_name);
+	ht_json_add_container(o, "", ct);
+	s = cJSON_PrintUnformatted(o);
+	printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+/* runtime docker|oci FILE, runtime storage FILE ID, runtime fill ID RUNTIME (roots from env) */
+static int runtime(int argc, char **argv)
+{
+	struct ht_container ct = { .id = "" };
+	char text[1 << 16], name[256];
+	size_t n = 0;
+	bool ok;
+	FILE *f;
+
+	if (!strcmp(argv[0], "fill") && argc >= 3) {
+		snprintf(ct.id, sizeof(ct.id), "%s", argv[1]);
+		snprintf(ct.runtime, sizeof(ct.runtime), "%s", argv[2]);
+		if (!ht_runtime_fill(&ct)) {
+			printf("none\n");
+			return 0;
+		}
+		print_container(&ct);
+		return 0;
+	}
+	f = argc >= 2 ? fopen(argv[1], "r") : NULL;
+	if (!f)
+		return 1;
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	snprintf(ct.id, sizeof(ct.id), "%064d", 0);
+	if (!strcmp(argv[0], "storage") && argc >= 3) {
+		ok = ht_runtime_parse_storage_names(text, n, argv[2], name, sizeof(name));
+		printf("%s\n", ok ? name : "none");
+		return 0;
+	}
+	ok = !strcmp(argv[0], "docker") ? ht_runtime_parse_docker(text, n, &ct) :
+					  ht_runtime_parse_oci(text, n, &ct);
+	if (!ok) {
+		printf("none\n");
+		return 0;
+	}
+	print_container(&ct);
+	return 0;
+}
+
 /* stdin bytes -> {"s": ...} through the same path every tool uses */
 static int json(int argc, char **argv)
 {
@@ -266,7 +320,7 @@ static int pid_cgroup(int argc, char **argv)
 		printf("error %s\n", strerror(-err));
 		return 1;
 	}
-	printf("%s %s\n", path, ht_container_of_pid(atoi(argv[0]), &ct) ? ct.id : "none");
+	printf("%s %s\n", path, ht_container_from_path(path, &ct) ? ct.id : "none");
 	return 0;
 }
 
@@ -546,6 +600,7 @@ int main(int argc, char **argv)
 		{ "size", 1, size },
 		{ "ksyms", 1, ksyms },
 		{ "container", 1, container },
+		{ "runtime", 2, runtime },
 		{ "json", 0, json },
 		{ "store", 4, store },
 		{ "envelope", 1, envelope },
@@ -567,7 +622,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], cmds[i].name) && argc - 2 >= cmds[i].nargs)
 			return cmds[i].fn(argc - 2, argv + 2);
 	fprintf(stderr,
-		"usage: ht-unit duration|size|ksyms|container|json|store|envelope|"
+		"usage: ht-unit duration|size|ksyms|container|runtime|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
 		"metrics-labels|raw-string "
 		"ARGS\n");
