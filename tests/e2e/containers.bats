@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# Container attribution against real docker and podman containers (own dockerd and podman
+# storage, tests/lib/containers.bash): OOM kills of --rm containers attributed although the
+# runtime removes the cgroup and the state at once, Kubernetes metadata from cri-dockerd
+# labels, CRI-O annotations and a containerd (CRI) bundle, hostile names.
+load ../lib/common
+load ../lib/containers
+
+setup_file() {
+	ct_setup "$$"
+}
+
+teardown_file() {
+	ct_teardown
+}
+
+setup() {
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	NAME=rtest_ct_$$_${BATS_TEST_NUMBER}
+}
+
+teardown() {
+	stop_tracer
+	stop_tracer2
+	[ -n "${CG:-}" ] && remove_cgroup "$CG"
+	[ -n "${CG:-}" ] && rmdir "$(dirname "$CG")" 2>/dev/null
+	return 0
+}
+
+# oom_docker N ARGS...: run container N (--rm, 32 MiB) whose dd is OOM-killed; its id in $CT_DIR/cid.N
+oom_docker() {
+	local n=$1
+	shift
+	rm -f "$CT_DIR/cid.$n"
+	run docker_run --rm --cidfile "$CT_DIR/cid.$n" -m 32m --memory-swap 32m "$@" "$CT_IMAGE" \
+		sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+}
+
+@test "docker: 10 --rm containers killed by the OOM in a row: 10 attributed events, with and without --cgroup" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 120
+	start_tracer2 "$OUT.cg" "$ERR.cg" "$HT_BUILD/huatuo-oom" -j -d 120 --cgroup /docker
+	for i in $(seq 10); do
+		# cri-dockerd's labels; every other one a pod's sandbox
+		type=container
+		[ $((i % 2)) -eq 0 ] && type=podsandbox
+		oom_docker "$i" --name "${NAME}_$i" --hostname "host-$i" \
+			--label io.kubernetes.pod.namespace="ns-$i" --label io.kubernetes.pod.name="pod-$i" \
+			--label io.kubernetes.container.name="web-$i" --label io.kubernetes.docker.type=$type
+	done
+	# the runtime removed every container and its cgroup by now
+	for i in $(seq 10); do
+		[ ! -e "$HUATUO_DOCKER_ROOT/containers/$(cat "$CT_DIR/cid.$i")" ] || fail "container $i not removed yet"
+	done
+	sleep 0.3 # the tracers read their buffers every 100 ms
+	stop_tracer
+	stop_tracer2
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$TRACER2_RC" 0
+	assert_ndjson "$OUT"
+	assert_ndjson "$OUT.cg"
+	for out in "$OUT" "$OUT.cg"; do
+		attributed=0
+		for i in $(seq 10); do
+			type=normal
+			[ $((i % 2)) -eq 0 ] && type=sandbox
+			one_event "$out" '.container_id == $id' '
+				.container_hostname == "host-\($i)" and .container_name == "web-\($i)"
+				and .container_pod_name == "pod-\($i)" and .container_host_namespace == "ns-\($i)"
+				and .container_type == $type
+				and .tracer_data.victim_container_id == $id
+				and .tracer_data.victim_container_name == "web-\($i)"
+				and .tracer_data.victim_container_pod_name == "pod-\($i)"
+				and .tracer_data.victim_container_host_namespace == "ns-\($i)"
+				and .tracer_data.victim_container_type == $type
+				and .tracer_data.victim_memcg == "/docker/\($id)"
+				and .tracer_data.victim_process_name == "dd"' \
+				--arg id "$(cat "$CT_DIR/cid.$i")" --arg i "$i" --arg type "$type" &&
+				attributed=$((attributed + 1))
+		done
+		echo "# huatuo-oom$([ "$out" = "$OUT" ] || echo ' --cgroup /docker'): $attributed of 10 attributed" >&3
+		[ "$attributed" = 10 ] || fail "$(cat "$out")"
+	done
+}
+
+@test "docker: ids equal docker inspect's, memcg limit from the container's -m" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60
+	docker_run -d --name "$NAME" -m 32m --memory-swap 32m "$CT_IMAGE" \
+		sh -c "sleep 0.3; $CT_OOM_CMD" > /dev/null
+	id=$(docker inspect -f '{{.Id}}' "$NAME")
+	docker wait "$NAME" > /dev/null
+	sleep 0.3
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	one_event "$OUT" '.container_id == $id' '
+		.container_name == $name and .container_type == "normal"
+		and .container_hostname == $id[0:12]
+		and (has("container_host_namespace") | not) and (has("container_pod_name") | not)
+		and .tracer_data.memcg_limit_bytes == 33554432
+		and .tracer_data.trigger_container_id == $id' --arg id "$id" --arg name "$NAME" ||
+		fail "$(cat "$OUT" "$ERR")"
+}
+
+@test "podman: OOM kills of --rm containers with CRI-O annotations, and a plain one by its name" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60
+	run podman_run --rm --cidfile "$CT_DIR/pcid.1" -m 32m --memory-swap 32m --name "${NAME}_1" \
+		--hostname phost --annotation io.kubernetes.pod.namespace=pns \
+		--annotation io.kubernetes.pod.name=ppod --annotation io.kubernetes.container.name=pweb \
+		--annotation io.kubernetes.cri-o.ContainerType=sandbox "$CT_IMAGE" sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+	run podman_run --rm --cidfile "$CT_DIR/pcid.2" -m 32m --memory-swap 32m --name "${NAME}_2" \
+		"$CT_IMAGE" sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+	sleep 0.3
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	one_event "$OUT" '.container_id == $id' '
+		.container_hostname == "phost" and .container_name == "pweb"
+		and .container_pod_name == "ppod" and .container_host_namespace == "pns"
+		and .container_type == "sandbox"
+		and .tracer_data.victim_memcg == "/libpod_parent/libpod-\($id)"' \
+		--arg id "$(cat "$CT_DIR/pcid.1")" ||
+		fail "$(cat "$OUT" "$ERR")"
+	one_event "$OUT" '.container_id == $id' '.container_name == $name
+		and .container_type == "normal" and (has("container_pod_name") | not)' \
+		--arg id "$(cat "$CT_DIR/pcid.2")" --arg name "${NAME}_2" || fail "$(cat "$OUT" "$ERR")"
+}
+
+# A containerd (CRI) container: no containerd on CI, so its OCI bundle is written by the test
+# and a process is OOM-killed in a cgroup named as the CRI plugin names it.
+@test "containerd: metadata from the task's OCI bundle config.json (CRI annotations)" {
+	id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	bundle=$HUATUO_CONTAINERD_ROOT/io.containerd.runtime.v2.task/k8s.io/$id
+	mkdir -p "$bundle"
+	cat > "$bundle/config.json" <<-EOF
+	{"ociVersion":"1.1.0","hostname":"cd-host","annotations":{
+	 "io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-namespace":"cd-ns",
+	 "io.kubernetes.cri.sandbox-name":"cd-pod","io.kubernetes.cri.container-name":"cd-web"}}
+	EOF
+	CG=$(make_memcg "rtest_ct_$$/cri-containerd-$id.scope" $((32 << 20)))
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -c 1 -d 30 --cgroup "/rtest_ct_$$"
+	# in a UTS namespace of its own, as a container's processes are
+	run unshare -u sh -c 'hostname cd-host; echo $$ > "$1/cgroup.procs"; exec python3 "$2" 100' \
+		_ "$CG" "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py"
+	assert_equal "$status" 137
+	wait_tracer 10
+	jq -e --arg id "$id" '.container_id == $id and .container_hostname == "cd-host"
+		and .container_name == "cd-web" and .container_pod_name == "cd-pod"
+		and .container_host_namespace == "cd-ns" and .container_type == "normal"' "$OUT" ||
+		fail "$(cat "$OUT" "$ERR")"
+}
+
+@test "memreclaim: a direct-reclaim stall inside a docker container is attributed to it" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-memreclaim" -j -t 1ms -d 60 --comm dd
+	# page cache written past the container's 32 MiB: memcg reclaim on every write
+	docker_run --rm --cidfile "$CT_DIR/rcid" -m 32m --memory-swap 32m --label io.kubernetes.pod.name=rpod \
+		"$CT_IMAGE" sh -c 'dd if=/dev/zero of=/tmp/f bs=1M count=200 2>/dev/null'
+	sleep 0.3
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	id=$(cat "$CT_DIR/rcid")
+	run jq -s --arg id "$id" 'map(select(.container_id == $id)) | length' "$OUT"
+	[ "$output" -ge 1 ] || fail "no event of container $id: $(cat "$OUT" "$ERR")"
+	jq -s -e --arg id "$id" 'map(select(.container_id == $id)) | all(
+		.container_pod_name == "rpod" and .tracer_data.comm == "dd"
+		and .tracer_data.memcg == "/docker/\($id)" and .tracer_data.container_id == $id
+		and .tracer_data.deltatime >= 1000000)' "$OUT"
+}
+
+@test "hostile names (newline, quotes, backslash, invalid UTF-8) keep NDJSON, the store and the table valid" {
+	evil=$(printf 'ev\nil"p\\od\t\001\xff')
+	evil2=$(printf 'p\\q\t\xff') # podman's --annotation takes neither newlines nor quotes
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60 -o "$BATS_TEST_TMPDIR/store"
+	start_tracer2 "$OUT.table" "$ERR.table" "$HT_BUILD/huatuo-oom" -d 60
+	oom_docker 1 --label "io.kubernetes.pod.name=$evil" --label "io.kubernetes.pod.namespace=$evil" \
+		--label "io.kubernetes.container.name=$evil"
+	run podman_run --rm --cidfile "$CT_DIR/pcid" -m 32m --memory-swap 32m \
+		--annotation "io.kubernetes.pod.name=$evil2" "$CT_IMAGE" sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+	sleep 0.3
+	stop_tracer
+	stop_tracer2
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$TRACER2_RC" 0
+	assert_ndjson "$OUT"
+	assert_ndjson "$BATS_TEST_TMPDIR/store/oom"
+	# the runtimes write labels as JSON text (invalid UTF-8 already U+FFFD), and so do we
+	want=$(printf 'ev\nil"p\\od\t\001\xef\xbf\xbd')
+	want2=$(printf 'p\\q\t\xef\xbf\xbd')
+	for f in "$OUT" "$BATS_TEST_TMPDIR/store/oom"; do
+		one_event "$f" '.container_id == $id' '.container_pod_name == $want
+			and .container_name == $want and .container_host_namespace == $want
+			and .tracer_data.victim_container_pod_name == $want' \
+			--arg id "$(cat "$CT_DIR/cid.1")" --arg want "$want" || fail "$(cat "$f")"
+		one_event "$f" '.container_id == $id' '.container_pod_name == $want' \
+			--arg id "$(cat "$CT_DIR/pcid")" --arg want "$want2" || fail "$(cat "$f")"
+	done
+	# the table: a header and one line per kill, nothing a name could have split or added
+	assert_equal "$(wc -l < "$OUT.table")" 3
+	! grep -q "$(printf '\001')" "$OUT.table"
+}
+
+@test "a container whose /etc/hostname is a symlink to a host file gets no host data into any output" {
+	secret=$CT_DIR/host-secret
+	echo "HOSTSECRET$$" > "$secret"
+	rm -rf "$CT_DIR/evilfs"
+	cp -a "$CT_DIR/rootfs" "$CT_DIR/evilfs"
+	ln -sfn "$secret" "$CT_DIR/evilfs/etc/hostname"
+	tar -C "$CT_DIR/evilfs" -cf "$CT_DIR/evil.tar" .
+	docker import "$CT_DIR/evil.tar" "rtest-ct-evil-$$:1" > /dev/null
+	podman import "$CT_DIR/evil.tar" "rtest-ct-evil-$$:1" > /dev/null
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60 -o "$BATS_TEST_TMPDIR/store"
+	start_tracer2 "$OUT.table" "$ERR.table" "$HT_BUILD/huatuo-oom" -d 60
+	run docker_run --rm --cidfile "$CT_DIR/ecid" -m 32m --memory-swap 32m "rtest-ct-evil-$$:1" \
+		sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+	run podman_run --rm --cidfile "$CT_DIR/epcid" -m 32m --memory-swap 32m "rtest-ct-evil-$$:1" \
+		sh -c "$CT_OOM_CMD"
+	assert_equal "$status" 137
+	sleep 0.3
+	stop_tracer
+	stop_tracer2
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$TRACER2_RC" 0
+	one_event "$OUT" '.container_id == $id' '.container_hostname == $id[0:12]' \
+		--arg id "$(cat "$CT_DIR/ecid")" || fail "$(cat "$OUT")"
+	one_event "$OUT" '.container_id == $id' '.container_hostname == $id[0:12]' \
+		--arg id "$(cat "$CT_DIR/epcid")" || fail "$(cat "$OUT")"
+	run grep -l "HOSTSECRET" "$OUT" "$ERR" "$OUT.table" "$ERR.table" "$BATS_TEST_TMPDIR/store/oom"
+	assert_failure
+}
