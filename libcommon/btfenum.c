@@ -59,14 +59,13 @@ int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const cha
 
 	memset(en, 0, sizeof(*en));
 	/* the CO-RE subset has the enum when the tool listed it in btf_keep: 5 KB, not 5 MB */
-	btf = env->btf_path ? btf__parse(env->btf_path, NULL) :
-	      env->btf_min  ? btf__parse(env->btf_min, NULL) :
-			      btf__load_vmlinux_btf();
-	if (btf && !env->btf_path && env->btf_min &&
-	    btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM) < 0) {
+	btf = env->btf_min ? btf__parse(env->btf_min, NULL) : NULL;
+	if (btf && btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM) < 0) {
 		btf__free(btf);
-		btf = btf__load_vmlinux_btf();
+		btf = NULL;
 	}
+	if (!btf)
+		btf = env->btf_path ? btf__parse(env->btf_path, NULL) : btf__load_vmlinux_btf();
 	if (!btf)
 		return -errno;
 	err = fill(en, btf, enum_name, strip);

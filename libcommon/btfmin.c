@@ -10,18 +10,21 @@
  * arrays, typedefs, modifiers). Pointers to types outside that set become pointers to void:
  * one relocation never follows a pointer (BPF_CORE_READ(a, b, c) relocates each hop on its
  * own root type) and any pointer member matches a pointer field (bpf_core_fields_are_compat).
- * The result, a few KB, is passed to libbpf as btf_custom_path.
+ * The result, a few KB, is passed to libbpf as btf_custom_path. It is made by one walk over
+ * the raw file that never loads the rest (btfwalk.c): a first start costs about what a
+ * cached one does. A raw --btf FILE ($HUATUO_BTF) gets the same treatment.
  *
  * Whenever the answer could differ from full kernel BTF, this returns NULL and libbpf uses
- * kernel BTF as before: relocation kinds that follow pointers or name kernel type ids
- * (TYPE_ID_TARGET, TYPE_MATCHES, type relocations on pointers/arrays/functions), and root
- * types that vmlinux BTF does not have (they may live in a module's BTF, which libbpf only
- * searches without btf_custom_path).
+ * kernel BTF (or the --btf file) as before: relocation kinds that follow pointers or name
+ * kernel type ids (TYPE_ID_TARGET, TYPE_MATCHES, type relocations on pointers/arrays/
+ * functions), and root types that vmlinux BTF does not have but a module's BTF does (libbpf
+ * only searches modules without btf_custom_path). HUATUO_BTF_FULL=1 (a test knob) does the
+ * same always: the reference tests/e2e/btfmin.bats compares with.
  *
  * Cache: $HUATUO_BTF_CACHE (default /var/cache/huatuo-tools; "off" disables), one file per
- * (kernel release + version + BTF size, BPF object, kept types), reached as safedir.c says
- * (no planted link followed); files not owned by us or writable by others are ignored.
- * Without a usable directory the subset goes to a memfd.
+ * (kernel release + version + BTF size, or the --btf file's path and identity, BPF object,
+ * kept types), reached as safedir.c says (no planted link followed); files not owned by us
+ * or writable by others are ignored. Without a usable directory the subset goes to a memfd.
  */
 #include <dirent.h>
 #include <elf.h>
@@ -38,19 +41,12 @@
 
 #include <bpf/btf.h>
 
+#include "btfwalk.h"
 #include "huatuo.h"
 
-#define BTFMIN_FORMAT 1 /* bump when the subset rules change: old cache files are ignored */
+#define BTFMIN_FORMAT 2 /* bump when the subset rules change: old cache files are ignored */
 #define BTFMIN_MAX_FILE (16u << 20)
-#define MAX_ROOTS 256
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
-
-struct roots {
-	const char *name[MAX_ROOTS]; /* essential names (no ___flavour suffix), not owned */
-	size_t len[MAX_ROOTS];
-	int n;
-	int required; /* the first @required must exist in vmlinux BTF (relocation roots) */
-};
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
@@ -104,33 +100,6 @@ const void *ht_elf_section(const void *elf, size_t size, const char *name, size_
 	return NULL;
 }
 
-/* libbpf's bpf_core_essential_name_len(): "task_struct___old" -> 11 */
-static size_t essential_len(const char *name)
-{
-	size_t n = strlen(name);
-
-	for (size_t i = n > 5 ? n - 5 : 0; i > 0; i--)
-		if (name[i] == '_' && name[i + 1] == '_' && name[i + 2] == '_')
-			return i;
-	return n;
-}
-
-static int add_root(struct roots *r, const char *name)
-{
-	size_t len = essential_len(name);
-
-	if (!len)
-		return -EINVAL; /* libbpf cannot relocate anonymous types either */
-	for (int i = 0; i < r->n; i++)
-		if (r->len[i] == len && !strncmp(r->name[i], name, len))
-			return 0;
-	if (r->n == MAX_ROOTS)
-		return -E2BIG;
-	r->name[r->n] = name;
-	r->len[r->n++] = len;
-	return 0;
-}
-
 static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
@@ -155,8 +124,8 @@ static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
  * Root types of the object's CO-RE relocations (.BTF.ext core_relo records). Returns 0, or
  * -EOPNOTSUPP with @why set when a relocation needs more than the subset keeps.
  */
-static int core_roots(const void *ext, size_t ext_len, const struct btf *local, struct roots *r,
-		      const char **why)
+static int core_roots(const void *ext, size_t ext_len, const struct btf *local,
+		      struct ht_btf_roots *r, const char **why)
 {
 	const char *p = ext;
 	uint32_t hdr_len, off, len, rec_size;
@@ -209,7 +178,7 @@ static int core_roots(const void *ext, size_t ext_len, const struct btf *local, 
 				*why = "a type relocation on a pointer, array or function type";
 				return -EOPNOTSUPP;
 			}
-			if (add_root(r, name)) {
+			if (ht_btf_add_root(r, name)) {
 				*why = "too many relocated types";
 				return -EOPNOTSUPP;
 			}
@@ -219,186 +188,9 @@ static int core_roots(const void *ext, size_t ext_len, const struct btf *local, 
 	return 0;
 }
 
-/* The ids a type refers to, for both marking and remapping. */
-static int ref_ids(struct btf_type *t, uint32_t **ids, int max)
-{
-	int n = 0;
-
-	switch (btf_kind(t)) {
-	case BTF_KIND_PTR:
-	case BTF_KIND_TYPEDEF:
-	case BTF_KIND_VOLATILE:
-	case BTF_KIND_CONST:
-	case BTF_KIND_RESTRICT:
-	case BTF_KIND_TYPE_TAG:
-		ids[n++] = &t->type;
-		break;
-	case BTF_KIND_ARRAY:
-		ids[n++] = &btf_array(t)->type;
-		ids[n++] = &btf_array(t)->index_type;
-		break;
-	case BTF_KIND_STRUCT:
-	case BTF_KIND_UNION:
-		for (int i = 0; i < btf_vlen(t) && n < max; i++)
-			ids[n++] = &btf_members(t)[i].type;
-		if (btf_vlen(t) > max)
-			return -E2BIG;
-		break;
-	case BTF_KIND_INT:
-	case BTF_KIND_ENUM:
-	case BTF_KIND_ENUM64:
-	case BTF_KIND_FLOAT:
-	case BTF_KIND_FWD:
-		break;
-	default:
-		return -EOPNOTSUPP; /* FUNC_PROTO, VAR, ...: never embedded in a struct */
-	}
-	return n;
-}
-
-/*
- * A relocated type vmlinux BTF lacks is absent on this kernel (a field of an older layout,
- * a tracepoint not built), unless a module has it: libbpf looks there only when vmlinux has
- * no candidate, and not at all with btf_custom_path. -ENOENT if some module BTF has one.
- */
-static int in_module_btf(const struct btf *vmlinux, const struct roots *r, const bool *found)
-{
-	uint32_t base_cnt = btf__type_cnt(vmlinux);
-	struct dirent *de;
-	DIR *d = opendir("/sys/kernel/btf");
-	int err = 0;
-
-	if (!d)
-		return 0;
-	while (!err && (de = readdir(d))) {
-		char path[300];
-		struct btf *mod;
-
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "vmlinux"))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
-		mod = btf__parse_split(path, (struct btf *)vmlinux);
-		if (!mod)
-			continue;
-		for (uint32_t id = base_cnt; id < btf__type_cnt(mod) && !err; id++) {
-			const char *name =
-				btf__name_by_offset(mod, btf__type_by_id(mod, id)->name_off);
-			size_t len = name ? essential_len(name) : 0;
-
-			for (int i = 0; i < r->required && len; i++)
-				if (!found[i] && r->len[i] == len &&
-				    !strncmp(r->name[i], name, len))
-					err = -ENOENT;
-		}
-		btf__free(mod);
-	}
-	closedir(d);
-	return err;
-}
-
-#define MAX_REFS 1024
-
-/*
- * The subset: roots (and "long" for libbpf's pointer-size guess) plus their by-value closure,
- * in kernel order. Returns a new BTF or NULL with errno.
- */
-static struct btf *build_subset(const struct btf *vmlinux, const struct roots *r)
-{
-	uint32_t n = btf__type_cnt(vmlinux), next = 1, *map, *order, *stack, top = 0;
-	uint32_t **refs = malloc(MAX_REFS * sizeof(*refs));
-	int missing = r->required;
-	bool found[MAX_ROOTS] = { false };
-	struct btf *out = NULL;
-	int err = 0;
-
-	map = calloc(n, sizeof(*map));
-	order = malloc(n * sizeof(*order));
-	stack = malloc(n * sizeof(*stack));
-	if (!map || !order || !stack || !refs) {
-		err = -ENOMEM;
-		goto out;
-	}
-/* each type is numbered and pushed once, when first seen */
-#define MARK(id)                    \
-	do {                        \
-		map[id] = next;     \
-		order[next++] = id; \
-		stack[top++] = id;  \
-	} while (0)
-	for (uint32_t id = 1; id < n; id++) {
-		const struct btf_type *t = btf__type_by_id(vmlinux, id);
-		const char *name = btf__name_by_offset(vmlinux, t->name_off);
-		bool keep = false;
-		size_t len;
-
-		if (!name || !*name)
-			continue;
-		if (btf_is_int(t) && !strcmp(name, "long int"))
-			keep = true;
-		len = essential_len(name);
-		for (int i = 0; i < r->n; i++) {
-			if (r->len[i] == len && !strncmp(r->name[i], name, len)) {
-				keep = true;
-				missing -= i < r->required && !found[i];
-				found[i] = true;
-			}
-		}
-		if (keep)
-			MARK(id);
-	}
-	if (missing && (err = in_module_btf(vmlinux, r, found)))
-		goto out;
-	/* by-value references, depth first; pointers are not followed */
-	while (top) {
-		struct btf_type *t = (struct btf_type *)btf__type_by_id(vmlinux, stack[--top]);
-		int nref = ref_ids(t, refs, MAX_REFS);
-
-		if (nref < 0) {
-			err = nref;
-			goto out;
-		}
-		if (btf_is_ptr(t))
-			continue;
-		for (int i = 0; i < nref; i++)
-			if (*refs[i] && !map[*refs[i]])
-				MARK(*refs[i]);
-	}
-#undef MARK
-	/* copy in id order, renumbering references; pointers outside the set become void * */
-	out = btf__new_empty();
-	if (!out) {
-		err = -errno;
-		goto out;
-	}
-	for (uint32_t want = 1; want < next; want++) {
-		struct btf_type *t;
-		int new_id, nref;
-
-		new_id = btf__add_type(out, vmlinux, btf__type_by_id(vmlinux, order[want]));
-		if (new_id < 0) {
-			err = new_id;
-			goto out;
-		}
-		t = (struct btf_type *)btf__type_by_id(out, (uint32_t)new_id);
-		nref = ref_ids(t, refs, MAX_REFS);
-		for (int i = 0; i < nref; i++)
-			*refs[i] = *refs[i] ? map[*refs[i]] : 0;
-	}
-out:
-	free(map);
-	free(order);
-	free(stack);
-	free(refs);
-	if (err) {
-		btf__free(out);
-		errno = -err;
-		return NULL;
-	}
-	return out;
-}
-
 /* The object's own BTF, with the root types of its relocations in @r; NULL and @why if not. */
-static struct btf *object_roots(const void *elf, size_t elf_len, struct roots *r, const char **why)
+static struct btf *object_roots(const void *elf, size_t elf_len, struct ht_btf_roots *r,
+				const char **why)
 {
 	const void *btf_sec, *ext_sec;
 	size_t btf_len = 0, ext_len = 0;
@@ -424,7 +216,7 @@ static struct btf *object_roots(const void *elf, size_t elf_len, struct roots *r
 
 int ht_btf_core_root_count(const void *elf, size_t elf_len)
 {
-	struct roots r = { .n = 0 };
+	struct ht_btf_roots r = { .n = 0 };
 	const char *why = NULL;
 	struct btf *local = object_roots(elf, elf_len, &r, &why);
 
@@ -481,15 +273,18 @@ static bool cache_valid(const char *dir, const char *name)
 	return ok;
 }
 
-/* Write @data as @dir/@name atomically (a reader sees the old file or the whole new one). */
-static int cache_write(const char *dir, const char *name, const void *data, size_t len)
+/*
+ * Write @data as @dir/@name atomically (a reader sees the old file or the whole new one):
+ * 0, or -errno with @d->why saying why when safedir.c refused the directory or the file.
+ */
+static int cache_write(struct ht_dir *d, const char *dir, const char *name, const void *data,
+		       size_t len)
 {
-	struct ht_dir d;
-	int err = ht_dir_open(&d, dir, true);
+	int err = ht_dir_open(d, dir, true);
 
 	if (!err)
-		err = ht_dir_replace(&d, name, data, len, 0644);
-	ht_dir_close(&d);
+		err = ht_dir_replace(d, name, data, len, 0644);
+	ht_dir_close(d);
 	return err;
 }
 
@@ -523,37 +318,69 @@ static uint64_t module_btf_key(uint64_t h)
 	return fnv(h, &sum, sizeof(sum));
 }
 
+/* Why the subset could not be made from the file (all of it is then used). */
+static const char *subset_error(int err)
+{
+	switch (err) {
+	case -EPROTO:
+		return "not raw BTF: libbpf reads it";
+	case -ENOENT:
+		return "a relocated type is in a module's BTF";
+	case -EOPNOTSUPP:
+		return "a relocated type is a function or variable";
+	case -EINVAL:
+		return "malformed BTF";
+	default:
+		return strerror(-err);
+	}
+}
+
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 {
 	static char path[PATH_MAX]; /* one BPF object per tool, and libbpf reads it at load */
-	const char *dir = cache_dir(), *why = NULL;
+	const char *src = env->btf_path ? env->btf_path : VMLINUX_BTF;
+	const char *dir = cache_dir(), *why = NULL, *unusable, *full = getenv("HUATUO_BTF_FULL");
+	struct ht_btf_roots roots = { .n = 0 };
+	struct ht_btf_subset sub = { .raw = NULL };
+	struct ht_dir cdir = { .fd = -1 };
+	struct btf *local = NULL;
 	bool have = false;
-	struct roots roots = { .n = 0 };
-	struct btf *local = NULL, *vmlinux = NULL, *subset = NULL;
 	char file[PATH_MAX], name[128];
 	struct utsname u;
 	struct stat st;
-	const void *raw;
-	uint32_t raw_len;
 	uint64_t h = 0xcbf29ce484222325ULL;
-	int format = BTFMIN_FORMAT;
+	int format = BTFMIN_FORMAT, fd, err;
 
-	if (env->btf_path || !elf)
-		return NULL; /* the user's BTF (--btf) is used as given */
-	if (stat(VMLINUX_BTF, &st) || uname(&u))
+	if (!elf || (full && *full))
+		return NULL; /* test knob: CO-RE against all of it, as libbpf does alone */
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL; /* libbpf says why */
+	if (fstat(fd, &st) || uname(&u)) {
+		close(fd);
 		return NULL;
-	/* key: this kernel's BTF (release, build, size), the object, kept types, our rules */
+	}
+	/* key: this kernel's BTF (release, build, size) or the file, the object, kept types */
 	h = fnv(h, u.release, strlen(u.release) + 1);
 	h = fnv(h, u.version, strlen(u.version) + 1);
 	h = fnv(h, &st.st_size, sizeof(st.st_size));
+	if (env->btf_path) {
+		h = fnv(h, src, strlen(src) + 1);
+		h = fnv(h, &st.st_dev, sizeof(st.st_dev));
+		h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+		h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+		h = fnv(h, &st.st_ctim, sizeof(st.st_ctim));
+	} else {
+		h = module_btf_key(h);
+	}
 	h = fnv(h, &format, sizeof(format));
 	h = fnv(h, elf, elf_len);
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		h = fnv(h, *k, strlen(*k) + 1);
-	h = module_btf_key(h);
 	snprintf(name, sizeof(name), "%s-%016llx.btf", env->tool, (unsigned long long)h);
 	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) < sizeof(file) &&
 	    cache_valid(dir, name)) {
+		close(fd);
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);
 		snprintf(path, sizeof(path), "%s", file);
 		return path;
@@ -561,45 +388,44 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 
 	local = object_roots(elf, elf_len, &roots, &why);
 	if (!local)
-		goto full;
+		goto out;
 	roots.required = roots.n;
-	for (const char *const *k = env->btf_keep; k && *k && roots.n < MAX_ROOTS; k++)
-		add_root(&roots, *k);
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		why = "cannot read " VMLINUX_BTF;
-		goto full;
+	for (const char *const *k = env->btf_keep; k && *k; k++)
+		ht_btf_add_root(&roots, *k);
+	/* modules' BTF is looked at only for the kernel's: libbpf does the same */
+	err = ht_btf_subset(fd, &roots, env->btf_path ? NULL : "/sys/kernel/btf", 0, &sub);
+	if (err) {
+		why = subset_error(err);
+		goto out;
 	}
-	subset = build_subset(vmlinux, &roots);
-	if (!subset) {
-		why = errno == ENOENT ? "a relocated type is in a module's BTF" :
-					"cannot build the subset";
-		goto full;
+	unusable = "HUATUO_BTF_CACHE=off";
+	if (dir) {
+		err = cache_write(&cdir, dir, name, sub.raw, sub.len);
+		if (err && !*cdir.why)
+			snprintf(cdir.why, sizeof(cdir.why), "%s: %s", dir, strerror(-err));
+		unusable = err ? cdir.why : NULL;
 	}
-	raw = btf__raw_data(subset, &raw_len);
-	if (!raw) {
-		why = "cannot serialize the subset";
-		goto full;
-	}
-	if (dir && !cache_write(dir, name, raw, raw_len)) {
+	if (!unusable) {
 		have = true;
 		snprintf(path, sizeof(path), "%s", file);
-		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types)", file,
-			btf__type_cnt(subset) - 1, btf__type_cnt(vmlinux) - 1);
+		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types of %s, %s)",
+			file, sub.kept, sub.total, src, sub.mapped ? "mapped" : "read");
 	} else {
-		have = memfd_path(raw, raw_len, path, sizeof(path));
+		/* the run works the same: only the next start builds the subset again */
+		have = memfd_path(sub.raw, sub.len, path, sizeof(path));
 		if (have)
-			ht_info(env, "kernel BTF for CO-RE: subset of %u types in memory (%s)",
-				btf__type_cnt(subset) - 1,
-				dir ? "cache directory not usable" : "HUATUO_BTF_CACHE=off");
+			ht_info(env,
+				"kernel BTF for CO-RE: subset in memory (%u of %u types of %s, %s; "
+				"not cached: %s)",
+				sub.kept, sub.total, src, sub.mapped ? "mapped" : "read", unusable);
 		else
 			why = "cannot keep the subset in a memfd";
 	}
-full:
+out:
 	if (why)
-		ht_info(env, "kernel BTF for CO-RE: all of " VMLINUX_BTF " (%s)", why);
-	btf__free(subset);
-	btf__free(vmlinux);
+		ht_info(env, "kernel BTF for CO-RE: all of %s (%s)", src, why);
+	close(fd);
+	free(sub.raw);
 	btf__free(local);
 	return have ? path : NULL;
 }

@@ -80,7 +80,7 @@ static const struct common_opt common_opts[] = {
 	    "Kernel ring buffer size (K, M; default 256K, power of two)", 0 },
 	  HT_OPT_BPF },
 	{ { "btf", OPT_BTF, "FILE", 0,
-	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (used as given; or $HUATUO_BTF)",
+	    "Kernel BTF when /sys/kernel/btf/vmlinux is missing (or $HUATUO_BTF)",
 	    0 },
 	  HT_OPT_BPF },
 	{ { "verbose", 'v', NULL, 0, "libbpf and attach diagnostics on stderr", 0 }, 0 },
@@ -304,7 +304,7 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 		exit(HT_EX_USAGE);
 	}
 
-	/* $HUATUO_BTF: a default --btf (CI runs one suite on all of kernel BTF with it) */
+	/* $HUATUO_BTF: a default --btf */
 	env->btf_path = getenv("HUATUO_BTF") && *getenv("HUATUO_BTF") ? getenv("HUATUO_BTF") : NULL;
 	if (env->btf_path && access(env->btf_path, R_OK)) {
 		fprintf(stderr, "%s: invalid HUATUO_BTF '%s': %s\n", env->tool, env->btf_path,

@@ -505,8 +505,8 @@ struct ht_enum_names {
 	uint32_t n;
 };
 /*
- * Read enum @enum_name from --btf, else the CO-RE subset (if the tool listed the enum in
- * btf_keep), else vmlinux BTF, dropping @strip from the names
+ * Read enum @enum_name from the CO-RE subset (if the tool listed the enum in btf_keep),
+ * else from --btf or vmlinux BTF, dropping @strip from the names
  * ("SKB_DROP_REASON_NO_SOCKET" -> "NO_SOCKET"). 0 or -errno (-ENOENT: no such enum).
  */
 int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const char *strip,

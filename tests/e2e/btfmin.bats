@@ -1,14 +1,21 @@
 #!/usr/bin/env bats
-# The kernel BTF subset for CO-RE (libcommon/btfmin.c): relocations identical to the ones
-# made against all of kernel BTF, a cache that is reused, rebuilt when damaged and ignored
-# when someone else could have written it.
+# The kernel BTF subset for CO-RE (libcommon/btfmin.c, btfwalk.c): relocations identical to
+# the ones made against all of kernel BTF whether the subset comes from mapped kernel BTF or
+# from a --btf file read through a window, a first start that never reads all of kernel BTF,
+# a cache that is reused, rebuilt when damaged, ignored when someone else could have written
+# it, and a start that works quietly when the cache cannot be written.
 load ../lib/common
 
 setup() {
 	require_bpf
-	unset HUATUO_BTF # the suite may run on all of kernel BTF (.ci/run, ASan pass)
+	unset HUATUO_BTF HUATUO_BTF_FULL # the suite may run on all of kernel BTF (.ci/run, ASan)
 	CACHE=$BATS_TEST_TMPDIR/cache
 	export HUATUO_BTF_CACHE=$CACHE
+	MNT=
+}
+
+teardown() {
+	[ -z "$MNT" ] || umount "$MNT" 2>/dev/null || true
 }
 
 bpf_tools() {
@@ -25,23 +32,73 @@ relocations() {
 		sed -E 's/\[[0-9]+\]/[N]/g'
 }
 
-@test "every CO-RE relocation matches the one made against all of kernel BTF" {
-	local t p compared=0
+# bytes read(2) from FILE by a command (mapped files are not read)
+bytes_read() {
+	local file=$1
+	shift
+	strace -f -qq -y -e trace=read,pread64 -e signal=none -o "$BATS_TEST_TMPDIR/strace" "$@" \
+		>/dev/null 2>&1
+	grep -F "<$file>" "$BATS_TEST_TMPDIR/strace" | sed -nE 's/.*= ([0-9]+)$/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+@test "every CO-RE relocation matches the one made against all of kernel BTF (mapped and read)" {
+	local t p compared=0 file=$BATS_TEST_TMPDIR/vmlinux.btf
+	cp /sys/kernel/btf/vmlinux "$file" # a regular file: read through the window
 	for t in $(bpf_tools); do
 		for p in tp_btf raw_tp tracepoint; do
-			"$HT_BUILD/huatuo-$t" --check --probe "$p" --btf /sys/kernel/btf/vmlinux \
-				>/dev/null 2>&1 || continue
-			relocations "$HT_BUILD/huatuo-$t" --probe "$p" --btf /sys/kernel/btf/vmlinux \
+			HUATUO_BTF_FULL=1 "$HT_BUILD/huatuo-$t" --check --probe "$p" >/dev/null 2>&1 ||
+				continue
+			HUATUO_BTF_FULL=1 relocations "$HT_BUILD/huatuo-$t" --probe "$p" \
 				> "$BATS_TEST_TMPDIR/full"
 			relocations "$HT_BUILD/huatuo-$t" --probe "$p" > "$BATS_TEST_TMPDIR/subset"
+			relocations "$HT_BUILD/huatuo-$t" --probe "$p" --btf "$file" \
+				> "$BATS_TEST_TMPDIR/file"
 			grep -q "patched insn" "$BATS_TEST_TMPDIR/full" ||
 				fail "huatuo-$t --probe $p: no relocation in the log to compare"
 			diff -u "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/subset" ||
 				fail "huatuo-$t --probe $p: relocations differ with the BTF subset"
+			diff -u "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/file" ||
+				fail "huatuo-$t --probe $p: relocations differ with the subset of --btf FILE"
 			compared=$((compared + 1))
 		done
 	done
 	[ "$compared" -ge 9 ] || fail "only $compared tool/probe pairs compared"
+}
+
+@test "the subset of kernel BTF mapped and of a copy read through the window: same bytes" {
+	local t file=$BATS_TEST_TMPDIR/vmlinux.btf n=0
+	cp /sys/kernel/btf/vmlinux "$file"
+	for t in $(bpf_tools); do
+		"$HT_BUILD/huatuo-$t" --check >/dev/null 2>&1 || continue
+		HUATUO_BTF_CACHE=$CACHE/kernel run -0 "$HT_BUILD/huatuo-$t" --check -v
+		assert_output --partial "new subset"
+		HUATUO_BTF_CACHE=$CACHE/file run -0 "$HT_BUILD/huatuo-$t" --check -v --btf "$file"
+		assert_output --regexp "new subset: [0-9]+ of [0-9]+ types of $file, read\)"
+		cmp "$CACHE"/kernel/huatuo-"$t"-*.btf "$CACHE"/file/huatuo-"$t"-*.btf ||
+			fail "huatuo-$t: the subsets differ"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 5 ]
+}
+
+@test "a first start reads none of kernel BTF (mapped), a --btf file once" {
+	local file=$BATS_TEST_TMPDIR/vmlinux.btf size
+	run -0 huatuo-oom --check -v
+	if [[ "$output" == *", mapped)"* ]]; then
+		rm -rf "$CACHE"
+		[ "$(bytes_read /sys/kernel/btf/vmlinux huatuo-memreclaim --check)" -eq 0 ] ||
+			fail "a first start read kernel BTF"
+	fi
+	cp /sys/kernel/btf/vmlinux "$file"
+	size=$(stat -c %s "$file")
+	n=$(bytes_read "$file" huatuo-memreclaim --check --btf "$file")
+	# one pass over types and strings, plus the few types and names looked up after it
+	[ "$n" -ge "$size" ] && [ "$n" -lt $((size + size / 4)) ] ||
+		fail "$n bytes read from a $size-byte file"
+	# a later start reads the cached subset only
+	[ "$(bytes_read "$file" huatuo-memreclaim --check --btf "$file")" -eq 0 ]
+	[ "$(bytes_read /sys/kernel/btf/vmlinux huatuo-memreclaim --check --btf "$file")" -eq 0 ]
 }
 
 @test "the first start builds the subset, the next one reads it" {
@@ -58,8 +115,22 @@ relocations() {
 @test "with the subset raw_tp is attached; with all of kernel BTF, tp_btf" {
 	run -0 huatuo-memreclaim --check -j
 	jq -e '[.hooks[].kind] | all(. == "raw_tp")' <<< "$output"
-	run -0 huatuo-memreclaim --check -j --btf /sys/kernel/btf/vmlinux
+	HUATUO_BTF_FULL=1 run -0 huatuo-memreclaim --check -j
 	jq -e '[.hooks[].kind] | all(. == "tp_btf")' <<< "$output"
+	# a --btf file gets its subset too
+	run -0 huatuo-memreclaim --check -j --btf /sys/kernel/btf/vmlinux
+	jq -e '[.hooks[].kind] | all(. == "raw_tp")' <<< "$output"
+}
+
+@test "dropwatch --reason reads the names from the subset of a --btf file" {
+	local file=$BATS_TEST_TMPDIR/vmlinux.btf size n
+	cp /sys/kernel/btf/vmlinux "$file"
+	size=$(stat -c %s "$file")
+	# once for the subset, not a second time for the names
+	n=$(bytes_read "$file" huatuo-dropwatch --check --reason NO_SOCKET --btf "$file")
+	[ "$n" -lt $((size + size / 4)) ] || fail "$n bytes read from a $size-byte file"
+	run -0 huatuo-dropwatch --check --reason NO_SOCKET --btf "$file"
+	run -64 huatuo-dropwatch --check --reason NO_SUCH_REASON --btf "$file"
 }
 
 @test "a damaged cache file is rebuilt" {
@@ -81,13 +152,53 @@ relocations() {
 	rm -f "$f"
 	chmod 777 "$CACHE"
 	run -0 huatuo-oom --check -v
-	assert_output --partial "in memory (cache directory not usable)"
+	assert_output --partial "subset in memory"
+	assert_output --partial "not cached: $CACHE: not ours, or writable by others)"
 	[ -z "$(ls "$CACHE")" ]
+}
+
+# quiet_start DESCRIPTION: a start that cannot write the cache works and says nothing on
+# stderr; with -v, one line says where the subset is and why
+quiet_start() {
+	run --separate-stderr -0 huatuo-oom --check -j
+	jq -e '.hooks | length > 0' <<< "$output" >/dev/null || fail "$1: no hooks"
+	[ -z "$stderr" ] || fail "$1: said '$stderr' without -v"
+	run --separate-stderr -0 huatuo-oom -d 1
+	[ "$stderr" = "Tracing OOM kills for 1s... Hit Ctrl-C to end." ] ||
+		fail "$1: said '$stderr'"
+	run --separate-stderr -0 huatuo-oom --check -v
+	[ "$(grep -c 'BTF' <<< "$stderr")" -eq 1 ] || fail "$1: $stderr"
+	grep -q 'kernel BTF for CO-RE: subset in memory' <<< "$stderr" || fail "$1: $stderr"
+	! grep -qiE 'warn|error|fail' <<< "$stderr" || fail "$1: $stderr"
+}
+
+@test "an unwritable cache directory: the start works and stays quiet" {
+	# owned by another user
+	mkdir -p "$CACHE"
+	chown nobody "$CACHE"
+	quiet_start "a directory owned by nobody"
+	[ -z "$(ls -A "$CACHE")" ]
+	# read-only mounts: the directory there, or under it
+	chown root "$CACHE"
+	MNT=$CACHE
+	mount --bind -o ro "$CACHE" "$CACHE" || skip "cannot bind-mount read-only here"
+	quiet_start "a read-only mount"
+	HUATUO_BTF_CACHE=$CACHE/sub quiet_start "a directory to create on a read-only mount"
+	umount "$CACHE"
+	MNT=
+	# read-only mode, for a root without CAP_DAC_OVERRIDE
+	chmod 555 "$CACHE"
+	run --separate-stderr -0 setpriv --inh-caps=-dac_override --ambient-caps=-dac_override \
+		--bounding-set=-dac_override huatuo-oom --check -v
+	assert_equal "$(grep -c 'BTF' <<< "$stderr")" 1
+	grep -q "not cached: $CACHE: Permission denied" <<< "$stderr" || fail "$stderr"
+	[ -z "$(ls -A "$CACHE")" ]
 }
 
 @test "HUATUO_BTF_CACHE=off: the subset lives in memory, nothing is written" {
 	HUATUO_BTF_CACHE=off run -0 huatuo-dropwatch --check -v
-	assert_output --partial "in memory (HUATUO_BTF_CACHE=off)"
+	assert_output --partial "subset in memory"
+	assert_output --partial "not cached: HUATUO_BTF_CACHE=off)"
 	[ ! -e "$CACHE" ]
 }
 

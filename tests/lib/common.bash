@@ -17,9 +17,9 @@ require_bpf() {
 }
 
 # The hook kind a tool attaches by default: raw_tp with the kernel BTF subset (btfmin.c),
-# tp_btf when the suite runs on all of kernel BTF ($HUATUO_BTF, the ASan pass of .ci/run).
+# tp_btf when the suite runs on all of kernel BTF ($HUATUO_BTF_FULL, the ASan pass of .ci/run).
 default_kind() {
-	if [ -n "${HUATUO_BTF:-}" ]; then echo tp_btf; else echo raw_tp; fi
+	if [ -n "${HUATUO_BTF_FULL:-}" ]; then echo tp_btf; else echo raw_tp; fi
 }
 
 require_cmd() {

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <linux/dcbnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "btfwalk.h"
 #include "huatuo.h"
 #include "metrics.h"
 #include "netlink.h"
@@ -589,6 +591,67 @@ static int raw_string(int argc, char **argv)
 	return !line;
 }
 
+/*
+ * btf-subset FILE auto|map|read MODDIR|- ROOT...: the CO-RE subset of raw BTF FILE
+ * (btfwalk.c) on stdout; "kept total mapped|read" on stderr; exit 1 with the error.
+ */
+static int btf_subset(int argc, char **argv)
+{
+	unsigned int flags = !strcmp(argv[1], "map")  ? HT_BTF_MAP :
+			     !strcmp(argv[1], "read") ? HT_BTF_READ :
+							0;
+	struct ht_btf_roots roots = { .n = 0 };
+	struct ht_btf_subset sub;
+	int fd = open(argv[0], O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0) {
+		perror(argv[0]);
+		return 1;
+	}
+	for (int i = 3; i < argc; i++)
+		ht_btf_add_root(&roots, argv[i]);
+	roots.required = roots.n;
+	err = ht_btf_subset(fd, &roots, strcmp(argv[2], "-") ? argv[2] : NULL, flags, &sub);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "btf-subset: %s\n", strerror(-err));
+		return 1;
+	}
+	fprintf(stderr, "%u %u %s\n", sub.kept, sub.total, sub.mapped ? "mapped" : "read");
+	fwrite(sub.raw, 1, sub.len, stdout);
+	free(sub.raw);
+	return 0;
+}
+
+/*
+ * btf-min OBJ [BTF]: ht_btf_min() for the BPF object file OBJ (kernel BTF, or BTF as with
+ * --btf), verbose: the path handed to libbpf on stdout ("all" for all of the BTF).
+ */
+static int btf_min(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "ht-unit",
+			      .verbose = 1,
+			      .btf_path = argc > 1 ? argv[1] : NULL };
+	const char *path = NULL;
+	struct stat st;
+	char *elf = NULL;
+	FILE *f = fopen(argv[0], "re");
+
+	if (!f || fstat(fileno(f), &st) || !(elf = malloc((size_t)st.st_size + 1)) ||
+	    fread(elf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		perror(argv[0]);
+		free(elf);
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	path = ht_btf_min(&env, elf, (size_t)st.st_size);
+	printf("%s\n", path ? path : "all");
+	free(elf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -615,6 +678,8 @@ int main(int argc, char **argv)
 		{ "safedir", 2, safedir },
 		{ "metrics-labels", 0, metrics_labels },
 		{ "raw-string", 0, raw_string },
+		{ "btf-subset", 3, btf_subset },
+		{ "btf-min", 1, btf_min },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -624,7 +689,6 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|runtime|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
-		"metrics-labels|raw-string "
-		"ARGS\n");
+		"metrics-labels|raw-string|btf-subset|btf-min ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -32,7 +32,7 @@ else
 		expect_hook "huatuo-oom auto picks raw_tp/mark_victim" raw_tp mark_victim \
 			huatuo-oom --check --json
 		expect_hook "huatuo-oom auto on all of kernel BTF picks tp_btf/mark_victim" tp_btf \
-			mark_victim env HUATUO_BTF=/sys/kernel/btf/vmlinux huatuo-oom --check --json
+			mark_victim env HUATUO_BTF_FULL=1 huatuo-oom --check --json
 		expect_hook "huatuo-oom --probe tracepoint picks oom/mark_victim" tracepoint oom/mark_victim \
 			huatuo-oom --check --json --probe tracepoint
 	else

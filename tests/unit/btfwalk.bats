@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# The raw BTF walker behind the kernel BTF subset (libcommon/btfwalk.c), on fixture files
+# (fixtures/mkbtf.py: every kind, flavours, a name inside another string, a name longer than
+# the read window, sections spanning several windows, a module's split BTF) and on kernel BTF.
+load ../lib/common
+
+setup() {
+	require_cmd bpftool python3
+	D=$BATS_TEST_TMPDIR
+	python3 "$BATS_TEST_DIRNAME/fixtures/mkbtf.py" "$D"
+}
+
+U() { "$HT_BUILD/ht-unit" "$@"; }
+
+# subset FILE MODDIR ROOT...: both ways of reading must give the same bytes; the dump of the
+# subset (type lines only) on stdout
+subset() {
+	local file=$1 moddir=$2
+	shift 2
+	U btf-subset "$file" map "$moddir" "$@" > "$D/map" 2> "$D/map.err" || {
+		cat "$D/map.err"
+		return 1
+	}
+	U btf-subset "$file" read "$moddir" "$@" > "$D/read" 2> "$D/read.err" || return 2
+	cmp "$D/map" "$D/read" || return 3
+	bpftool btf dump file "$D/map" | grep '^\[' | sed -E "s/'L{256,}'/'LONG'/"
+}
+
+@test "a root keeps what it embeds by value; pointers out of the set become void" {
+	run -0 subset "$D/base.btf" - a
+	# roots in file order (with long int, libbpf's pointer size), then depth first
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED
+[2] STRUCT 'a' size=16 vlen=3
+[3] STRUCT 'a___v2' size=4 vlen=1
+[4] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
+[5] STRUCT 'b' size=4 vlen=1
+[6] PTR '(anon)' type_id=0
+[7] ARRAY '(anon)' type_id=8 index_type_id=4 nr_elems=1
+[8] TYPEDEF 't' type_id=9
+[9] CONST '(anon)' type_id=4"
+	run -0 bpftool btf dump file "$D/map"
+	assert_output --partial "'y' type_id=5 bits_offset=32"
+	assert_output --partial "'p' type_id=6 bits_offset=64"
+}
+
+@test "names as libbpf compares them: flavours, a name inside another string, a 70000-byte name" {
+	local long
+	long=$(printf 'L%.0s' $(seq 70000))
+	run -0 subset "$D/base.btf" - ab mid "$long" e e64
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED
+[2] ENUM 'e' encoding=UNSIGNED size=4 vlen=2
+[3] STRUCT 'mid' size=4 vlen=1
+[4] STRUCT 'ab___c' size=4 vlen=1
+[5] ENUM64 'e64' encoding=UNSIGNED size=8 vlen=1
+[6] STRUCT 'LONG' size=4 vlen=1
+[7] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED"
+	run -0 bpftool btf dump file "$D/map"
+	assert_output --partial "'E2' val=2"
+	assert_output --partial "'E64' val=8589934593ULL"
+	assert_output --partial "STRUCT '$long' size=4"
+	# a name shorter than the essential name, or longer, is not a flavour of it
+	run -0 subset "$D/base.btf" - a_ abc
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED"
+}
+
+@test "a root only a module's BTF has: -ENOENT with the modules, absent without" {
+	run -1 U btf-subset "$D/base.btf" map "$D/mod" a m_only
+	assert_output "btf-subset: No such file or directory"
+	run -1 U btf-subset "$D/base.btf" read "$D/mod" m_only
+	assert_output "btf-subset: No such file or directory"
+	# a module's type named from the base's strings counts too
+	run -1 U btf-subset "$D/base.btf" map "$D/mod" E1
+	# libbpf with btf_custom_path never looks at modules: neither does the subset
+	run -0 subset "$D/base.btf" - m_only
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED"
+	# every root in the file: modules are not read
+	run -0 subset "$D/base.btf" "$D/mod" c
+	assert_line --index 1 "[2] STRUCT 'c' size=4 vlen=1"
+}
+
+@test "a root that is a function: not a subset (all of the file is used)" {
+	run -1 U btf-subset "$D/base.btf" map - f
+	assert_output "btf-subset: Operation not supported"
+}
+
+@test "not raw BTF or malformed: an error, never a crash" {
+	run -1 U btf-subset "$HT_BUILD/ht-unit" read - a # an ELF file: libbpf's business
+	assert_output "btf-subset: Protocol error"
+	head -c 1000 "$D/base.btf" > "$D/short"
+	run -1 U btf-subset "$D/short" read - a
+	assert_output "btf-subset: Invalid argument"
+	run -1 U btf-subset "$D/short" map - a
+	assert_output "btf-subset: Invalid argument"
+	: > "$D/empty"
+	run -1 U btf-subset "$D/empty" read - a
+	# a kind libbpf does not know (31) in the first type
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[24 + 7] = 31; open(sys.argv[2], "wb").write(d)' \
+		"$D/base.btf" "$D/kind"
+	run -1 U btf-subset "$D/kind" read - a
+	assert_output "btf-subset: Invalid argument"
+}
+
+@test "kernel BTF: mapped and read walks give the same subset" {
+	require_bpf
+	local roots="task_struct sk_buff net_device skb_drop_reason mm_struct trace_event_raw_sys_enter"
+	# shellcheck disable=SC2086
+	run -0 subset /sys/kernel/btf/vmlinux /sys/kernel/btf $roots
+	[ "${#lines[@]}" -gt 100 ]
+	assert_output --partial "STRUCT 'task_struct'"
+	assert_output --partial "ENUM 'skb_drop_reason'"
+	grep -q mapped "$D/map.err" || skip "kernel BTF cannot be mapped here (Linux < 6.16)"
+}
+
+# bpf_obj NAME CFLAGS...: a one-program BPF object relocating against task_struct
+bpf_obj() {
+	local name=$1
+	shift
+	cat > "$D/$name.bpf.c" <<'C'
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+struct nonesuch_rtest {
+	int field;
+} __attribute__((preserve_access_index));
+
+SEC("raw_tp/sched_switch")
+int prog(void *ctx)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+
+#ifdef TYPE_ID
+	return bpf_core_type_id_kernel(struct task_struct);
+#elif defined(ABSENT)
+	return bpf_core_field_exists(((struct nonesuch_rtest *)0)->field);
+#else
+	return BPF_CORE_READ(t, pid);
+#endif
+}
+
+char LICENSE[] SEC("license") = "GPL";
+C
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$HT_TOP/vmlinux/x86" "$@" \
+		-c "$D/$name.bpf.c" -o "$D/$name.o"
+}
+
+@test "ht_btf_min: a subset for field relocations, all of kernel BTF for type id ones" {
+	require_bpf
+	require_cmd clang
+	[ "$(uname -m)" = x86_64 ] || skip "objects built for x86 here"
+	export HUATUO_BTF_CACHE=$D/cache
+	bpf_obj field
+	run --separate-stderr -0 U btf-min "$D/field.o"
+	assert_output --regexp "^$D/cache/ht-unit-[0-9a-f]{16}\.btf$"
+	[[ "$stderr" == *"(new subset: "*" types of /sys/kernel/btf/vmlinux, "* ]]
+	run -0 bpftool btf dump file "$output"
+	assert_output --partial "STRUCT 'task_struct'"
+	# a type this kernel lacks: absent from the subset as from kernel BTF
+	bpf_obj absent -DABSENT
+	run --separate-stderr -0 U btf-min "$D/absent.o"
+	run -0 bpftool btf dump file "$output"
+	refute_output --partial nonesuch_rtest
+	# kernel type ids: only all of kernel BTF has them
+	bpf_obj typeid -DTYPE_ID
+	run --separate-stderr -0 U btf-min "$D/typeid.o"
+	assert_output all
+	assert_equal "$stderr" "ht-unit: kernel BTF for CO-RE: all of /sys/kernel/btf/vmlinux (a relocation names kernel type ids or matches types deeply)"
+	# the same from a --btf file (read, not mapped)
+	run --separate-stderr -0 U btf-min "$D/field.o" "$D/base.btf"
+	[[ "$stderr" == *"types of $D/base.btf, read)"* ]]
+	run --separate-stderr -0 U btf-min "$D/typeid.o" "$D/base.btf"
+	assert_output all
+}
