@@ -374,6 +374,26 @@ static const uint8_t tail_item[32] = {
 	[BTF_KIND_DATASEC] = sizeof(struct btf_var_secinfo),
 };
 
+/*
+ * Whether a type of this kind can stand for a relocation's root: libbpf takes candidates of
+ * the root's own kind only, and a root is never a function, its prototype, a variable, a
+ * section or a tag. Skipping them skips most name reads (56k of kernel BTF's 127k types are
+ * functions).
+ */
+static bool may_be_root(const struct btf_type *t)
+{
+	switch (BTF_INFO_KIND(t->info)) {
+	case BTF_KIND_FUNC:
+	case BTF_KIND_FUNC_PROTO:
+	case BTF_KIND_VAR:
+	case BTF_KIND_DATASEC:
+	case BTF_KIND_DECL_TAG:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* Bytes of a type record from its first 12, or -EINVAL for an unknown kind. */
 static int64_t rec_size(const struct btf_type *t)
 {
@@ -512,6 +532,9 @@ static int scan_types(struct walk *w)
 		err = header_at(w, off, WIN_SCAN, &t, &size);
 		if (err)
 			return err;
+		off += size;
+		if (!may_be_root(&t))
+			continue;
 		root = name_root(w, t.name_off, &is_long, &err);
 		if (err)
 			return err;
@@ -524,7 +547,6 @@ static int scan_types(struct walk *w)
 			if (err)
 				return err;
 		}
-		off += size;
 	}
 	w->n = id;
 	return 0;
@@ -842,6 +864,8 @@ static int module_names_root(struct walk *w, const char *buf, size_t len)
 		if (size < 0 || (uint64_t)size > end - off)
 			return 0;
 		off += (uint64_t)size;
+		if (!may_be_root(&t))
+			continue;
 		if (t.name_off < w->str_len) {
 			name = str_at(w, t.name_off, &name_len);
 			if (!name)

@@ -41,7 +41,8 @@ struct ht_btf_subset {
 };
 
 /*
- * The subset of the raw BTF file @fd: every type named like a root (any kind), "long int",
+ * The subset of the raw BTF file @fd: every type named like a root (of a kind a relocation's
+ * root can have: not a function, prototype, variable, section or tag), "long int",
  * and what they embed by value (members, array elements, typedefs, modifiers), in that
  * order; pointers to types outside it become pointers to void. Byte for byte what btfmin.c
  * built with libbpf from all of the file (btf__add_type() and renumbering).
@@ -52,7 +53,8 @@ struct ht_btf_subset {
  * BTF on top of this file; NULL: not looked for).
  *
  * Returns 0, or -errno: -EPROTO not native-endian raw BTF (an ELF file, say), -EINVAL
- * malformed, -EOPNOTSUPP a kept type of a kind the subset does not carry (function, variable),
+ * malformed, -EOPNOTSUPP a kept type of a kind the subset does not carry (a member that is a
+ * function, say),
  * -ENOENT a required root is in a module's BTF, -ENOMEM, -EIO.
  */
 int ht_btf_subset(int fd, const struct ht_btf_roots *r, const char *moddir, unsigned int flags,

@@ -122,8 +122,9 @@ static int oracle(const void *data, size_t size, const struct ht_btf_roots *r, v
 		const struct btf_type *t = btf__type_by_id(src, id);
 		const char *name = btf__name_by_offset(src, t->name_off);
 
-		if (!name || !*name)
-			continue;
+		if (!name || !*name || btf_is_func(t) || btf_is_func_proto(t) || btf_is_var(t) ||
+		    btf_is_datasec(t) || btf_is_decl_tag(t))
+			continue; /* never a relocation's root (libbpf matches kinds) */
 		if ((btf_is_int(t) && !strcmp(name, "long int")) || root_of(r, name) >= 0)
 			MARK(id);
 	}
