@@ -190,7 +190,7 @@ lint: all
 	$(Q)scripts/lint.sh $(OBJ)
 
 # Not part of 'make test': peers side by side, one table (bench/README.md); root.
-BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit $(OUTPUT)/udpflood
+BENCH_BINS := $(OUTPUT)/evdriver $(OUTPUT)/ready-exit $(OUTPUT)/ready-all $(OUTPUT)/udpflood
 $(OUTPUT)/evdriver: bench/evdriver.c bench/bench.h tests/helpers/findprog.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
@@ -202,6 +202,10 @@ $(OUTPUT)/udpflood: bench/udpflood.c bench/bench.h
 $(OUTPUT)/ready-exit: bench/ready-exit.c
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+$(OUTPUT)/ready-all: bench/ready-all.c bench/bench.h
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 bench: $(BINS) $(BENCH_BINS)
 	$(Q)HT_BUILD=$(abspath $(OUTPUT)) bench/run
