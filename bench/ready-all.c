@@ -37,6 +37,8 @@ static int start(struct cmd *c)
 {
 	const char *slave;
 
+	if (!c->argv[0])
+		return -1;
 	c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (c->master < 0 || grantpt(c->master) || unlockpt(c->master) ||
 	    !(slave = ptsname(c->master))) {
@@ -97,6 +99,10 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	for (int i = 2; i < argc && n < MAX_CMDS; i++) {
+		if (!strcmp(argv[i], "--")) {
+			fprintf(stderr, "ready-all: an empty command\n");
+			return 64;
+		}
 		cmds[n++].argv = argv + i;
 		while (i < argc && strcmp(argv[i], "--"))
 			i++;
