@@ -224,7 +224,7 @@ static bool available_event(const char *tfs, const char *name, bool *found)
 	return true;
 }
 
-/* A raw tracepoint "name" exists if some tracefs category has it, or BTF has its typedef. */
+/* A raw tracepoint "name" exists if kernel BTF has its typedef or some tracefs category has it. */
 static bool raw_tracepoint_exists(const struct ht_env *env, const char *name)
 {
 	const char *tfs = ht_tracefs();
@@ -233,6 +233,10 @@ static bool raw_tracepoint_exists(const struct ht_env *env, const char *name)
 	glob_t g;
 	bool found;
 
+	/* kernel BTF's btf_trace_<name> typedef (kept in the subset): no 62 KB tracefs read */
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	if (env->btf_min && ht_btf_min_has(type, BTF_KIND_TYPEDEF))
+		return true;
 	if (tfs && available_event(tfs, name, &found))
 		return found;
 	if (tfs) {
@@ -242,7 +246,6 @@ static bool raw_tracepoint_exists(const struct ht_env *env, const char *name)
 		return found;
 	}
 	btf = kernel_btf(env);
-	snprintf(type, sizeof(type), "btf_trace_%s", name);
 	return btf && btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
 }
 

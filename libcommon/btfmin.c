@@ -72,39 +72,97 @@ static uint32_t get_u32(const void *p)
 	return v;
 }
 
-/* Section @name of an in-memory ELF64 object, bounds-checked; NULL if absent or malformed. */
-const void *ht_elf_section(const void *elf, size_t size, const char *name, size_t *len)
+/*
+ * Call @fn for each named section of an in-memory ELF64 object (bounds-checked) until it
+ * returns true; false if none did or the ELF is malformed.
+ */
+static bool each_section(const void *elf, size_t size,
+			 bool (*fn)(const char *name, const char *data, size_t len, void *ctx),
+			 void *ctx)
 {
 	const char *base = elf;
 	Elf64_Ehdr eh;
 	Elf64_Shdr strtab, sh;
 
 	if (size < sizeof(eh))
-		return NULL;
+		return false;
 	memcpy(&eh, base, sizeof(eh));
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
 	    eh.e_shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum)
-		return NULL;
+		return false;
 	memcpy(&strtab, base + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(sh), sizeof(strtab));
 	if (strtab.sh_offset > size || strtab.sh_size > size - strtab.sh_offset)
-		return NULL;
+		return false;
 	for (size_t i = 0; i < eh.e_shnum; i++) {
+		const char *name;
 		size_t room;
 
 		memcpy(&sh, base + eh.e_shoff + i * sizeof(sh), sizeof(sh));
 		if (sh.sh_name >= strtab.sh_size || sh.sh_type == SHT_NOBITS)
 			continue;
 		room = strtab.sh_size - sh.sh_name;
-		if (strnlen(base + strtab.sh_offset + sh.sh_name, room) == room ||
-		    strcmp(base + strtab.sh_offset + sh.sh_name, name))
+		name = base + strtab.sh_offset + sh.sh_name;
+		if (strnlen(name, room) == room)
 			continue;
 		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset)
-			return NULL;
-		*len = sh.sh_size;
-		return base + sh.sh_offset;
+			return false;
+		if (fn(name, base + sh.sh_offset, sh.sh_size, ctx))
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+struct section_query {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+static bool section_named(const char *name, const char *data, size_t len, void *ctx)
+{
+	struct section_query *q = ctx;
+
+	if (strcmp(name, q->name))
+		return false;
+	q->data = data;
+	q->len = len;
+	return true;
+}
+
+/* Section @name of an in-memory ELF64 object, bounds-checked; NULL if absent or malformed. */
+const void *ht_elf_section(const void *elf, size_t size, const char *name, size_t *len)
+{
+	struct section_query q = { .name = name };
+
+	if (!each_section(elf, size, section_named, &q))
+		return NULL;
+	*len = q.len;
+	return q.data;
+}
+
+/* "btf_trace_<tracepoint>" of each raw_tp/ and tp_btf/ program section, '\0'-separated */
+struct trace_names {
+	char buf[4096];
+	size_t used;
+};
+
+static bool trace_name(const char *name, const char *data, size_t len, void *ctx)
+{
+	struct trace_names *t = ctx;
+	const char *tp = !strncmp(name, "raw_tp/", 7) ? name + 7 :
+			 !strncmp(name, "tp_btf/", 7) ? name + 7 :
+							NULL;
+	int n;
+
+	(void)data;
+	(void)len;
+	if (!tp || !*tp)
+		return false;
+	n = snprintf(t->buf + t->used, sizeof(t->buf) - t->used, "btf_trace_%s", tp);
+	if (n > 0 && (size_t)n < sizeof(t->buf) - t->used)
+		t->used += (size_t)n + 1;
+	return false;
 }
 
 static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
@@ -251,7 +309,18 @@ static bool trusted(const struct stat *st)
 	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir). */
+/* The subset in use, parsed, for ht_btf_min_has() (kept for the process: a few KB). */
+static struct btf *in_use;
+
+bool ht_btf_min_has(const char *name, int kind)
+{
+	return in_use && btf__find_by_name_kind(in_use, name, kind) > 0;
+}
+
+/*
+ * A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir);
+ * then it is the one in_use.
+ */
 static bool cache_valid(const char *dir, const char *name)
 {
 	struct ht_dir d;
@@ -272,7 +341,12 @@ static bool cache_valid(const char *dir, const char *name)
 		if (read(fd, buf, (size_t)st.st_size) == st.st_size &&
 		    (btf = btf__new(buf, (uint32_t)st.st_size))) {
 			ok = btf__type_cnt(btf) > 1;
-			btf__free(btf);
+			if (ok) {
+				btf__free(in_use);
+				in_use = btf;
+			} else {
+				btf__free(btf);
+			}
 		}
 		free(buf);
 	}
@@ -290,7 +364,7 @@ static int cache_write(struct ht_dir *d, const char *dir, const char *name, cons
 	int err = ht_dir_open(d, dir, true);
 
 	if (!err)
-		err = ht_dir_replace(d, name, data, len, 0644);
+		err = ht_dir_replace_nosync(d, name, data, len, 0644); /* checked when read */
 	ht_dir_close(d);
 	return err;
 }
@@ -350,6 +424,7 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	struct ht_btf_roots roots = { .n = 0 };
 	struct ht_btf_subset sub = { .raw = NULL };
 	struct ht_dir cdir = { .fd = -1 };
+	struct trace_names traces = { .used = 0 }; /* the roots point into it */
 	struct btf *local = NULL;
 	bool have = false;
 	char file[PATH_MAX], name[128];
@@ -399,6 +474,10 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	roots.required = roots.n;
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		ht_btf_add_root(&roots, *k);
+	/* whether each raw tracepoint exists, without reading tracefs (ht_btf_min_has()) */
+	each_section(elf, elf_len, trace_name, &traces);
+	for (size_t at = 0; at < traces.used; at += strlen(traces.buf + at) + 1)
+		ht_btf_add_root(&roots, traces.buf + at);
 	/* modules' BTF is looked at only for the kernel's: libbpf does the same */
 	err = ht_btf_subset(fd, &roots, env->btf_path ? NULL : "/sys/kernel/btf", 0, &sub);
 	if (err) {
@@ -427,6 +506,10 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 				sub.kept, sub.total, src, sub.mapped ? "mapped" : "read", unusable);
 		else
 			why = "cannot keep the subset in a memfd";
+	}
+	if (have) {
+		btf__free(in_use);
+		in_use = btf__new(sub.raw, sub.len);
 	}
 out:
 	if (why)

@@ -260,6 +260,12 @@ const char *ht_probe_kind_name(enum ht_probe_kind kind);
  * it unless the tool's prepare stage set env->btf_min (dropwatch --reason).
  */
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
+/*
+ * Whether the subset ht_btf_min() made or read has type @name of BTF kind @kind; false when
+ * there is none. It keeps the btf_trace_<tp> typedef of every raw_tp/ and tp_btf/ program:
+ * kernel BTF has one for each raw tracepoint, so that existence needs no tracefs read.
+ */
+bool ht_btf_min_has(const char *name, int kind);
 /* Distinct root types of @elf's CO-RE relocations, or -EINVAL (tests, fuzzing). */
 int ht_btf_core_root_count(const void *elf, size_t elf_len);
 /* Section @name of an in-memory ELF64 file, bounds-checked; NULL if absent or malformed. */
@@ -403,6 +409,12 @@ int ht_dir_append(struct ht_dir *d, const char *name, mode_t mode);
  * directory, fsync, rename, fsync of the directory; refused if @name is not a file of ours.
  */
 int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode);
+/*
+ * The same without the two fsyncs (~10 ms each on a virtual disk), for a cache whose files
+ * are checked when read and made again when a crash lost or cut one (the BTF subset).
+ */
+int ht_dir_replace_nosync(struct ht_dir *d, const char *name, const void *data, size_t len,
+			  mode_t mode);
 /* Rename within the directory, never replacing (-EEXIST, why names a planted target). */
 int ht_dir_rename(struct ht_dir *d, const char *from, const char *to);
 /* Remove @name if it is a file of ours. */

@@ -378,7 +378,8 @@ int ht_dir_check_file(struct ht_dir *d, const char *name)
 	return 0;
 }
 
-int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode)
+static int replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode,
+		   bool sync)
 {
 	char tmp[NAME_MAX + 1];
 	int fd = -EEXIST, err = check_name(d, name);
@@ -398,7 +399,7 @@ int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t 
 	if (fd < 0)
 		return fd;
 	err = write_all(fd, data, len);
-	if (!err && fsync(fd))
+	if (!err && sync && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
@@ -410,9 +411,20 @@ int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t 
 		return fail(d, -err, "cannot write %s/%s: %s", d->path, name, strerror(-err));
 	}
 	/* some file systems cannot sync a directory: the rename is done anyway */
-	if (fsync(d->fd) && errno != EINVAL)
+	if (sync && fsync(d->fd) && errno != EINVAL)
 		return fail(d, errno, "cannot sync %s: %s", d->path, strerror(errno));
 	return 0;
+}
+
+int ht_dir_replace(struct ht_dir *d, const char *name, const void *data, size_t len, mode_t mode)
+{
+	return replace(d, name, data, len, mode, true);
+}
+
+int ht_dir_replace_nosync(struct ht_dir *d, const char *name, const void *data, size_t len,
+			  mode_t mode)
+{
+	return replace(d, name, data, len, mode, false);
 }
 
 int ht_dir_rename(struct ht_dir *d, const char *from, const char *to)
