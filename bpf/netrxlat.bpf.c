@@ -12,6 +12,12 @@
  *   skb:skb_copy_datagram_iovec  stage TO_USER_COPY, then forgotten. TCP coalesces segments
  *                         into the first skb: the copy measures the oldest one.
  *
+ * A stamp can outlive its skb: TCP frees a segment it coalesced into an earlier skb with
+ * __kfree_skb (no tracepoint), and the next skb at that address may be one that is not
+ * stamped (a FIN, an ACK, UDP, another netns). So a stamp also keeps the packet's identity
+ * (struct pkt_id), and a stage over its threshold reports only if the packet there has the
+ * same identity; otherwise the stale stamp is dropped. Under the threshold nothing is read.
+ *
  * The first stage over its threshold is reported and the stamp dropped, so a packet is
  * reported at most once. Filtering (TCP only, netns) happens at the stamp: later stages only
  * look up the map. No stacks: this runs per packet.
@@ -20,7 +26,6 @@
 #include <bpf/bpf_endian.h>
 #include "netrxlat.h"
 
-#define ETH_P_IPV6 0x86DD
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
@@ -32,11 +37,25 @@ const volatile __u32 netns_exclude = 0; /* netns inum to skip, 0 = none */
 const volatile __u32 target_pid = 0;	/* only user copies of this tgid */
 const volatile __u32 rate_per_sec = 0;	/* events per second, 0 = no limit */
 
+/*
+ * What tells two packets at one skb address apart: the IP length (IPv4 tot_len, IPv6
+ * payload_len) and TCP's sequence and acknowledgment numbers, data offset and flags, as they
+ * are in the headers (TCP does not rewrite them when it coalesces later segments into the
+ * skb; NAT rewrites addresses and ports, which are left out so a redirected packet still
+ * matches). Two packets with the same are copies of one segment.
+ */
+struct pkt_id {
+	__u32 seq; /* network order, as all of these */
+	__u32 ack_seq;
+	__u16 doff_flags; /* bytes 12-13 of the TCP header */
+	__u16 ip_len;
+};
+
 struct stamp {
 	__u64 ts_ns;
-	__u64 dev;	  /* struct net_device * at the stamp */
+	__u64 dev; /* struct net_device * at the stamp */
+	struct pkt_id id;
 	__u32 pending_rx; /* stamped by netif_rx, netif_receive_skb not seen yet */
-	__u32 pad;
 };
 
 struct {
@@ -58,17 +77,23 @@ static __always_inline bool netns_wanted(__u32 inum)
 	return !netns_exclude || inum != netns_exclude;
 }
 
+/* Byte @i of the 64-byte header copy @h (masked: the verifier sees the bound). */
+#define H8(h, i) ((__u32)(h)[(i)&63])
+#define H16(h, i) (H8(h, i) << 8 | H8(h, (i) + 1))
+#define H32(h, i) (H16(h, i) << 16 | H16(h, (i) + 2))
+
 /*
- * A TCP segment with payload at @nh, the network header? Segments without payload (pure
- * ACKs, the handshake) are not timed: half the packets of a bulk transfer are ACKs, and a
- * stamp costs an LRU insert and a delete. One read of the first 64 bytes holds the IP header
- * and, unless IPv4 options run past 40 bytes, TCP's data offset; the lengths come from the
- * IP header (0 for BIG TCP and jumbograms, which are over 64K: payload).
+ * A TCP segment with payload at @nh, the network header? Then @id is its identity.
+ * Segments without payload (pure ACKs, the handshake) are not timed: half the packets of a
+ * bulk transfer are ACKs, and a stamp costs an LRU insert and a delete. One read of the
+ * first 64 bytes holds the IP header and, unless IPv4 options run past 36 bytes, the TCP
+ * fields of @id; the lengths come from the IP header (0 for BIG TCP and jumbograms, which
+ * are over 64K: payload).
  */
-static __always_inline bool tcp_with_payload(void *nh)
+static __always_inline bool tcp_with_payload(void *nh, struct pkt_id *id)
 {
-	__u8 h[64], doff = 0;
 	__u32 l3, total;
+	__u8 h[64];
 
 	if (bpf_probe_read_kernel(h, sizeof(h), nh))
 		return false;
@@ -77,25 +102,29 @@ static __always_inline bool tcp_with_payload(void *nh)
 		if (h[9] != IPPROTO_TCP)
 			return false;
 		l3 = (h[0] & 0xf) * 4;
-		total = (__u32)h[2] << 8 | h[3];
+		total = H16(h, 2);
+		id->ip_len = bpf_htons(total);
 		break;
 	case 6:
 		if (h[6] != IPPROTO_TCP)
 			return false;
 		l3 = sizeof(struct ipv6hdr);
-		total = (__u32)h[4] << 8 | h[5];
+		total = H16(h, 4);
+		id->ip_len = bpf_htons(total);
 		total = total ? total + l3 : 0;
 		break;
 	default:
 		return false;
 	}
-	if (!total)
-		return true;
-	if (l3 + 12 < sizeof(h))
-		doff = h[(l3 + 12) & (sizeof(h) - 1)];
-	else
-		bpf_probe_read_kernel(&doff, 1, nh + l3 + 12);
-	return total > l3 + (doff >> 4) * 4;
+	if (l3 + 14 <= sizeof(h)) {
+		id->seq = bpf_htonl(H32(h, l3 + 4));
+		id->ack_seq = bpf_htonl(H32(h, l3 + 8));
+		id->doff_flags = bpf_htons(H16(h, l3 + 12));
+	} else { /* IPv4 options of more than 36 bytes */
+		bpf_probe_read_kernel(&id->seq, 10, nh + l3 + 4);
+	}
+	/* the data offset is the high nibble of the first of the two bytes */
+	return !total || total > l3 + (*(__u8 *)&id->doff_flags >> 4) * 4;
 }
 
 /* Stamp @skb now (@from_rx: by netif_rx, so netif_receive_skb is still to come). */
@@ -106,7 +135,7 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 	struct net_device *dev;
 
 	/* at these hooks skb->data is the network header (eth_type_trans pulled L2) */
-	if (!tcp_with_payload(BPF_CORE_READ(skb, data)))
+	if (!tcp_with_payload(BPF_CORE_READ(skb, data), &fresh.id))
 		return;
 	dev = BPF_CORE_READ(skb, dev);
 	/* the netns only to filter here; a report reads it through the stamp's device */
@@ -118,43 +147,64 @@ static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
 	bpf_map_update_elem(&stamps, &key, &fresh, BPF_ANY);
 }
 
-/* Addresses, ports, seq from the headers at @nh/@th (IPv4 or IPv6 by skb->protocol). */
-static __always_inline void fill_headers(struct netrxlat_event *e, __u16 proto, void *nh, void *th)
-{
-	struct tcphdr tcp = {};
+/* The headers of the packet at a stage, read only when its stamp is over the threshold. */
+struct pkt_hdrs {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	struct tcphdr tcp;
+	__u8 family;
+};
 
-	if (proto == bpf_htons(ETH_P_IPV6)) {
-		e->family = AF_INET6;
-		bpf_probe_read_kernel(e->saddr, 16, nh + offsetof(struct ipv6hdr, saddr));
-		bpf_probe_read_kernel(e->daddr, 16, nh + offsetof(struct ipv6hdr, daddr));
+/*
+ * Is the packet with network header @nh and TCP header @th the one @st was taken for (TCP,
+ * same struct pkt_id)? @th NULL: right after the IP header. Reads its headers into @p.
+ */
+static __always_inline bool same_packet(const struct stamp *st, void *nh, void *th,
+					struct pkt_hdrs *p)
+{
+	__u8 ip[10];
+
+	if (bpf_probe_read_kernel(ip, sizeof(ip), nh))
+		return false;
+	if (ip[0] >> 4 == 4) {
+		if (ip[9] != IPPROTO_TCP || *(__u16 *)&ip[2] != st->id.ip_len)
+			return false;
+		p->family = AF_INET;
+		bpf_probe_read_kernel(p->saddr, 8, nh + offsetof(struct iphdr, saddr));
+		__builtin_memcpy(p->daddr, p->saddr + 4, 4);
+		th = th ?: nh + (ip[0] & 0xf) * 4;
 	} else {
-		e->family = AF_INET;
-		bpf_probe_read_kernel(e->saddr, 4, nh + offsetof(struct iphdr, saddr));
-		bpf_probe_read_kernel(e->daddr, 4, nh + offsetof(struct iphdr, daddr));
+		if (ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP || *(__u16 *)&ip[4] != st->id.ip_len)
+			return false;
+		p->family = AF_INET6;
+		bpf_probe_read_kernel(p->saddr, 32, nh + offsetof(struct ipv6hdr, saddr));
+		th = th ?: nh + sizeof(struct ipv6hdr);
 	}
-	bpf_probe_read_kernel(&tcp, sizeof(tcp), th);
-	e->sport = bpf_ntohs(tcp.source);
-	e->dport = bpf_ntohs(tcp.dest);
-	e->seq = bpf_ntohl(tcp.seq);
-	e->ack_seq = bpf_ntohl(tcp.ack_seq);
+	return !bpf_probe_read_kernel(&p->tcp, sizeof(p->tcp), th) && p->tcp.seq == st->id.seq &&
+	       p->tcp.ack_seq == st->id.ack_seq && ((__u16 *)&p->tcp)[6] == st->id.doff_flags;
 }
 
 /*
- * Stage @where of @skb took @lat: report it if over the threshold (and the rate allows).
- * @nh/@th: network and transport headers; @sk: the socket, if known.
+ * Stage @where of @skb took @now - @st->ts_ns, over its threshold: report it (if the rate
+ * allows) when @st was taken for this very packet. @nh/@th: network and transport headers
+ * (@th NULL: after the IP header); @sk: the socket, if known. False: @st is a stale stamp
+ * of an earlier skb at this address.
  */
-static __always_inline void report(void *ctx, struct sk_buff *skb, const struct stamp *st,
+static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct stamp *st,
 				   __u64 now, int where, void *nh, void *th, struct sock *sk)
 {
 	struct task_struct *task;
 	struct netrxlat_event *e;
+	struct pkt_hdrs p = {};
 
+	if (!same_packet(st, nh, th, &p))
+		return false;
 	/* --rate: one-second windows for the whole machine; held back -> ht_suppressed */
 	if (!ht_rate_ok(rate_per_sec))
-		return;
+		return true;
 	e = ht_reserve(sizeof(*e));
 	if (!e)
-		return;
+		return true;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
 	e->latency_ns = now - st->ts_ns;
@@ -172,8 +222,15 @@ static __always_inline void report(void *ctx, struct sk_buff *skb, const struct 
 		e->tid = BPF_CORE_READ(task, pid);
 		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 	}
-	fill_headers(e, BPF_CORE_READ(skb, protocol), nh, th);
+	e->family = p.family;
+	__builtin_memcpy(e->saddr, p.saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, p.daddr, sizeof(e->daddr));
+	e->sport = bpf_ntohs(p.tcp.source);
+	e->dport = bpf_ntohs(p.tcp.dest);
+	e->seq = bpf_ntohl(p.tcp.seq);
+	e->ack_seq = bpf_ntohl(p.tcp.ack_seq);
 	ht_submit(ctx, e, sizeof(*e));
+	return true;
 }
 
 static __always_inline void *skb_l3(struct sk_buff *skb)
@@ -191,7 +248,7 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb, now;
 	struct stamp *st;
-	void *nh;
+	bool stale;
 
 	st = bpf_map_lookup_elem(&stamps, &key);
 	if (!st || !st->pending_rx) {
@@ -202,14 +259,11 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 	now = bpf_ktime_get_ns();
 	if (now - st->ts_ns < threshold_ns[NETRXLAT_TO_NETIF_RCV] || target_pid)
 		return 0;
-	nh = BPF_CORE_READ(skb, data);
-	if (BPF_CORE_READ(skb, protocol) == bpf_htons(ETH_P_IPV6))
-		report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, nh, nh + sizeof(struct ipv6hdr),
-		       NULL);
-	else
-		report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, nh,
-		       nh + ((BPF_CORE_READ_BITFIELD_PROBED((struct iphdr *)nh, ihl)) << 2), NULL);
+	stale = !report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, BPF_CORE_READ(skb, data), NULL,
+			NULL);
 	bpf_map_delete_elem(&stamps, &key);
+	if (stale) /* this packet did not come through netif_rx: time it from here */
+		stamp_skb(skb, false);
 	return 0;
 }
 
@@ -222,7 +276,7 @@ static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_bu
 	if (!st)
 		return 0;
 	now = bpf_ktime_get_ns();
-	/* segments without payload were never stamped (tcp_with_payload): this one has data */
+	/* reported or stale (report() tells them apart): the stamp is done with either way */
 	if (now - st->ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
 		report(ctx, skb, st, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), skb_l4(skb), sk);
 		bpf_map_delete_elem(&stamps, &key);
@@ -245,7 +299,7 @@ static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
 	    (!target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid)) {
 		sk = BPF_CORE_READ(skb, sk);
 		family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
-		/* a reused address (unix, netlink skb) was never stamped for this packet */
+		/* a unix or netlink skb holds user data where report() would read headers */
 		if (family == AF_INET || family == AF_INET6)
 			report(ctx, skb, st, now, NETRXLAT_TO_USER_COPY, skb_l3(skb), skb_l4(skb),
 			       sk);

@@ -1,11 +1,24 @@
 #!/usr/bin/env python3
-"""rxlat-client.py ADDR PORT [BYTES]: connect, send BYTES (default 100), close."""
+"""rxlat-client.py ADDR PORT [BYTES [COUNT GAP_MS LINGER_MS]]: connect, send COUNT (default 1)
+writes of BYTES (default 100) GAP_MS apart, sleep LINGER_MS, close. Prints "sent CALL
+RETURN": CLOCK_MONOTONIC (ns) around the first send."""
 import socket
 import sys
+import time
 
 addr, port = sys.argv[1], int(sys.argv[2])
 size = int(sys.argv[3]) if len(sys.argv) > 3 else 100
-fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+count, gap, linger = (int(a) for a in sys.argv[4:7]) if len(sys.argv) > 6 else (1, 0, 0)
 c = socket.create_connection((addr, port))
-c.sendall(b"x" * size)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one segment per write
+first = None
+for i in range(count):
+    if i:
+        time.sleep(gap / 1000.0)
+    call = time.monotonic_ns()
+    c.sendall(b"x" * size)
+    if first is None:
+        first = (call, time.monotonic_ns())
+time.sleep(linger / 1000.0)
 c.close()
+print("sent", *first, flush=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """rxlat-server.py ADDR PORT DELAY_MS: accept one TCP connection, sleep DELAY_MS, then read
-everything. Prints "ready" once listening and "read N" at the end."""
+everything. Prints "ready" once listening and, at the end, "read N recv CALL RETURN": the
+bytes read and CLOCK_MONOTONIC (ns, the clock of bpf_ktime_get_ns) around the first recv."""
 import socket
 import sys
 import time
@@ -15,9 +16,13 @@ print("ready", flush=True)
 conn, _ = srv.accept()
 time.sleep(delay / 1000.0)
 n = 0
+first = None
 while True:
+    call = time.monotonic_ns()
     b = conn.recv(65536)
+    if first is None:
+        first = (call, time.monotonic_ns())
     if not b:
         break
     n += len(b)
-print("read", n, flush=True)
+print("read", n, "recv", *first, flush=True)
