@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -17,6 +18,7 @@
 #include "netlink.h"
 
 #define MAX_DEVS 64
+#define NETNS_CHECK_NS (200 * NSEC_PER_MSEC) /* how often --netns's path is checked */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h: driver signals L1 up (carrier) */
 #endif
@@ -39,6 +41,8 @@ struct netdev_ctx {
 	int ndevs;
 	const char *netns;
 	char netns_path[4096];
+	struct stat netns_st; /* what netns_path named when we entered it */
+	bool netns_gone;
 	struct netdev_state *state;
 	size_t nstate;
 	int err; /* from the netlink callback: -errno stops the loop */
@@ -64,7 +68,7 @@ static const struct argp_option options[] = {
 	  0 },
 	{ "netns", OPT_NETNS, "NAME|PATH", 0,
 	  "Watch the devices of another network namespace: a name from 'ip netns add' or a path "
-	  "such as /proc/PID/ns/net",
+	  "such as /proc/PID/ns/net; the tool ends when that name is deleted",
 	  0 },
 	{ 0 },
 };
@@ -154,19 +158,29 @@ static void fmt_status(unsigned int mask, unsigned int flags, char *buf, size_t 
 			 flags & IFF_LOWER_UP ? "up" : "down");
 }
 
-/* The table's STATUS column: the same list without the "linkstatus_" prefixes. */
-static const char *short_status(const char *status, char *buf, size_t len)
+/*
+ * The table's STATUS column: "removed"; else "added" for a device that appeared, the
+ * linkstatus list without its "linkstatus_" prefixes, and "mtu OLD->NEW" for an MTU change,
+ * comma-joined.
+ */
+static const char *table_status(const char *action, const char *status, unsigned int old_mtu,
+				unsigned int mtu, char *buf, size_t len)
 {
 	const char *p = status;
 	size_t used = 0;
 
-	buf[0] = '\0';
+	if (!strcmp(action, "remove"))
+		return "removed";
+	if (!strcmp(action, "add"))
+		used = (size_t)snprintf(buf, len, "added%s", *status ? "," : "");
 	while (*p && used < len - 1) {
 		if (!strncmp(p, "linkstatus_", 11))
 			p += 11;
 		buf[used++] = *p++;
 	}
 	buf[used] = '\0';
+	if (old_mtu && used < len)
+		snprintf(buf + used, len - used, "%smtu %u->%u", used ? "," : "", old_mtu, mtu);
 	return buf[0] ? buf : "-";
 }
 
@@ -174,7 +188,7 @@ static int report(struct ht_env *env, const struct netdev_state *s, struct rtnl_
 		  const char *action, const char *status, unsigned int old_mtu, bool start)
 {
 	struct nl_addr *addr = link ? rtnl_link_get_addr(link) : NULL;
-	char mac[64] = "", shortst[128];
+	char mac[64] = "", shown[160];
 	cJSON *d = cJSON_CreateObject();
 
 	if (!d)
@@ -194,8 +208,8 @@ static int report(struct ht_env *env, const struct netdev_state *s, struct rtnl_
 	cJSON_AddStringToObject(d, "action", action);
 	cJSON_AddBoolToObject(d, "start", start);
 	return ht_emit(env, d, NULL, "auto", "%-16s %-6d %-28s %-6u %-17s %s", s->name, s->ifindex,
-		       short_status(status, shortst, sizeof(shortst)), s->mtu, mac[0] ? mac : "-",
-		       start ? "true" : "false");
+		       table_status(action, status, old_mtu, s->mtu, shown, sizeof(shown)), s->mtu,
+		       mac[0] ? mac : "-", start ? "true" : "false");
 }
 
 /* One RTM_NEWLINK/RTM_DELLINK: compare with what we knew and report the difference. */
@@ -273,6 +287,25 @@ static int on_readable(struct ht_env *env, void *ctx)
 	}
 	ht_err(env, "reading rtnetlink: %s", nl_geterror(err));
 	return -EIO;
+}
+
+/*
+ * The tool holds the namespace it watches (its sockets are in it), so the kernel never
+ * destroys it under us: what ends it for the user is its name going away (ip netns del, the
+ * process of /proc/PID/ns/net exiting). Then no event can come: say so and stop.
+ */
+static int check_netns(struct ht_env *env, void *ctx)
+{
+	struct stat st;
+
+	(void)ctx;
+	if (!stat(nd.netns_path, &st) && st.st_dev == nd.netns_st.st_dev &&
+	    st.st_ino == nd.netns_st.st_ino)
+		return 0;
+	ht_warn(env, "--netns %s: %s no longer names the namespace (deleted); stopping", nd.netns,
+		nd.netns_path);
+	nd.netns_gone = true;
+	return -ECANCELED;
 }
 
 /* ---- start ---- */
@@ -353,7 +386,16 @@ static int prepare(struct ht_env *env)
 {
 	if (ht_check_net_privilege(env))
 		return 1;
-	return nd.netns && ht_netns_enter(env, nd.netns, nd.netns_path) ? 1 : 0;
+	if (!nd.netns)
+		return 0;
+	if (ht_netns_enter(env, nd.netns, nd.netns_path))
+		return 1;
+	if (stat(nd.netns_path, &nd.netns_st)) {
+		ht_err(env, "--netns %s: %s went away as it was entered: %s", nd.netns,
+		       nd.netns_path, strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 /* subscribe first, then read the baseline: nothing falls in between */
@@ -392,7 +434,10 @@ static int run(struct ht_env *env, void *skel)
 	link.cache = NULL;
 	nl_socket_free(link.dump);
 	link.dump = NULL;
-	return err ? err : ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk, NULL, 0);
+	if (!err)
+		err = ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk,
+				nd.netns ? check_netns : NULL, NETNS_CHECK_NS);
+	return nd.netns_gone ? 0 : err;
 }
 
 static void cleanup(struct ht_env *env, void *skel)

@@ -109,8 +109,51 @@ events() {
 	run cat "$OUT"
 	assert_line --index 0 --regexp '^TIME +IFNAME +INDEX +STATUS +MTU +MAC +START$'
 	assert_line --index 1 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +adminup,carrierup +1500 +([0-9a-f]{2}:){5}[0-9a-f]{2} +true$'
-	assert_line --index 2 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +- +1280 +.* false$'
+	assert_line --index 2 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +mtu 1500->1280 +1280 +.* false$'
 	assert_equal "${#lines[@]}" 3
+}
+
+@test "table: a removal says removed, an MTU change its old and new MTU, a new device added" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" --netns "$NA"
+	ip -n "$NA" link set rvl0 mtu 1300
+	ip -n "$NA" link del rvl0
+	ip link add rvl2 netns "$NA" type veth peer name rvl3 netns "$NB"
+	sleep 0.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	run cat "$OUT"
+	assert_line --index 1 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +adminup,carrierup +1500 +.* true$'
+	assert_line --index 2 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +mtu 1500->1300 +1300 +.* false$'
+	# deleting a device that is up takes it down first
+	assert_line --index 3 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +admindown,carrierdown +1300 +.* false$'
+	assert_line --index 4 --regexp '^[0-9:]{8} +rvl0 +[0-9]+ +removed +1300 +.* false$'
+	assert_line --index 5 --regexp '^[0-9:]{8} +rvl2 +[0-9]+ +added,admindown,carrierdown +1500 +.* false$'
+	assert_equal "${#lines[@]}" 6
+}
+
+@test "--netns deleted while watched (ip netns del, or its process exits): one line on stderr, exit 0" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA"
+	ip netns del "$NA"
+	wait_tracer 5
+	assert_equal "$TRACER_RC" 0
+	run grep -c "no longer names the namespace" "$ERR"
+	assert_output 1
+	# by path: the namespace of a process, which exits
+	ip netns exec "$NB" sleep 30 &
+	holder=$!
+	sleep 0.2
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "/proc/$holder/ns/net"
+	kill "$holder"
+	wait "$holder" || true
+	wait_tracer 5
+	assert_equal "$TRACER_RC" 0
+	grep -q "/proc/$holder/ns/net no longer names the namespace" "$ERR" || fail "$(cat "$ERR")"
+	# a namespace that stays is watched on
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NB" -d 1
+	wait_tracer 5
+	assert_equal "$TRACER_RC" 0
+	run grep -c "no longer" "$ERR"
+	assert_output 0
 }
 
 @test "the host namespace is not mixed in: only this netns's devices" {
