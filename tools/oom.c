@@ -105,11 +105,18 @@ static bool wanted(const struct ht_env *env, const struct side *trigger, const s
 	       ht_cgroup_wanted(env, "memory", trigger->task->memcg_id, trigger->memcg);
 }
 
+/* @bytes for the table ("64.0M"), or "-" when the hook could not read it. */
+static const char *fmt_known(bool known, uint64_t bytes, char buf[16])
+{
+	return known ? ht_fmt_bytes(bytes, buf, 16) : "-";
+}
+
 static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
 {
 	const struct oom_event *e = data;
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), limit = 0, usage = 0, rss;
-	char rss_s[16], limit_s[16], usage_s[16], pcomm[HT_COMM_LEN], vcomm[HT_COMM_LEN];
+	char anon_s[16], file_s[16], shmem_s[16], limit_s[16], usage_s[16];
+	char pcomm[HT_COMM_LEN], vcomm[HT_COMM_LEN];
 	struct side trigger, victim;
 	bool have_memcg = e->has_memcg;
 	cJSON *d;
@@ -166,11 +173,17 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 
 	ht_printable(trigger.comm, sizeof(trigger.comm), pcomm, sizeof(pcomm));
 	ht_printable(victim.comm, sizeof(victim.comm), vcomm, sizeof(vcomm));
-	return ht_emit(env, d, &victim.ct, "auto", "%-7u %-16s %-7u %-16s %8s %8s %8s %s",
+	/*
+	 * RSS split as the kernel's OOM report splits it: anonymous pages are charged to the
+	 * victim's memcg, file and shmem pages to whichever memcg read them into the page cache
+	 * (shared libraries often to another one), so their sum can exceed the victim's LIMIT.
+	 */
+	return ht_emit(env, d, &victim.ct, "auto", "%-7u %-16s %-7u %-16s %7s %7s %7s %8s %8s %s",
 		       e->trigger.pid, pcomm, e->victim.pid, vcomm,
-		       e->has_rss ? ht_fmt_bytes(rss, rss_s, sizeof(rss_s)) : "-",
-		       have_memcg ? ht_fmt_bytes(usage, usage_s, sizeof(usage_s)) : "-",
-		       have_memcg ? ht_fmt_bytes(limit, limit_s, sizeof(limit_s)) : "-",
+		       fmt_known(e->has_rss, e->victim_anon_pages * page, anon_s),
+		       fmt_known(e->has_rss, e->victim_file_pages * page, file_s),
+		       fmt_known(e->has_rss, e->victim_shmem_pages * page, shmem_s),
+		       fmt_known(have_memcg, usage, usage_s), fmt_known(have_memcg, limit, limit_s),
 		       victim.memcg[0] ? victim.memcg : "-");
 }
 
@@ -193,9 +206,9 @@ int main(int argc, char **argv)
 		.hooks = hooks,
 		.nhooks = ARRAY_SIZE(hooks),
 		.configure = configure,
-		.header = { "%-7s %-16s %-7s %-16s %8s %8s %8s %s",
-			    { "TPID", "TRIGGER", "VPID", "VICTIM", "RSS", "USAGE", "LIMIT",
-			      "MEMCG" } },
+		.header = { "%-7s %-16s %-7s %-16s %7s %7s %7s %8s %8s %s",
+			    { "TPID", "TRIGGER", "VPID", "VICTIM", "ANON", "FILE", "SHMEM", "USAGE",
+			      "LIMIT", "MEMCG" } },
 		.on_event = handle_event,
 	};
 

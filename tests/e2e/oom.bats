@@ -107,9 +107,44 @@ time.sleep(1)'
 	wait_tracer 10
 	assert_equal "$TRACER_RC" 0
 	run cat "$OUT"
-	assert_line --index 0 --regexp '^TIME +TPID +TRIGGER +VPID +VICTIM +RSS +USAGE +LIMIT +MEMCG$'
+	assert_line --index 0 --regexp '^TIME +TPID +TRIGGER +VPID +VICTIM +ANON +FILE +SHMEM +USAGE +LIMIT +MEMCG$'
 	assert_line --index 1 --regexp "^[0-9:]{8} +$hog +python3 +$hog +python3 .* 64\.0M /rtest_oom_$$\$"
 	assert_equal "${#lines[@]}" 2
+}
+
+# kib_to_table KIB: what the table shows for that many KiB (ht_fmt_bytes: 1024-based, one decimal)
+kib_to_table() {
+	awk -v k="$1" 'BEGIN { v = k * 1024; u = 0; split("K M G T P", n, " ")
+		while (v >= 1024 && u < 5) { v /= 1024; u++ }
+		if (u) printf "%.1f%s\n", v, n[u]; else printf "%dB\n", v }'
+}
+
+@test "victim memory: the kernel's own OOM report to the page, and the table's ANON within LIMIT" {
+	# The field test read RSS 68.9M against LIMIT 64.0M: file pages the victim maps (the
+	# python interpreter, its libraries) count in its RSS but are charged to the memcg that
+	# read them first. Table and JSON (-o) of one kill, against dmesg's "Killed process" line.
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -c 1 -d 30 --cgroup "/rtest_oom_$$" \
+		-o "$BATS_TEST_TMPDIR/store"
+	run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+	assert_equal "$status" 137
+	hog=${lines[0]}
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	kill_line=$(dmesg | grep "Killed process $hog (" | tail -1)
+	[[ $kill_line =~ anon-rss:([0-9]+)kB,\ file-rss:([0-9]+)kB,\ shmem-rss:([0-9]+)kB ]] ||
+		fail "no OOM report for $hog in dmesg: $kill_line"
+	anon=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]} shmem=${BASH_REMATCH[3]}
+	jq -e --argjson a "$anon" --argjson f "$file" --argjson s "$shmem" '.tracer_data |
+		.victim_anon_rss_bytes == $a * 1024 and .victim_file_rss_bytes == $f * 1024
+		and .victim_shmem_rss_bytes == $s * 1024
+		and .victim_rss_bytes == ($a + $f + $s) * 1024
+		and .memcg_limit_bytes == 67108864
+		and .victim_anon_rss_bytes <= .memcg_usage_bytes
+		and .memcg_usage_bytes <= .memcg_limit_bytes
+		and .memcg_usage_bytes >= .memcg_limit_bytes - 2097152' "$BATS_TEST_TMPDIR/store/oom" ||
+		fail "dmesg: $kill_line; JSON: $(cat "$BATS_TEST_TMPDIR/store/oom")"
+	run cat "$OUT"
+	assert_line --index 1 --regexp "^[0-9:]{8} +$hog +python3 +$hog +python3 +$(kib_to_table "$anon") +$(kib_to_table "$file") +$(kib_to_table "$shmem") +64\.0M +64\.0M /rtest_oom_$$\$"
 }
 
 @test "-o DIR keeps the same JSON lines in DIR/oom" {
