@@ -24,7 +24,11 @@ enum {
 	OPT_BTF,
 	OPT_OUTPUT_MAX,
 	OPT_OUTPUT_KEEP,
+	OPT_METRICS,
+	OPT_INTERVAL,
 };
+
+#define INTERVAL_MAX_NS (24 * 3600 * NSEC_PER_SEC)
 
 static struct ht_env *g_env;
 
@@ -64,6 +68,14 @@ static const struct common_opt common_opts[] = {
 	    0 },
 	  0 },
 	{ { "output-keep", OPT_OUTPUT_KEEP, "N", 0, "Keep N rotated -o files (default 10)", 0 },
+	  0 },
+	{ { "metrics", OPT_METRICS, "FILE", 0,
+	    "Keep Prometheus counters in FILE (node_exporter textfile format), rewritten "
+	    "atomically at start, every --interval and at the end",
+	    0 },
+	  0 },
+	{ { "interval", OPT_INTERVAL, "DUR", 0,
+	    "How often --metrics is rewritten (default 15s; bare number = seconds)", 0 },
 	  0 },
 	{ { "region", OPT_REGION, "NAME", 0,
 	    "Envelope region (default: $HUATUO_REGION, else empty)", 0 },
@@ -147,6 +159,32 @@ static int resolve_cgroup(const char *arg, uint64_t *id)
 	return -ENOENT;
 }
 
+/* --metrics FILE: a file name in an existing directory. */
+static void check_metrics_path(struct argp_state *state, const char *arg)
+{
+	char dir[4096];
+	struct stat st;
+	char *slash;
+
+	if (!*arg)
+		ht_usage_error(state, "invalid --metrics '': expected a file name");
+	snprintf(dir, sizeof(dir), "%s", arg);
+	slash = strrchr(dir, '/');
+	if (slash && !slash[1])
+		ht_usage_error(state,
+			       "invalid --metrics '%s': expected a file name, not a directory",
+			       arg);
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		ht_usage_error(state, "invalid --metrics '%s': directory %s does not exist", arg,
+			       dir);
+	if (!stat(arg, &st) && S_ISDIR(st.st_mode))
+		ht_usage_error(state, "invalid --metrics '%s': is a directory", arg);
+}
+
 static error_t common_parser(int key, char *arg, struct argp_state *state)
 {
 	struct ht_env *env = g_env;
@@ -220,6 +258,20 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 				       arg);
 		env->output_keep = (unsigned int)v;
 		break;
+	case OPT_METRICS:
+		check_metrics_path(state, arg);
+		env->metrics_path = arg;
+		break;
+	case OPT_INTERVAL:
+		env->interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
+						   NSEC_PER_SEC, INTERVAL_MAX_NS);
+		env->interval_set = true;
+		break;
+	case ARGP_KEY_END:
+		if (env->interval_set && !env->metrics_path &&
+		    !(env->opt_flags & HT_OPT_OWN_INTERVAL))
+			ht_usage_error(state, "invalid --interval: only meaningful with --metrics");
+		return ARGP_ERR_UNKNOWN;
 	case OPT_REGION:
 		env->region = arg;
 		break;
@@ -278,12 +330,16 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	/* argp names the program in its messages: the tool, not the path it was run by */
 	program_invocation_name = program_invocation_short_name = (char *)env->tool;
 	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++)
-		if (!common_opts[i].needs || (env->opt_flags & common_opts[i].needs))
+		if ((!common_opts[i].needs || (env->opt_flags & common_opts[i].needs)) &&
+		    !(common_opts[i].opt.key == OPT_INTERVAL &&
+		      (env->opt_flags & HT_OPT_OWN_INTERVAL)))
 			enabled_opts[n++] = common_opts[i].opt;
-	if (env->buffer_doc)
-		for (size_t i = 0; i < n; i++)
-			if (enabled_opts[i].key == OPT_BUFFER_SIZE)
-				enabled_opts[i].doc = env->buffer_doc;
+	for (size_t i = 0; i < n; i++) {
+		if (env->buffer_doc && enabled_opts[i].key == OPT_BUFFER_SIZE)
+			enabled_opts[i].doc = env->buffer_doc;
+		if (env->metrics_doc && enabled_opts[i].key == OPT_METRICS)
+			enabled_opts[i].doc = env->metrics_doc;
+	}
 	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
 
 	if (tool_argp)

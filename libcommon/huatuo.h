@@ -55,6 +55,7 @@ enum ht_opt_flags {
 	HT_OPT_COMM = 1 << 2,
 	HT_OPT_CGROUP = 1 << 3,
 	HT_OPT_BPF = 1 << 4, /* --probe, --buffer-size, --btf: set by ht_main() for BPF tools */
+	HT_OPT_OWN_INTERVAL = 1 << 5, /* the tool parses --interval itself (dropwatch --summary) */
 };
 
 enum ht_probe_kind {
@@ -112,6 +113,11 @@ struct ht_env {
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
 	bool once; /* reports once and exits (--snapshot): no banner, no table header */
+	const char *metrics_path; /* --metrics FILE */
+	const char *metrics_doc;  /* --metrics help when the tool's differs (pfc) */
+	bool interval_set;	  /* --interval given: how often --metrics is rewritten */
+	uint64_t interval_ns;	  /* ... (and dropwatch's --summary period) */
+	bool metrics_own_count;	  /* the tool counts events_total itself (ht_metrics_count) */
 
 	/* run-time state */
 	void *skel; /* the loaded and attached skeleton (ht_main), NULL without BPF */
@@ -126,6 +132,7 @@ struct ht_env {
 	uint64_t suppressed; /* events a --rate limit kept back (BPF map "ht_suppressed") */
 	int exit_code;	     /* 0 or 1, decided on the way out */
 	struct ht_store *store;
+	struct ht_metrics *metrics; /* --metrics: the counters written to the file, else NULL */
 };
 
 /*
@@ -205,6 +212,9 @@ struct ht_skel_ops {
 typedef int (*ht_event_fn)(struct ht_env *env, void *ctx, const void *data, size_t size);
 typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
 
+#define HT_METRIC_LABELS_MAX 3
+struct ht_metrics;
+
 /*
  * What a tool is, for ht_main(). Everything but @argp is optional. The stages that return
  * int return 0, or 1 with their one-line message printed.
@@ -237,6 +247,19 @@ struct ht_tool {
 	int (*run)(struct ht_env *env, void *skel); /* instead of ht_run(): the tool's own loop */
 	/* always, last: free what the stages made (@skel NULL if it was never loaded) */
 	void (*cleanup)(struct ht_env *env, void *skel);
+	/*
+	 * --metrics (metrics.c): huatuo_bamai_<tracer_name>_events_total is labelled by the
+	 * values of these tracer_data keys (low cardinality only: never a pid, address or
+	 * container id); @collect refreshes the tool's own families (declared in prepare or
+	 * setup) before each write; @counters_only: not an event tool (pfc), no events_total
+	 * or lost_total; @suppressed: a --rate limit, suppressed_total.
+	 */
+	struct {
+		const char *labels[HT_METRIC_LABELS_MAX + 1];
+		int (*collect)(struct ht_env *env, struct ht_metrics *m);
+		bool counters_only;
+		bool suppressed;
+	} metrics;
 };
 
 /*
@@ -589,27 +612,41 @@ bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns);
 /* Frames at the top of a BPF-captured stack that belong to the BPF/tracing machinery. */
 int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 
-/* ---- huatuo-ras: Prometheus text exposition files (metrics.c) ---- */
+/* ---- Prometheus text exposition files: --metrics (metrics.c) ---- */
 
 /*
  * Counter/gauge families written for node_exporter's textfile collector. Families appear in
  * the file in the order declared, each with # HELP and # TYPE lines; a series is created at
  * 0 the first time it is updated. @labels: NULL-terminated key, value, key, value... array
- * (or NULL); values are made valid UTF-8 and escaped (backslash, double quote, newline).
+ * (or NULL). Values may be any bytes: they are written as valid UTF-8 (junk as U+FFFD),
+ * escaped (backslash, double quote, newline) and cut at a character after 256 bytes. Every
+ * series also carries the constant labels (host, region) after its own.
  */
-struct ht_metrics;
+#define HT_METRICS_MAX_SERIES 1000 /* per family; past it, see ht_metrics_add() */
+#define HT_METRICS_OVERFLOW 1
+#define HT_METRICS_OTHER "other"
 struct ht_metrics *ht_metrics_new(const char *path);
 void ht_metrics_free(struct ht_metrics *m);
+/* Labels every series carries after its own ({..., host="h", region="r"}). 0 or -errno. */
+int ht_metrics_const_labels(struct ht_metrics *m, const char *const *labels);
+/* A new set whose series carry host (this host's name) and region (--region). */
+struct ht_metrics *ht_metrics_for(const struct ht_env *env, const char *path);
 /* @type: "counter" or "gauge". */
 int ht_metrics_family(struct ht_metrics *m, const char *name, const char *type, const char *help);
+/*
+ * Add to a counter. A family that already has HT_METRICS_MAX_SERIES series counts a new
+ * label set in one series whose label values all read "other" and returns
+ * HT_METRICS_OVERFLOW. 0, HT_METRICS_OVERFLOW or -errno.
+ */
 int ht_metrics_add(struct ht_metrics *m, const char *name, const char *const *labels,
 		   uint64_t delta);
+/* Set a value; a new series past HT_METRICS_MAX_SERIES is refused: -E2BIG. */
 int ht_metrics_set(struct ht_metrics *m, const char *name, const char *const *labels,
 		   uint64_t value);
 int ht_metrics_get(const struct ht_metrics *m, const char *name, const char *const *labels,
 		   uint64_t *value);
-/* Render labels as {k="v",...} ("" when none); returns the length. */
-size_t ht_metrics_labels(char *buf, size_t len, const char *const *labels);
+/* Forget every series of a family (they are set again each round: devices that went away). */
+int ht_metrics_reset(struct ht_metrics *m, const char *name);
 /*
  * Rewrite the file atomically: a temporary file in the same directory (hidden, so not
  * *.prom), fsync, mode 0644 (node_exporter reads it as its own user), rename over the
@@ -621,6 +658,15 @@ int ht_metrics_write(struct ht_metrics *m);
 /* What ht_metrics_write() checks before writing (directory and target), to refuse at start. */
 int ht_metrics_check(struct ht_metrics *m);
 const char *ht_metrics_why(const struct ht_metrics *m);
-/* ---- end huatuo-ras ---- */
+/* Render labels as {k="v",...} ("" when none), escaped as in the file; returns the length. */
+size_t ht_metrics_labels(char *buf, size_t len, const char *const *labels);
+/*
+ * Count @n events into huatuo_bamai_<tracer_name>_events_total, labelled by the values the
+ * tool's metrics.labels keys have in @data (a tracer_data object). ht_emit() does it for
+ * every event it reports (tracer_type "auto") unless env->metrics_own_count. No-op without
+ * --metrics.
+ */
+void ht_metrics_count(struct ht_env *env, const cJSON *data, uint64_t n);
+/* ---- end metrics ---- */
 
 #endif /* HUATUO_H */

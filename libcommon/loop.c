@@ -205,13 +205,18 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 	uint64_t deadline = env->duration_set ? start + env->duration_ns : 0;
 	uint64_t next_tick = tick && tick_ns ? start + tick_ns : 0;
 	uint64_t next_lost = start + LOST_CHECK_NS;
+	uint64_t metrics_ns = env->metrics ? ht_metrics_interval_ns(env) : 0;
+	uint64_t next_metrics = metrics_ns ? start + metrics_ns : 0;
 	int err;
 
 	if (env->duration_set && !env->duration_ns)
 		deadline = start; /* -d 0: attach, drain once, leave */
 	while (!exiting && !rs->done) {
-		int timeout =
-			deadline && now >= deadline ? 0 : poll_timeout_ms(now, deadline, next_tick);
+		uint64_t wake = next_tick && (!next_metrics || next_tick < next_metrics) ?
+					next_tick :
+					next_metrics;
+		int timeout = deadline && now >= deadline ? 0 :
+							    poll_timeout_ms(now, deadline, wake);
 
 		err = wait(waiter, timeout);
 		if (err < 0 && err != -EINTR && !rs->done) {
@@ -240,6 +245,16 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 			next_tick = now + tick_ns;
 			if (env->count && env->events >= env->count)
 				break; /* the tick reported (--summary tables) */
+		}
+		if (next_metrics && now >= next_metrics && !rs->done) {
+			err = ht_metrics_update(env, false);
+			if (err < 0) {
+				rs->err = err;
+				break;
+			}
+			next_metrics = now + metrics_ns;
+			if (env->count && env->events >= env->count)
+				break; /* the refresh reported (pfc -j) */
 		}
 		if (deadline && now >= deadline)
 			break;

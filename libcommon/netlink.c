@@ -251,11 +251,13 @@ int ht_pfc_metrics_set(struct ht_metrics *m, const struct ht_dcb_pfc *p)
 	for (int i = 0; i < HT_PFC_PRIOS; i++) {
 		char prio[4];
 		const char *labels[] = { "device", p->ifname, "prio", prio, NULL };
+		int err;
 
 		snprintf(prio, sizeof(prio), "%d", i);
-		if (ht_metrics_set(m, HT_PFC_METRIC_RX, labels, p->indications[i]) ||
-		    ht_metrics_set(m, HT_PFC_METRIC_TX, labels, p->requests[i]))
-			return -ENOMEM;
+		err = ht_metrics_set(m, HT_PFC_METRIC_RX, labels, p->indications[i]);
+		err = err ?: ht_metrics_set(m, HT_PFC_METRIC_TX, labels, p->requests[i]);
+		if (err)
+			return err;
 	}
 	return 0;
 }

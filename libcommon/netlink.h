@@ -62,7 +62,7 @@ struct ht_metrics;
 #define HT_PFC_METRIC_TX "huatuo_bamai_netdev_dcb_pfc_send_total"
 /* Declare the two PFC counter families in @m. 0 or -ENOMEM. */
 int ht_pfc_metrics_families(struct ht_metrics *m);
-/* Set the device's 16 series {device, prio="0".."7"}. 0 or -ENOMEM. */
+/* Set the device's 16 series {device, prio="0".."7"}. 0, -ENOMEM or -E2BIG (series cap). */
 int ht_pfc_metrics_set(struct ht_metrics *m, const struct ht_dcb_pfc *p);
 
 #endif /* HT_NETLINK_H */

@@ -698,8 +698,12 @@ static int emit(struct ht_env *env, cJSON *data, const struct ht_container *ct,
 	} else if (text) {
 		err = write_stdout(env, text, strlen(text));
 	}
-	if (!err)
+	if (!err) {
 		env->events++;
+		/* --metrics: events the kernel raised, not snapshots a user asked for */
+		if (env->metrics && !env->metrics_own_count && !strcmp(tracer_type, "auto"))
+			ht_metrics_count(env, data, 1);
+	}
 out:
 	cJSON_Delete(data);
 	return err;
@@ -767,6 +771,9 @@ int ht_start(struct ht_env *env, const char *header_fmt, ...)
 			return 1;
 		}
 	}
+	/* the first --metrics file exists once the banner says the tool runs */
+	if (ht_metrics_update(env, true))
+		return 1;
 	if (env->once)
 		return 0;
 	if (env->duration_set && env->duration_ns)

@@ -8,7 +8,7 @@
 #include "huatuo.h"
 #include "tool.h"
 
-/* The tool's start stage, then the -o store, the banner and the header. */
+/* The tool's start stage, then the -o store, --metrics, the banner and the header. */
 static int start(struct ht_env *env, const struct ht_tool *tool)
 {
 	const char *const *c = tool->header.cols;
@@ -41,21 +41,27 @@ int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **arg
 		env->opt_flags |= HT_OPT_BPF;
 	ht_parse_args(env, tool->argp, argc, argv);
 	ht_signals_init();
-	if ((tool->prepare && tool->prepare(env)) ||
+	if (ht_metrics_setup(env, tool) || (tool->prepare && tool->prepare(env)) ||
 	    (tool->skel && ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->nhooks,
 						   tool->configure))) {
 		if (tool->cleanup)
 			tool->cleanup(env, NULL);
+		ht_metrics_close(env);
 		return 1;
 	}
 	if ((tool->setup && tool->setup(env, env->skel)) || (!env->check && start(env, tool)))
 		env->exit_code = 1;
 	else if (env->check)
 		ht_print_hooks(env, stdout);
-	else
+	else {
 		err = run(env, tool);
+		/* --metrics: the counters as they are at the end */
+		if (ht_metrics_update(env, true))
+			env->exit_code = 1;
+	}
 	if (tool->cleanup)
 		tool->cleanup(env, env->skel);
 	ht_bpf_close(env);
+	ht_metrics_close(env);
 	return ht_finish(env, err);
 }

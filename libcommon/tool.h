@@ -27,10 +27,27 @@ void ht_print_hooks(const struct ht_env *env, FILE *f);
 void ht_signals_init(void);
 
 /*
- * Start reporting: open the -o store, print the banner on stderr and, in table mode, the
- * header (after a TIME column) on stdout; with env->once only the store. Returns 0 or 1
- * (message printed).
+ * Start reporting: open the -o store, write the first --metrics file, print the banner on
+ * stderr and, in table mode, the header (after a TIME column) on stdout; with env->once only
+ * the store and --metrics. Returns 0 or 1 (message printed).
  */
 int ht_start(struct ht_env *env, const char *header_fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * --metrics (metrics.c). Setup, after the options: env->metrics with the constant labels
+ * (host, region) and, unless the tool is counters_only, the events_total and lost_total
+ * families; nothing without --metrics. 0, or 1 with the message printed.
+ */
+int ht_metrics_setup(struct ht_env *env, const struct ht_tool *tool);
+/*
+ * Refresh (the tool's metrics.collect, lost and suppressed) and rewrite the file. @must
+ * (start, end): a failure prints its message and returns 1. Otherwise (every --interval) a
+ * write failure is a warning, once until a write succeeds, and a failed collect returns its
+ * -errno (the run ends).
+ */
+int ht_metrics_update(struct ht_env *env, bool must);
+/* --interval, or its default (15s). */
+uint64_t ht_metrics_interval_ns(const struct ht_env *env);
+void ht_metrics_close(struct ht_env *env);
 
 #endif /* HT_TOOL_H */

@@ -46,10 +46,10 @@ static struct {
 	uint32_t netns;
 	uint32_t rate;
 	bool summary;
-	bool interval_set;
-	uint64_t interval_ns;
 	bool stack;
-} opts = { .rate = 100, .interval_ns = 5 * NSEC_PER_SEC };
+} opts = { .rate = 100 };
+
+#define SUMMARY_INTERVAL_DEFAULT_NS (5 * NSEC_PER_SEC)
 
 static const char doc[] =
 	"Report packets the kernel drops (skb:kfree_skb): drop reason, location, addresses, "
@@ -84,13 +84,18 @@ static const struct argp_option options[] = {
 	  "Report at most N drops per second, counting the rest (default 100, 0 = no limit)", 0 },
 	{ "summary", OPT_SUMMARY, NULL, 0,
 	  "No per-packet lines: every --interval, drops by reason and location (exact counts)", 0 },
-	{ "interval", OPT_INTERVAL, "DUR", 0, "Summary interval (default 5s; bare number = s)", 0 },
+	{ "interval", OPT_INTERVAL, "DUR", 0,
+	  "Summary interval (default 5s), and how often --metrics is rewritten (default 15s); "
+	  "bare number = s",
+	  0 },
 	{ "stack", OPT_STACK, NULL, 0, "Print the kernel stack under each table row", 0 },
 	{ 0 }
 };
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
+	struct ht_env *env = state->input;
+
 	switch (key) {
 	case OPT_REASON:
 	case OPT_EXCLUDE_REASON: {
@@ -150,16 +155,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts.summary = true;
 		break;
 	case OPT_INTERVAL:
-		opts.interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
+		env->interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
 						   100 * NSEC_PER_MSEC, 24 * 3600 * NSEC_PER_SEC);
-		opts.interval_set = true;
+		env->interval_set = true;
 		break;
 	case OPT_STACK:
 		opts.stack = true;
 		break;
 	case ARGP_KEY_END:
-		if (opts.interval_set && !opts.summary)
-			ht_usage_error(state, "--interval only applies to --summary");
+		if (env->interval_set && !opts.summary && !env->metrics_path)
+			ht_usage_error(state, "--interval only applies to --summary and --metrics");
 		if (opts.stack && opts.summary)
 			ht_usage_error(state, "--stack and --summary exclude each other");
 		break;
@@ -556,6 +561,7 @@ static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows
 		cJSON_AddStringToObject(o, "location", rows[i].func);
 		ht_json_add_u64(o, "count", rows[i].count);
 		cJSON_AddItemToArray(drops, o);
+		ht_metrics_count(env, o, rows[i].count); /* --metrics: drops, not tables */
 		n += (size_t)snprintf(text + n, len - n, "%12llu  %-28s %.80s\n",
 				      (unsigned long long)rows[i].count, reason, rows[i].func);
 	}
@@ -645,8 +651,10 @@ static struct ht_tool tool; /* below */
 
 static int prepare(struct ht_env *env)
 {
-	if (opts.summary)
-		tool.header.fmt = NULL; /* its blocks have their own heading */
+	if (opts.summary) {
+		tool.header.fmt = NULL;	       /* its blocks have their own heading */
+		env->metrics_own_count = true; /* events_total counts the drops of each row */
+	}
 	if (!env->buffer_set) /* --summary counts in the kernel: the ring carries no reports */
 		env->buffer_bytes = opts.summary ? 256 << 10 : ring_size(opts.rate);
 	if (opts.nreasons || opts.nexcluded) {
@@ -682,7 +690,7 @@ static int run(struct ht_env *env, void *skel)
 			      0);
 	summary.last_ns = ht_now_mono_ns();
 	err = ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, summary_tick,
-		     opts.interval_ns);
+		     env->interval_set ? env->interval_ns : SUMMARY_INTERVAL_DEFAULT_NS);
 	if (!err || err == -EPIPE)
 		err = summary_tick(env, NULL) == -EPIPE ? -EPIPE : err;
 	free(summary.prev);
@@ -709,6 +717,7 @@ static struct ht_tool tool = {
 	.stacks = true,
 	.run = run,
 	.cleanup = cleanup,
+	.metrics = { .labels = { "reason" }, .suppressed = true },
 };
 
 int main(int argc, char **argv)
@@ -716,7 +725,7 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-dropwatch",
 			      .tracer_name = "dropwatch",
 			      .what = "packet drops",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM,
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL,
 			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
 					    "one second of --rate reports, 256K to 4M)",
 			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };

@@ -463,6 +463,7 @@ int main(int argc, char **argv)
 			    { "IFNAME", "INDEX", "STATUS", "MTU", "MAC", "START" } },
 		.run = run,
 		.cleanup = cleanup,
+		.metrics = { .labels = { "action" } },
 	};
 
 	return ht_main(&env, &tool, argc, argv);

@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 			    { "WHERE", "PID", "COMM", "LAT(ms)", "STATE",
 			      "SADDR:SPORT -> DADDR:DPORT" } },
 		.on_event = handle_event,
+		.metrics = { .labels = { "where" }, .suppressed = true },
 	};
 
 	return ht_main(&env, &tool, argc, argv);

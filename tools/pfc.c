@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -22,14 +21,10 @@
 #include "netlink.h"
 
 #define MAX_DEVS 64
-#define INTERVAL_DEFAULT_NS (15 * NSEC_PER_SEC)
-#define INTERVAL_MAX_NS (24 * 3600 * NSEC_PER_SEC)
 
 enum {
 	OPT_DEV = 0x100,
 	OPT_NETNS,
-	OPT_METRICS,
-	OPT_INTERVAL,
 };
 
 struct pfc_ctx {
@@ -37,16 +32,14 @@ struct pfc_ctx {
 	int ndevs;
 	const char *netns;
 	char netns_path[4096];
-	const char *metrics_path;
-	bool interval_set;
-	uint64_t interval_ns;
 	struct nl_sock *sk;
-	struct ht_metrics *metrics;
-	bool told_no_dcb;    /* the "no DCB on ..." line was printed */
-	bool metrics_failed; /* warned once about a failed rewrite */
+	struct ht_metrics *metrics; /* env->metrics, or the exposition printed once */
+	struct ht_metrics *once;
+	bool told_no_dcb; /* the "no DCB on ..." line was printed */
+	int with_pfc;	  /* devices with PFC counters in the last round */
 };
 
-static struct pfc_ctx pfc = { .interval_ns = INTERVAL_DEFAULT_NS };
+static struct pfc_ctx pfc;
 
 static const char doc[] =
 	"Print the Priority Flow Control counters (PFC pause frames sent and received per "
@@ -67,33 +60,8 @@ static const struct argp_option options[] = {
 	  "Devices of another network namespace: a name from 'ip netns add' or a path such as "
 	  "/proc/PID/ns/net",
 	  0 },
-	{ "metrics", OPT_METRICS, "FILE", 0,
-	  "Rewrite FILE atomically every --interval until stopped, instead of printing once", 0 },
-	{ "interval", OPT_INTERVAL, "DUR", 0,
-	  "How often --metrics is rewritten (default 15s; bare number = seconds)", 0 },
 	{ 0 },
 };
-
-static void check_metrics_path(struct argp_state *state, const char *arg)
-{
-	char dir[4096];
-	struct stat st;
-	char *slash;
-
-	if (!*arg)
-		ht_usage_error(state, "invalid --metrics '': expected a file name");
-	snprintf(dir, sizeof(dir), "%s", arg);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		ht_usage_error(state, "invalid --metrics '%s': directory %s does not exist", arg,
-			       dir);
-	if (!stat(arg, &st) && S_ISDIR(st.st_mode))
-		ht_usage_error(state, "invalid --metrics '%s': is a directory", arg);
-}
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -110,19 +78,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			ht_usage_error(state, "invalid --netns '%s': %s does not exist", arg,
 				       *arg ? pfc.netns_path : "''");
 		pfc.netns = arg;
-		break;
-	case OPT_METRICS:
-		check_metrics_path(state, arg);
-		pfc.metrics_path = arg;
-		break;
-	case OPT_INTERVAL:
-		pfc.interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
-						  NSEC_PER_SEC, INTERVAL_MAX_NS);
-		pfc.interval_set = true;
-		break;
-	case ARGP_KEY_END:
-		if (pfc.interval_set && !pfc.metrics_path)
-			ht_usage_error(state, "invalid --interval: only meaningful with --metrics");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -177,6 +132,8 @@ static const char *no_dcb_reason(int err)
 		return "no such device";
 	case -ENODATA:
 		return "DCB without PFC";
+	case -E2BIG:
+		return "past the 62 devices a file holds";
 	default:
 		return strerror(-err);
 	}
@@ -232,9 +189,14 @@ static int collect_one(struct ht_env *env, const char *name, struct round *r)
 		note_without(r, name, err);
 		return 0;
 	}
+	err = ht_pfc_metrics_set(pfc.metrics, &p);
+	if (err == -E2BIG) { /* past the series cap: named with the devices without DCB */
+		note_without(r, name, err);
+		return 0;
+	}
+	if (err)
+		return err;
 	r->with_pfc++;
-	if (ht_pfc_metrics_set(pfc.metrics, &p))
-		return -ENOMEM;
 	if (!env->json || (env->count && env->events >= env->count))
 		return 0;
 	return report_json(env, &p);
@@ -246,6 +208,9 @@ static int collect(struct ht_env *env, struct round *r)
 	int err = 0;
 
 	memset(r, 0, sizeof(*r));
+	/* the devices of this round only: one that went away leaves the exposition */
+	ht_metrics_reset(pfc.metrics, HT_PFC_METRIC_RX);
+	ht_metrics_reset(pfc.metrics, HT_PFC_METRIC_TX);
 	if (pfc.ndevs) {
 		for (int i = 0; i < pfc.ndevs && !err; i++)
 			err = collect_one(env, pfc.devs[i], r);
@@ -276,28 +241,20 @@ static void tell_without(struct ht_env *env, const struct round *r)
 	ht_warn(env, "no PFC counters for %s", r->without);
 }
 
-static int write_metrics(struct ht_env *env)
-{
-	int err = ht_metrics_write(pfc.metrics);
-
-	if (err && !pfc.metrics_failed)
-		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)", pfc.metrics_path,
-			ht_metrics_why(pfc.metrics));
-	pfc.metrics_failed = err != 0;
-	return err;
-}
-
-static int tick(struct ht_env *env, void *ctx)
+/* One round, for the exposition printed once or before each --metrics rewrite. */
+static int refresh(struct ht_env *env, struct ht_metrics *m)
 {
 	struct round r;
 	int err;
 
-	(void)ctx;
+	(void)m;
 	err = collect(env, &r);
+	if (err == -ENOMEM)
+		ht_err(env, "out of memory for the PFC counters");
 	if (err)
 		return err;
 	tell_without(env, &r);
-	write_metrics(env);
+	pfc.with_pfc = r.with_pfc;
 	return 0;
 }
 
@@ -326,7 +283,7 @@ static int prepare(struct ht_env *env)
 		return 1;
 	if (pfc.netns && ht_netns_enter(env, pfc.netns, pfc.netns_path))
 		return 1;
-	env->once = !pfc.metrics_path; /* prints the counters once */
+	env->once = !env->metrics; /* prints the counters once */
 	return 0;
 }
 
@@ -335,18 +292,13 @@ static int setup(struct ht_env *env, void *skel)
 	struct round r;
 
 	(void)skel;
-	pfc.metrics = ht_metrics_new(pfc.metrics_path ?: "-");
+	pfc.metrics = env->metrics ?: (pfc.once = ht_metrics_for(env, "-"));
 	if (!pfc.metrics || ht_pfc_metrics_families(pfc.metrics)) {
 		ht_err(env, "out of memory for the PFC counters");
 		return 1;
 	}
 	if (open_socket(env))
 		return 1;
-	if (pfc.metrics_path && !env->check && ht_metrics_check(pfc.metrics)) {
-		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path,
-		       ht_metrics_why(pfc.metrics));
-		return 1;
-	}
 	if (!env->check)
 		return 0;
 	if (collect(env, &r))
@@ -360,54 +312,52 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
+/* --metrics: the first round ran at start (ht_main), the next ones every --interval */
 static int run(struct ht_env *env, void *skel)
 {
-	struct round r;
 	int err;
 
 	(void)skel;
-	err = collect(env, &r);
-	if (err)
-		return err;
-	tell_without(env, &r);
-	if (!r.with_pfc && pfc.ndevs) {
+	if (!env->metrics) {
+		err = refresh(env, pfc.metrics);
+		if (err)
+			return err;
+	}
+	if (!pfc.with_pfc && pfc.ndevs) {
 		ht_err(env, "none of the --dev devices has DCB PFC counters");
 		env->exit_code = 1;
 		return 0;
 	}
-	if (!pfc.metrics_path) {
-		if (!env->json)
-			ht_metrics_print(pfc.metrics, stdout);
-		return 0;
-	}
-	err = ht_metrics_write(pfc.metrics);
-	if (err) {
-		ht_err(env, "cannot write --metrics %s: %s", pfc.metrics_path,
-		       ht_metrics_why(pfc.metrics));
-		env->exit_code = 1;
-		return 0;
-	}
-	return ht_run_fd(env, -1, NULL, NULL, tick, pfc.interval_ns);
+	if (env->metrics)
+		return ht_run_fd(env, -1, NULL, NULL, NULL, 0);
+	if (!env->json)
+		ht_metrics_print(pfc.metrics, stdout);
+	return 0;
 }
 
 static void cleanup(struct ht_env *env, void *skel)
 {
 	(void)env, (void)skel;
 	nl_socket_free(pfc.sk);
-	ht_metrics_free(pfc.metrics);
+	ht_metrics_free(pfc.once);
 }
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-pfc",
-			      .tracer_name = "netdev_dcb_pfc",
-			      .what = "PFC counters" };
+	struct ht_env env = {
+		.tool = "huatuo-pfc",
+		.tracer_name = "netdev_dcb_pfc",
+		.what = "PFC counters",
+		.metrics_doc = "Rewrite FILE atomically every --interval until stopped, instead of "
+			       "printing once",
+	};
 	static const struct ht_tool tool = {
 		.argp = &argp,
 		.prepare = prepare,
 		.setup = setup,
 		.run = run,
 		.cleanup = cleanup,
+		.metrics = { .collect = refresh, .counters_only = true },
 	};
 
 	return ht_main(&env, &tool, argc, argv);

@@ -23,17 +23,12 @@
 #define THR_BACKOFF_MAX_NS (24 * 3600 * NSEC_PER_SEC)
 
 #define METRIC_TOTAL "huatuo_bamai_ras_hw_total"
-#define METRIC_EVENTS "huatuo_bamai_ras_hw_events_total"
 
 enum {
-	OPT_METRICS = 0x100,
-	OPT_THR_BACKOFF,
+	OPT_THR_BACKOFF = 0x100,
 };
 
 struct ras_ctx {
-	const char *metrics_path;
-	struct ht_metrics *metrics;
-	bool metrics_failed; /* warned once about a failed rewrite */
 	uint64_t thr_backoff_ns;
 	uint64_t thr_last_ns;	 /* ts of the last reported threshold interrupt, 0 = none */
 	uint64_t thr_suppressed; /* threshold interrupts since then, not reported */
@@ -54,10 +49,6 @@ static const char doc[] =
 	"  huatuo-ras --metrics /var/lib/node_exporter/textfile/ras.prom\n";
 
 static const struct argp_option options[] = {
-	{ "metrics", OPT_METRICS, "FILE", 0,
-	  "Keep Prometheus counters in FILE (text format, rewritten atomically at start and after "
-	  "each event; for node_exporter's textfile collector)",
-	  0 },
 	{ "thr-backoff", OPT_THR_BACKOFF, "DUR", 0,
 	  "Report at most one MCE threshold interrupt per DUR, counting the rest (default 30m; "
 	  "bare number = seconds; 0 = report all)",
@@ -67,27 +58,7 @@ static const struct argp_option options[] = {
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
-	char dir[4096];
-	struct stat st;
-	char *slash;
-
 	switch (key) {
-	case OPT_METRICS:
-		if (!*arg)
-			ht_usage_error(state, "invalid --metrics '': expected a file name");
-		snprintf(dir, sizeof(dir), "%s", arg);
-		slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			snprintf(dir, sizeof(dir), ".");
-		if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-			ht_usage_error(state, "invalid --metrics '%s': directory %s does not exist",
-				       arg, dir);
-		if (!stat(arg, &st) && S_ISDIR(st.st_mode))
-			ht_usage_error(state, "invalid --metrics '%s': is a directory", arg);
-		ras.metrics_path = arg;
-		break;
 	case OPT_THR_BACKOFF:
 		ras.thr_backoff_ns = ht_opt_duration(state, "thr-backoff", arg, NSEC_PER_SEC, 0,
 						     THR_BACKOFF_MAX_NS);
@@ -767,44 +738,26 @@ static void decode_memory_failure(const struct ras_memory_failure *f, struct ras
 	cJSON_AddStringToObject(o->detail, "result_name", res);
 }
 
-/* ---- metrics ---- */
+/* ---- metrics: the reports are counted by dev, event and type (ht_emit) ---- */
 
 static int metrics_open(struct ht_env *env)
 {
-	if (!ras.metrics_path)
-		return 0;
-	ras.metrics = ht_metrics_new(ras.metrics_path);
-	if (!ras.metrics ||
-	    ht_metrics_family(ras.metrics, METRIC_TOTAL, "counter",
-			      "Hardware errors reported by the kernel's RAS tracepoints since "
-			      "huatuo-ras started") ||
-	    ht_metrics_family(ras.metrics, METRIC_EVENTS, "counter",
-			      "Hardware errors by device, source event and severity type") ||
-	    ht_metrics_set(ras.metrics, METRIC_TOTAL, NULL, 0)) {
+	if (env->metrics &&
+	    (ht_metrics_family(env->metrics, METRIC_TOTAL, "counter",
+			       "Hardware errors reported by the kernel's RAS tracepoints since "
+			       "huatuo-ras started, threshold interrupts held back by "
+			       "--thr-backoff included") ||
+	     ht_metrics_set(env->metrics, METRIC_TOTAL, NULL, 0))) {
 		ht_err(env, "out of memory for --metrics");
 		return 1;
 	}
 	return 0;
 }
 
-static void metrics_count(struct ht_env *env, const struct ras_out *o)
+static void metrics_count(struct ht_env *env)
 {
-	const char *labels[] = { "dev", o->dev, "event", o->event, "type", o->type, NULL };
-	int err;
-
-	if (!ras.metrics)
-		return;
-	ht_metrics_add(ras.metrics, METRIC_TOTAL, NULL, 1);
-	ht_metrics_add(ras.metrics, METRIC_EVENTS, labels, 1);
-	err = ht_metrics_write(ras.metrics);
-	if (err && !ras.metrics_failed) {
-		ht_warn(env, "cannot rewrite --metrics %s: %s (will keep trying)", ras.metrics_path,
-			ht_metrics_why(ras.metrics));
-		ras.metrics_failed = true;
-	} else if (!err && ras.metrics_failed) {
-		ht_info(env, "--metrics %s written again", ras.metrics_path);
-		ras.metrics_failed = false;
-	}
+	if (env->metrics)
+		ht_metrics_add(env->metrics, METRIC_TOTAL, NULL, 1);
 }
 
 /* ---- events ---- */
@@ -846,8 +799,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		if (ras.thr_backoff_ns && ras.thr_last_ns &&
 		    e->ts_ns - ras.thr_last_ns < ras.thr_backoff_ns) {
 			ras.thr_suppressed++;
-			decode_threshold(&e->thr, 0, 0, &o);
-			metrics_count(env, &o);
+			metrics_count(env);
 			cJSON_Delete(o.detail);
 			return 0;
 		}
@@ -866,7 +818,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		cJSON_Delete(o.detail);
 		return 0;
 	}
-	metrics_count(env, &o);
+	metrics_count(env);
 
 	ht_mono_to_wall(e->ts_ns, &ts);
 	ht_fmt_rfc3339(&ts, stamp, sizeof(stamp));
@@ -932,42 +884,22 @@ static int prepare(struct ht_env *env)
 	return metrics_open(env);
 }
 
-static int start(struct ht_env *env, void *skel)
-{
-	int err;
-
-	(void)skel;
-	if (!ras.metrics)
-		return 0;
-	err = ht_metrics_write(ras.metrics);
-	if (err)
-		ht_err(env, "cannot write --metrics %s: %s", ras.metrics_path,
-		       ht_metrics_why(ras.metrics));
-	return err ? 1 : 0;
-}
-
-static void cleanup(struct ht_env *env, void *skel)
-{
-	(void)env, (void)skel;
-	ht_metrics_free(ras.metrics);
-}
+static const struct ht_tool tool = {
+	.argp = &argp,
+	.skel = &ras_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.prepare = prepare,
+	.header = { "%-20s %-14s %-11s %s", { "DEV", "EVENT", "TYPE", "INFO" } },
+	.on_event = handle_event,
+	.metrics = { .labels = { "dev", "event", "type" } },
+};
 
 int main(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "huatuo-ras",
 			      .tracer_name = "ras",
 			      .what = "hardware errors" };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &ras_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.prepare = prepare,
-		.start = start,
-		.header = { "%-20s %-14s %-11s %s", { "DEV", "EVENT", "TYPE", "INFO" } },
-		.on_event = handle_event,
-		.cleanup = cleanup,
-	};
 
 	return ht_main(&env, &tool, argc, argv);
 }

@@ -524,6 +524,7 @@ static struct ht_tool tool = {
 	.on_event = handle_event,
 	.ctx = &st,
 	.cleanup = cleanup,
+	.metrics = { .labels = { "source" } },
 };
 
 int main(int argc, char **argv)

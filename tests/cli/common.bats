@@ -47,7 +47,12 @@ long_options() {
 		"--count -1:--count" "--count 99999999999:--count" "--probe nope:--probe"
 		"--buffer-size 3000:--buffer-size" "--buffer-size 2G:--buffer-size"
 		"--output-max 1:--output-max" "--output-keep x:--output-keep" "--output=:--output"
-		"--btf /nonexistent/btf:--btf"
+		"--btf /nonexistent/btf:--btf" "--metrics=:--metrics"
+		"--metrics /nonexistent/dir/x.prom:--metrics" "--metrics /tmp:--metrics"
+		"--metrics /tmp/:--metrics" "--interval 5s:--interval"
+		"--metrics /tmp/x.prom --interval 0:--interval"
+		"--metrics /tmp/x.prom --interval 25h:--interval"
+		"--metrics /tmp/x.prom --interval 5parsecs:--interval"
 	)
 	for t in $HT_TOOLS; do
 		for case in "${bad[@]}"; do

@@ -141,6 +141,42 @@ except ConnectionRefusedError:
 	assert_equal $((n + held)) 200
 }
 
+@test "--metrics: events_total by reason counts the drops reported, suppressed_total the rest" {
+	local prom=$BATS_TEST_TMPDIR/dropwatch.prom hr="host=\"$(hostname)\",region=\"rtest\""
+	dropwatch -j --rate 5 --metrics "$prom" --region rtest
+	in_ns "$SEND" 127.0.0.1 9 200 > /dev/null
+	sleep 1.2
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	n=$(jq -r 'select(.tracer_data.reason == "NO_SOCKET") | 1' "$OUT" | wc -l)
+	held=$(grep -oE '[0-9]+ held back by the rate limit' "$ERR" | grep -oE '^[0-9]+')
+	assert_equal "$(wc -l < "$OUT")" "$n"
+	assert_equal $((n + held)) 200
+	grep -qxF "huatuo_bamai_dropwatch_events_total{reason=\"NO_SOCKET\",$hr} $n" "$prom" ||
+		fail "$n reported: $(cat "$prom")"
+	grep -qxF "huatuo_bamai_dropwatch_suppressed_total{$hr} $held" "$prom" ||
+		fail "$held held back: $(cat "$prom")"
+	grep -qxF "huatuo_bamai_dropwatch_lost_total{$hr} 0" "$prom" || fail "$(cat "$prom")"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$prom" || fail "promtool: $(cat "$prom")"
+	fi
+}
+
+@test "--metrics with --summary: events_total counts every drop, by reason" {
+	local prom=$BATS_TEST_TMPDIR/dropwatch.prom hr="host=\"$(hostname)\",region=\"rtest\""
+	dropwatch -j --summary --interval 1 --rate 1 --metrics "$prom" --region rtest
+	in_ns "$SEND" 127.0.0.1 9 250 > /dev/null
+	in_ns "$SEND" 127.0.0.1 9999 40 > /dev/null
+	sleep 1.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	grep -qxF "huatuo_bamai_dropwatch_events_total{reason=\"NO_SOCKET\",$hr} 250" "$prom" ||
+		fail "$(cat "$prom")"
+	grep -qxF "huatuo_bamai_dropwatch_events_total{reason=\"NETFILTER_DROP\",$hr} 40" "$prom" ||
+		fail "$(cat "$prom")"
+	assert_equal "$(grep -c '^huatuo_bamai_dropwatch_events_total{' "$prom")" 2
+}
+
 @test "a drop storm into a 4 KiB buffer: every drop is reported or counted as lost" {
 	dropwatch -j --rate 0 --buffer-size 4K
 	in_ns "$SEND" 127.0.0.1 9 20000 > /dev/null
@@ -220,6 +256,7 @@ print(t)')
 		"--saddr 1.2.3:--saddr" "--daddr ::g:--daddr" "--netns /nonexistent:--netns" \
 		"--netns rtest_no_such_ns:--netns" "--reason NO_SUCH_REASON:--reason" \
 		"--exclude-reason ,:--exclude-reason" "--interval 1s:--interval" \
+		"--metrics /nonexistent/x.prom:--metrics" \
 		"--summary --interval 0:--interval" "--rate -1:--rate" "--rate x:--rate" \
 		"--summary --stack:--stack"; do
 		# shellcheck disable=SC2086

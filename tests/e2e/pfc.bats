@@ -76,6 +76,11 @@ teardown() {
 	[ "$first" != "$second" ] || fail "not rewritten: $first"
 	assert_equal "$(stat -c %a "$prom")" 644
 	grep -qx '# TYPE huatuo_bamai_netdev_dcb_pfc_send_total counter' "$prom"
+	# a PFC tool, not an event tool: no events_total or lost_total
+	! grep -q '_events_total\|_lost_total' "$prom" || fail "$(cat "$prom")"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$prom" || fail "promtool: $(cat "$prom")"
+	fi
 	grep -q '^Tracing PFC counters' "$ERR"
 	# -v: the devices without DCB on every round
 	[ "$(grep -c 'rvp0 (no DCB support)' "$ERR")" -ge 2 ] || fail "$(cat "$ERR")"

@@ -170,25 +170,35 @@ kernel_strings() {
 	assert_line --index 1 --regexp '^[0-9:]{8} +MEM +EDAC +CORRECTED +1 Corrected error: .*address:0x00001000 '
 }
 
-@test "--metrics: Prometheus counters written at start and rewritten after each event" {
+@test "--metrics: Prometheus counters written at start, every --interval and at the end" {
 	has_tp ras/mc_event || skip "no ras/mc_event"
-	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-ras" --probe raw_tp -j -d 30 --metrics "$PROM"
+	local hr="host=\"$(hostname)\",region=\"rtest\""
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-ras" --probe raw_tp -j -d 30 --metrics "$PROM" \
+		--interval 1 --region rtest
 	[ -f "$PROM" ] || fail "no metrics file at start"
-	grep -qx 'huatuo_bamai_ras_hw_total 0' "$PROM" || fail "$(cat "$PROM")"
+	grep -qx "huatuo_bamai_ras_hw_total{$hr} 0" "$PROM" || fail "$(cat "$PROM")"
 	ino0=$(stat -c %i "$PROM")
 	"$TESTRUN" htras_mc_raw 0 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	"$TESTRUN" htras_mc_raw 0 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
+	wait_lines 2
+	# the next --interval rewrite has them, before the end
+	for _ in $(seq 30); do
+		grep -qx "huatuo_bamai_ras_hw_total{$hr} 2" "$PROM" && break
+		sleep 0.1
+	done
+	grep -qx "huatuo_bamai_ras_hw_total{$hr} 2" "$PROM" || fail "not rewritten: $(cat "$PROM")"
 	"$TESTRUN" htras_mc_raw 1 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	wait_lines 3
 	stop_tracer
 	assert_equal "$TRACER_RC" 0
 	run cat "$PROM"
-	assert_line '# HELP huatuo_bamai_ras_hw_total Hardware errors reported by the kernel'"'"'s RAS tracepoints since huatuo-ras started'
+	assert_line '# HELP huatuo_bamai_ras_hw_total Hardware errors reported by the kernel'"'"'s RAS tracepoints since huatuo-ras started, threshold interrupts held back by --thr-backoff included'
 	assert_line '# TYPE huatuo_bamai_ras_hw_total counter'
-	assert_line 'huatuo_bamai_ras_hw_total 3'
-	assert_line '# TYPE huatuo_bamai_ras_hw_events_total counter'
-	assert_line 'huatuo_bamai_ras_hw_events_total{dev="MEM",event="EDAC",type="CORRECTED"} 2'
-	assert_line 'huatuo_bamai_ras_hw_events_total{dev="MEM",event="EDAC",type="UNCORRECTED"} 1'
+	assert_line "huatuo_bamai_ras_hw_total{$hr} 3"
+	assert_line '# TYPE huatuo_bamai_ras_events_total counter'
+	assert_line "huatuo_bamai_ras_events_total{dev=\"MEM\",event=\"EDAC\",type=\"CORRECTED\",$hr} 2"
+	assert_line "huatuo_bamai_ras_events_total{dev=\"MEM\",event=\"EDAC\",type=\"UNCORRECTED\",$hr} 1"
+	assert_line "huatuo_bamai_ras_lost_total{$hr} 0"
 	# replaced by rename, not rewritten in place; no temporary file left; readable by others
 	[ "$(stat -c %i "$PROM")" != "$ino0" ] || fail "file rewritten in place"
 	assert_equal "$(stat -c %a "$PROM")" 644
@@ -280,5 +290,5 @@ kernel_strings() {
 	stop_tracer
 	[ "$TRACER_RC" -eq 0 ] || fail "exit $TRACER_RC: $(tail -30 "$BATS_TEST_TMPDIR/vg")"
 	grep -q "ERROR SUMMARY: 0 errors" "$BATS_TEST_TMPDIR/vg" || fail "$(tail -30 "$BATS_TEST_TMPDIR/vg")"
-	grep -qx 'huatuo_bamai_ras_hw_total 3' "$PROM" || fail "$(cat "$PROM")"
+	grep -q '^huatuo_bamai_ras_hw_total{.*} 3$' "$PROM" || fail "$(cat "$PROM")"
 }

@@ -4,7 +4,8 @@
  * text made of any bytes must give a valid Prometheus text exposition: valid UTF-8, every
  * line "# HELP", "# TYPE" or "name{k="v",...} value", label values escaped as the format
  * says (only \\, \" and \n), and each value, unescaped, the sanitized input or a prefix of
- * it. Input: up to four strings separated by NUL bytes (three label values, the HELP text).
+ * it; every series also carries the constant labels host and region. Input: up to four
+ * strings separated by NUL bytes (three label values, the HELP text).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	m = ht_metrics_new("-");
-	if (!m || ht_metrics_family(m, "fuzz_events_total", "counter", part[3]) ||
+	{
+		/* host and region on every series, as every tool has them */
+		const char *constant[] = { "host", part[0], "region", part[1], NULL };
+
+		if (!m || ht_metrics_const_labels(m, constant))
+			abort();
+	}
+	if (ht_metrics_family(m, "fuzz_events_total", "counter", part[3]) ||
 	    ht_metrics_family(m, "fuzz_total", "gauge", "plain"))
 		abort();
 	{
@@ -132,8 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		check_sample(line, end, vals, &nvals);
+		if (!strncmp(line, "fuzz_total", 10) && nvals != 2)
+			abort(); /* host and region only */
 		if (!strncmp(line, "fuzz_events_total", 17)) {
-			if (nvals != 3)
+			if (nvals != 5)
 				abort();
 			/* lossless: the value is the sanitized input, or its beginning when too long */
 			for (int i = 0; i < 3; i++)

@@ -425,6 +425,71 @@ static int dcb(int argc, char **argv)
 	return 0;
 }
 
+/* A counter labelled v=ARG for each argument (host="h", region="r" constant), printed. */
+static int metrics_exposition(int argc, char **argv)
+{
+	const char *host_region[] = { "host", "h", "region", "r", NULL };
+	struct ht_metrics *m = ht_metrics_new("-");
+	int rc = 0;
+
+	if (!m || ht_metrics_const_labels(m, host_region) ||
+	    ht_metrics_family(m, "t_total", "counter", "Help with a \\ and a\nnewline"))
+		return 2;
+	for (int i = 0; i < argc && rc >= 0; i++) {
+		const char *labels[] = { "v", argv[i], NULL };
+
+		rc = ht_metrics_add(m, "t_total", labels, 1);
+	}
+	if (rc >= 0) {
+		const char *bad[] = { "__name", "x", NULL }, *bad2[] = { "1x", "x", NULL };
+
+		printf("bad names: %d %d\n", ht_metrics_add(m, "t_total", bad, 1),
+		       ht_metrics_add(m, "t_total", bad2, 1));
+		ht_metrics_print(m, stdout);
+	}
+	ht_metrics_free(m);
+	return rc < 0 ? 1 : 0;
+}
+
+/* N label sets into a counter and a gauge: the series cap, "other", reset. */
+static int metrics_cap(int argc, char **argv)
+{
+	struct ht_metrics *m = ht_metrics_new("-");
+	int n = atoi(argv[0]), overflow = 0, e2big = 0, added = 0;
+	const char *other[] = { "v", HT_METRICS_OTHER, NULL };
+	uint64_t in_other = 0, last = 0;
+	char v[16];
+
+	(void)argc;
+	if (!m || ht_metrics_family(m, "c_total", "counter", "c") ||
+	    ht_metrics_family(m, "g", "gauge", "g"))
+		return 2;
+	for (int i = 0; i < n; i++) {
+		const char *labels[] = { "v", v, NULL };
+		int rc;
+
+		snprintf(v, sizeof(v), "%d", i);
+		rc = ht_metrics_add(m, "c_total", labels, 1);
+		overflow += rc == HT_METRICS_OVERFLOW;
+		added += rc == 0;
+		rc = ht_metrics_set(m, "g", labels, (uint64_t)i);
+		e2big += rc == -E2BIG;
+	}
+	ht_metrics_get(m, "c_total", other, &in_other);
+	ht_metrics_reset(m, "g");
+	{
+		const char *labels[] = { "v", "after-reset", NULL };
+
+		ht_metrics_set(m, "g", labels, 7);
+		ht_metrics_get(m, "g", labels, &last);
+	}
+	printf("added=%d overflow=%d other=%llu e2big=%d reset=%llu\n", added, overflow,
+	       (unsigned long long)in_other, e2big, (unsigned long long)last);
+	ht_metrics_print(m, stdout);
+	ht_metrics_free(m);
+	return 0;
+}
+
 /* ht_snprintf against snprintf: formats x values x buffer sizes; prints mismatches */
 static int printf_cmp(int argc, char **argv)
 {
@@ -680,6 +745,8 @@ int main(int argc, char **argv)
 		{ "raw-string", 0, raw_string },
 		{ "btf-subset", 3, btf_subset },
 		{ "btf-min", 1, btf_min },
+		{ "metrics", 0, metrics_exposition },
+		{ "metrics-cap", 1, metrics_cap },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -689,6 +756,6 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|runtime|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
-		"metrics-labels|raw-string|btf-subset|btf-min ARGS\n");
+		"metrics-labels|metrics|metrics-cap|raw-string|btf-subset|btf-min ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -333,3 +333,38 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_failure
 	assert_output 'error Invalid argument'
 }
+
+@test "Prometheus exposition: hostile label values stay one valid line each" {
+	long=$(printf 'a%.0s' $(seq 300))
+	run U metrics 'a"b\c' $'x\ny' $'\x01\x7f' $'\xff\xfe' "" plain plain "$long"
+	assert_success
+	assert_line --index 0 'bad names: -22 -22'
+	assert_line '# HELP t_total Help with a \\ and a\nnewline'
+	assert_line '# TYPE t_total counter'
+	# quote, backslash and newline escaped, other bytes as they are (lossless); junk U+FFFD
+	assert_line 't_total{v="a\"b\\c",host="h",region="r"} 1'
+	assert_line 't_total{v="x\ny",host="h",region="r"} 1'
+	assert_line "t_total{v=\"$(printf '\x01\x7f')\",host=\"h\",region=\"r\"} 1"
+	assert_line "t_total{v=\"$(printf '\xef\xbf\xbd\xef\xbf\xbd')\",host=\"h\",region=\"r\"} 1"
+	assert_line 't_total{v="",host="h",region="r"} 1'
+	assert_line 't_total{v="plain",host="h",region="r"} 2'
+	# at most 256 bytes of a value
+	assert_line "t_total{v=\"${long:0:256}\",host=\"h\",region=\"r\"} 1"
+	assert_equal "${#lines[@]}" 10
+	if command -v promtool >/dev/null; then
+		run bash -c "'$HT_BUILD/ht-unit' metrics 'a\"b\\c' \$'x\\ny' \$'\\x01' \$'\\xff' | tail -n +2 | promtool check metrics"
+		assert_success
+	fi
+}
+
+@test "Prometheus exposition: at most 1000 series a family, the rest counted as other" {
+	run U metrics-cap 1005
+	assert_success
+	# a counter folds the 5 label sets past the cap into v="other"; a gauge refuses them
+	assert_line --index 0 'added=1000 overflow=5 other=5 e2big=5 reset=7'
+	[ "$(grep -c '^c_total{' <<<"$output")" -eq 1001 ] || fail "$(grep -c '^c_total{' <<<"$output") series"
+	assert_line 'c_total{v="other"} 5'
+	# reset forgets every series of the family
+	[ "$(grep -c '^g{' <<<"$output")" -eq 1 ] || fail "$output"
+	assert_line 'g{v="after-reset"} 7'
+}

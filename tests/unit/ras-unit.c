@@ -11,6 +11,7 @@
  * allowed), strings are taken verbatim up to the next space (%XX: the byte 0xXX, e.g. %20),
  * guids and raw bytes are hex. Output: what huatuo-ras would print for them.
  */
+#include "tool.h"
 #define main huatuo_ras_main
 #include "../../tools/ras.c" // NOLINT(bugprone-suspicious-include): tests its statics
 #undef main
@@ -174,11 +175,11 @@ static int set_field(struct ras_event *e, const char *key, char *val)
 	return -ENOENT;
 }
 
-/* Parse the command line and set up --metrics, as huatuo-ras does. */
+/* Parse the command line and set up --metrics, as ht_main() does for huatuo-ras. */
 static int ras_setup(struct ht_env *env, int argc, char **argv)
 {
 	ht_parse_args(env, &argp, argc, argv);
-	return metrics_open(env);
+	return ht_metrics_setup(env, &tool) || metrics_open(env) || ht_metrics_update(env, true);
 }
 
 int main(int argc, char **argv)
@@ -191,10 +192,6 @@ int main(int argc, char **argv)
 
 	if (ras_setup(&env, argc, argv))
 		return 1;
-	if (ras.metrics && (err = ht_metrics_write(ras.metrics))) {
-		fprintf(stderr, "ras-unit: cannot write --metrics: %s\n", strerror(-err));
-		return 1;
-	}
 	while (fgets(line, sizeof(line), stdin)) {
 		struct ras_event e = { 0 };
 		char *save, *tok = strtok_r(line, " \t\n", &save);
@@ -220,7 +217,11 @@ int main(int argc, char **argv)
 		err = handle_event(&env, NULL, &e, sizeof(e));
 		if (err < 0)
 			break;
+		/* rewritten after each record (huatuo-ras: every --interval): races readers */
+		ht_metrics_update(&env, false);
 	}
-	ht_metrics_free(ras.metrics);
+	if (ht_metrics_update(&env, true))
+		env.exit_code = 1;
+	ht_metrics_close(&env);
 	return ht_finish(&env, 0);
 }

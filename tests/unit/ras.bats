@@ -153,8 +153,10 @@ thr_storm() {
 		and .detail.vector == 249 and .detail.cpu == 1' <<<"${lines[0]}" || fail "${lines[0]}"
 	jq -e '.detail.suppressed == 3 and (.info | endswith("; 3 more since the last report (cool-down 30m)"))' \
 		<<<"${lines[1]}" || fail "${lines[1]}"
-	grep -qx 'huatuo_bamai_ras_hw_total 6' "$PROM" || fail "$(cat "$PROM")"
-	grep -qx 'huatuo_bamai_ras_hw_events_total{dev="CPU",event="THRESHOLD",type="CORRECTED"} 6' "$PROM" ||
+	# every interrupt in the hardware error total, the two reports in events_total
+	grep -qx "huatuo_bamai_ras_hw_total{host=\"$(hostname)\",region=\"\"} 6" "$PROM" ||
+		fail "$(cat "$PROM")"
+	grep -qx "huatuo_bamai_ras_events_total{dev=\"CPU\",event=\"THRESHOLD\",type=\"CORRECTED\",host=\"$(hostname)\",region=\"\"} 2" "$PROM" ||
 		fail "$(cat "$PROM")"
 }
 
@@ -190,26 +192,33 @@ thr_storm() {
 @test "--metrics: Prometheus text format, one series per dev/event/type, escaped labels" {
 	printf '%s\n' "aer ts=1 dev_name=0000:00:1c.0 status=1 severity=2" \
 		"aer ts=1 dev_name=0000:00:1c.0 status=1 severity=2" \
-		'aer ts=1 dev_name=a%22b%5cc status=1 severity=0' \
-		"mce ts=1 status=0xbe00000000800400" | "$UNIT" --metrics "$PROM" >/dev/null
+		'aer ts=1 dev_name=a%22b%5cc%0a%01%ff status=1 severity=0' \
+		"mce ts=1 status=0xbe00000000800400" | "$UNIT" --metrics "$PROM" --region 'r"1' >/dev/null
 	run cat "$PROM"
-	assert_equal "${lines[0]}" "# HELP huatuo_bamai_ras_hw_total Hardware errors reported by the kernel's RAS tracepoints since huatuo-ras started"
-	assert_equal "${lines[1]}" "# TYPE huatuo_bamai_ras_hw_total counter"
-	assert_equal "${lines[2]}" "huatuo_bamai_ras_hw_total 4"
-	assert_equal "${lines[3]}" "# HELP huatuo_bamai_ras_hw_events_total Hardware errors by device, source event and severity type"
-	assert_equal "${lines[4]}" "# TYPE huatuo_bamai_ras_hw_events_total counter"
-	assert_line 'huatuo_bamai_ras_hw_events_total{dev="PCIe 0000:00:1c.0",event="AER",type="CORRECTED"} 2'
-	assert_line 'huatuo_bamai_ras_hw_events_total{dev="PCIe a\"b\\c",event="AER",type="UNCORRECTED"} 1'
-	assert_line 'huatuo_bamai_ras_hw_events_total{dev="CPU",event="MCE",type="FATAL"} 1'
-	assert_equal "${#lines[@]}" 8
+	local hr="host=\"$(hostname)\",region=\"r\\\"1\""
+	assert_equal "${lines[0]}" "# HELP huatuo_bamai_ras_events_total Events huatuo-ras reported since it started"
+	assert_equal "${lines[1]}" "# TYPE huatuo_bamai_ras_events_total counter"
+	assert_line "huatuo_bamai_ras_events_total{dev=\"PCIe 0000:00:1c.0\",event=\"AER\",type=\"CORRECTED\",$hr} 2"
+	# quote and backslash escaped; control bytes are '?' in ras's dev, junk is U+FFFD
+	assert_line "huatuo_bamai_ras_events_total{dev=\"PCIe a\\\"b\\\\c??"$'\xef\xbf\xbd'"\",event=\"AER\",type=\"UNCORRECTED\",$hr} 1"
+	assert_line "huatuo_bamai_ras_events_total{dev=\"CPU\",event=\"MCE\",type=\"FATAL\",$hr} 1"
+	assert_line "# TYPE huatuo_bamai_ras_lost_total counter"
+	assert_line "huatuo_bamai_ras_lost_total{$hr} 0"
+	assert_line "# HELP huatuo_bamai_ras_hw_total Hardware errors reported by the kernel's RAS tracepoints since huatuo-ras started, threshold interrupts held back by --thr-backoff included"
+	assert_line "# TYPE huatuo_bamai_ras_hw_total counter"
+	assert_line "huatuo_bamai_ras_hw_total{$hr} 4"
+	assert_equal "${#lines[@]}" 11
 	[ "$(tail -c 1 "$PROM" | od -An -c | tr -d ' ')" = '\n' ] || fail "no final newline"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$PROM" || fail "promtool: $(cat "$PROM")"
+	fi
 }
 
 @test "--metrics: hostile device names (newline, quote, backslash, ESC, 0xff) keep the exposition valid" {
 	echo 'aer ts=1 dev_name=a%0ab%22c%5cd%1b[1m%ff status=1 severity=0' | "$UNIT" --metrics "$PROM" >/dev/null
 	# ras shows controls as '?' in dev; the exposition escapes the rest
-	want='huatuo_bamai_ras_hw_events_total{dev="PCIe a?b\"c\\d?[1m'$'\xef\xbf\xbd''",event="AER",type="UNCORRECTED"} 1'
-	run grep -c '^huatuo_bamai_ras_hw_events_total{' "$PROM"
+	want='huatuo_bamai_ras_events_total{dev="PCIe a?b\"c\\d?[1m'$'\xef\xbf\xbd''",event="AER",type="UNCORRECTED",host="'$(hostname)'",region=""} 1'
+	run grep -c '^huatuo_bamai_ras_events_total{' "$PROM"
 	assert_output 1
 	grep -qxF "$want" "$PROM" || fail "$(cat -A "$PROM")"
 	iconv -f UTF-8 -t UTF-8 "$PROM" > /dev/null
@@ -220,7 +229,7 @@ thr_storm() {
 
 @test "--metrics: atomic rewrite, a concurrent reader never sees a partial file" {
 	"$UNIT" --metrics "$PROM" </dev/null
-	grep -qx 'huatuo_bamai_ras_hw_total 0' "$PROM" || fail "not written at start: $(cat "$PROM")"
+	grep -q '^huatuo_bamai_ras_hw_total{.*} 0$' "$PROM" || fail "not written at start: $(cat "$PROM")"
 	for i in $(seq 400); do echo "edac ts=$i err_type=$((i % 5))"; done > "$BATS_TEST_TMPDIR/recs"
 	"$UNIT" --metrics "$PROM" < "$BATS_TEST_TMPDIR/recs" > /dev/null &
 	writer=$!
@@ -228,15 +237,15 @@ thr_storm() {
 	while kill -0 "$writer" 2>/dev/null; do
 		content=$(cat "$PROM")
 		reads=$((reads + 1))
-		# complete: 2 families, total = sum of the per-type series
-		total=$(sed -n 's/^huatuo_bamai_ras_hw_total \([0-9]*\)$/\1/p' <<<"$content")
-		sum=$(awk '/^huatuo_bamai_ras_hw_events_total\{/ {s += $NF} END {print s + 0}' <<<"$content")
-		[ "$(grep -c '^# TYPE' <<<"$content")" -eq 2 ] && [ -n "$total" ] && [ "$total" -eq "$sum" ] ||
+		# complete: 3 families, total = sum of the per-type series
+		total=$(sed -n 's/^huatuo_bamai_ras_hw_total{.*} \([0-9]*\)$/\1/p' <<<"$content")
+		sum=$(awk '/^huatuo_bamai_ras_events_total\{/ {s += $NF} END {print s + 0}' <<<"$content")
+		[ "$(grep -c '^# TYPE' <<<"$content")" -eq 3 ] && [ -n "$total" ] && [ "$total" -eq "$sum" ] ||
 			{ bad=$((bad + 1)); echo "partial read: $content" >&2; }
 	done
 	wait "$writer"
 	assert_equal "$bad" 0
 	[ "$reads" -gt 5 ] || skip "writer too fast to race ($reads reads)"
-	grep -qx 'huatuo_bamai_ras_hw_total 400' "$PROM" || fail "$(cat "$PROM")"
+	grep -q '^huatuo_bamai_ras_hw_total{.*} 400$' "$PROM" || fail "$(cat "$PROM")"
 	assert_equal "$(ls -A "$BATS_TEST_TMPDIR" | grep -c '^\.ras\.prom\.')" 0
 }
