@@ -382,6 +382,120 @@ static struct {
 	struct nl_cache *cache;
 } link;
 
+/* ---- --metrics: packet-loss counters per device (rtnetlink IFLA_STATS64) ---- */
+
+/* two series per device in huatuo_bamai_netdev_up: the devices past this are left out */
+#define METRIC_MAX_DEVS (HT_METRICS_MAX_SERIES / 2)
+#define METRIC_CARRIER_CHANGES "huatuo_bamai_netdev_carrier_changes_total"
+#define METRIC_UP "huatuo_bamai_netdev_up"
+
+static const struct {
+	const char *name;
+	rtnl_link_stat_id_t id;
+	const char *help;
+} nic_counters[] = {
+	{ "huatuo_bamai_netdev_rx_dropped_total", RTNL_LINK_RX_DROPPED,
+	  "Received packets dropped by the driver or the stack before any protocol (rx_dropped)" },
+	{ "huatuo_bamai_netdev_tx_dropped_total", RTNL_LINK_TX_DROPPED,
+	  "Packets dropped on transmit: no buffer, queue or peer down (tx_dropped)" },
+	{ "huatuo_bamai_netdev_rx_missed_errors_total", RTNL_LINK_RX_MISSED_ERR,
+	  "Packets the NIC missed because its receive ring was full (rx_missed_errors)" },
+	{ "huatuo_bamai_netdev_rx_fifo_errors_total", RTNL_LINK_RX_FIFO_ERR,
+	  "Receive FIFO overruns in the NIC (rx_fifo_errors)" },
+	{ "huatuo_bamai_netdev_rx_crc_errors_total", RTNL_LINK_RX_CRC_ERR,
+	  "Frames received with a bad CRC: cabling, optics, ports (rx_crc_errors)" },
+	{ "huatuo_bamai_netdev_rx_errors_total", RTNL_LINK_RX_ERRORS,
+	  "Bad packets received, all causes (rx_errors)" },
+	{ "huatuo_bamai_netdev_tx_errors_total", RTNL_LINK_TX_ERRORS,
+	  "Packets the device failed to transmit, all causes (tx_errors)" },
+};
+
+static bool told_too_many; /* the devices past METRIC_MAX_DEVS were named once */
+
+static int metric_families(struct ht_metrics *m)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nic_counters) && !err; i++)
+		err = ht_metrics_family(m, nic_counters[i].name, "counter", nic_counters[i].help);
+	err = err   ?:
+		      ht_metrics_family(m, METRIC_CARRIER_CHANGES, "counter",
+					"Carrier up and down transitions since the device was "
+					"created (IFLA_CARRIER_CHANGES)");
+	return err   ?:
+		       ht_metrics_family(m, METRIC_UP, "gauge",
+					 "1 if the device is up: link=\"admin\" set up by the "
+					 "administrator (IFF_UP), link=\"carrier\" with a carrier "
+					 "(IFF_LOWER_UP)");
+}
+
+static int metric_device(struct ht_metrics *m, struct rtnl_link *l, const char *driver)
+{
+	const char *name = rtnl_link_get_name(l) ?: "";
+	const char *labels[] = { "device", name, "driver", driver, NULL, NULL, NULL };
+	unsigned int flags = rtnl_link_get_flags(l);
+	uint32_t changes;
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(nic_counters) && !err; i++)
+		err = ht_metrics_set(m, nic_counters[i].name, labels,
+				     rtnl_link_get_stat(l, nic_counters[i].id));
+	if (!err && !rtnl_link_get_carrier_changes(l, &changes))
+		err = ht_metrics_set(m, METRIC_CARRIER_CHANGES, labels, changes);
+	labels[4] = "link";
+	labels[5] = "admin";
+	err = err ?: ht_metrics_set(m, METRIC_UP, labels, !!(flags & IFF_UP));
+	labels[5] = "carrier";
+	return err ?: ht_metrics_set(m, METRIC_UP, labels, !!(flags & IFF_LOWER_UP));
+}
+
+/* Before each --metrics rewrite: the counters of the devices there are now. */
+static int collect_counters(struct ht_env *env, struct ht_metrics *m)
+{
+	struct nl_cache *cache;
+	int err, ndevs = 0, skipped = 0;
+
+	err = rtnl_link_alloc_cache(link.dump, AF_UNSPEC, &cache);
+	if (err) {
+		ht_err(env, "cannot list network devices: %s", nl_geterror(err));
+		return -EIO;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(nic_counters); i++)
+		ht_metrics_reset(m, nic_counters[i].name);
+	ht_metrics_reset(m, METRIC_CARRIER_CHANGES);
+	ht_metrics_reset(m, METRIC_UP);
+	err = 0;
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !err; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const struct netdev_state *s = find_state(rtnl_link_get_ifindex(l));
+		struct ht_drvinfo drv = { 0 };
+
+		if (!wanted(rtnl_link_get_name(l) ?: "", rtnl_link_get_flags(l)))
+			continue;
+		if (++ndevs > METRIC_MAX_DEVS) {
+			skipped++;
+			continue;
+		}
+		if (s && s->drv.driver[0])
+			drv = s->drv;
+		else
+			ht_ethtool_drvinfo(rtnl_link_get_name(l) ?: "", &drv);
+		err = metric_device(m, l, drv.driver);
+	}
+	nl_cache_free(cache);
+	if (err) {
+		ht_err(env, "--metrics: cannot keep the device counters: %s", strerror(-err));
+		return err;
+	}
+	if (skipped && !told_too_many) {
+		told_too_many = true;
+		ht_warn(env,
+			"--metrics: %d devices, only the first %d are written (use --dev to choose)",
+			ndevs, METRIC_MAX_DEVS);
+	}
+	return 0;
+}
+
 static int prepare(struct ht_env *env)
 {
 	if (ht_check_net_privilege(env))
@@ -413,7 +527,13 @@ static int setup(struct ht_env *env, void *skel)
 		ht_err(env, "cannot list network devices: %s", nl_geterror(err));
 		return 1;
 	}
+	if (env->metrics && metric_families(env->metrics)) {
+		ht_err(env, "out of memory for --metrics");
+		return 1;
+	}
 	ht_add_hook(env, "link", HT_PROBE_NONE, "rtnetlink RTNLGRP_LINK");
+	if (env->metrics)
+		ht_add_hook(env, "stats", HT_PROBE_NONE, "rtnetlink RTM_GETLINK IFLA_STATS64");
 	return 0;
 }
 
@@ -432,8 +552,10 @@ static int run(struct ht_env *env, void *skel)
 	err = baseline(env, link.cache);
 	nl_cache_free(link.cache);
 	link.cache = NULL;
-	nl_socket_free(link.dump);
-	link.dump = NULL;
+	if (!env->metrics) { /* else it asks for the counters every --interval */
+		nl_socket_free(link.dump);
+		link.dump = NULL;
+	}
 	if (!err)
 		err = ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk,
 				nd.netns ? check_netns : NULL, NETNS_CHECK_NS);
@@ -463,7 +585,7 @@ int main(int argc, char **argv)
 			    { "IFNAME", "INDEX", "STATUS", "MTU", "MAC", "START" } },
 		.run = run,
 		.cleanup = cleanup,
-		.metrics = { .labels = { "action" } },
+		.metrics = { .labels = { "action" }, .collect = collect_counters },
 	};
 
 	return ht_main(&env, &tool, argc, argv);

@@ -185,3 +185,85 @@ events() {
 	[[ "$stderr" == *"--netns"* ]] || fail "$stderr"
 	assert_equal "${#stderr_lines[@]}" 1
 }
+
+# wait_file FILE FIXED-STRING [absent]: until a rewrite has (or no longer has) it, up to 5 s
+wait_file() {
+	local i
+	for i in $(seq 50); do
+		if [ "${3:-}" = absent ]; then
+			grep -qF -- "$2" "$1" || return 0
+		else
+			grep -qF -- "$2" "$1" && return 0
+		fi
+		sleep 0.1
+	done
+	fail "$1 ${3:-has no} $2: $(cat "$1")"
+}
+
+@test "--metrics: a veth whose peer is down counts what it is sent in tx_dropped; devices come and go" {
+	local prom=$BATS_TEST_TMPDIR/netdev.prom hr="host=\"$(hostname)\",region=\"rtest\""
+	local name=$'rq"\\\x01\xff' shown='device="rq\"\\'$'\x01\xef\xbf\xbd''"'
+	# rvl0 loses its carrier: what it sends is dropped; no IPv6 router solicitations of its own
+	ip netns exec "$NA" sysctl -qw net.ipv6.conf.rvl0.disable_ipv6=1
+	ip -n "$NB" link set rvl1 down
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netdev" -j --netns "$NA" --metrics "$prom" \
+		--interval 1 --region rtest
+	# written before the banner: the state at start
+	grep -qxF "huatuo_bamai_netdev_tx_dropped_total{device=\"rvl0\",driver=\"veth\",$hr} 0" "$prom" ||
+		fail "$(cat "$prom")"
+	grep -qxF "huatuo_bamai_netdev_up{device=\"rvl0\",driver=\"veth\",link=\"admin\",$hr} 1" "$prom"
+	grep -qxF "huatuo_bamai_netdev_up{device=\"rvl0\",driver=\"veth\",link=\"carrier\",$hr} 0" "$prom"
+	! grep -q 'device="lo"' "$prom" || fail "loopback is written: $(cat "$prom")"
+	sent=$(ip netns exec "$NA" "$BATS_TEST_DIRNAME/../helpers/frame-send.py" rvl0 37)
+	assert_equal "$sent" 37
+	# a device that appears is added (its name escaped), one that goes away leaves the file
+	ip -n "$NA" link add "$name" type veth peer name rvl2
+	wait_file "$prom" "huatuo_bamai_netdev_tx_dropped_total{device=\"rvl0\",driver=\"veth\",$hr} 37"
+	wait_file "$prom" "huatuo_bamai_netdev_rx_dropped_total{$shown,driver=\"veth\",$hr} 0"
+	wait_file "$prom" "huatuo_bamai_netdev_up{device=\"rvl2\",driver=\"veth\",link=\"admin\",$hr} 0"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$prom" || fail "promtool: $(cat "$prom")"
+	fi
+	ip -n "$NA" link del rvl2
+	wait_file "$prom" 'device="rvl2"' absent
+	wait_file "$prom" "$shown" absent
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	# the kernel's own figure agrees, and the last write has it
+	assert_equal "$(ip -n "$NA" -j -s link show rvl0 | jq '.[0].stats64.tx.dropped')" 37
+	grep -qxF "huatuo_bamai_netdev_tx_dropped_total{device=\"rvl0\",driver=\"veth\",$hr} 37" "$prom"
+	for f in rx_dropped rx_missed_errors rx_fifo_errors rx_crc_errors rx_errors tx_errors; do
+		grep -qxF "huatuo_bamai_netdev_${f}_total{device=\"rvl0\",driver=\"veth\",$hr} 0" "$prom" ||
+			fail "$f: $(cat "$prom")"
+		grep -qx "# TYPE huatuo_bamai_netdev_${f}_total counter" "$prom"
+	done
+	grep -qx '# TYPE huatuo_bamai_netdev_up gauge' "$prom"
+	# carrier changes: the kernel's count
+	changes=$(ip -n "$NA" -d -j link show rvl0 | jq '.[0].carrier_changes // empty')
+	[ -z "$changes" ] ||
+		grep -qxF "huatuo_bamai_netdev_carrier_changes_total{device=\"rvl0\",driver=\"veth\",$hr} $changes" "$prom" ||
+		fail "carrier_changes $changes: $(cat "$prom")"
+	# the event stream is unchanged, and events_total counts its lines by action
+	for action in start add remove change; do
+		n=$(jq -r --arg a "$action" 'select(.tracer_data.action == $a) | 1' "$OUT" | wc -l)
+		if [ "$n" -gt 0 ]; then
+			grep -qxF "huatuo_bamai_netdev_events_events_total{action=\"$action\",$hr} $n" "$prom" ||
+				fail "$action $n: $(cat "$prom")"
+		fi
+	done
+	[ "$(jq -r 'select(.tracer_data.action == "start") | .tracer_data.ifname' "$OUT")" = rvl0 ] ||
+		fail "$(cat "$OUT")"
+	if command -v promtool >/dev/null; then
+		promtool check metrics < "$prom" || fail "promtool: $(cat "$prom")"
+	fi
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep '^\.netdev\.prom\.')" ] || fail "temporary file left"
+}
+
+@test "--metrics with --dev: only those devices" {
+	local prom=$BATS_TEST_TMPDIR/netdev.prom
+	ip -n "$NA" link add rvl3 type veth peer name rvl4
+	run --separate-stderr "$HT_BUILD/huatuo-netdev" --netns "$NA" --dev rvl3 --metrics "$prom" -d 0
+	assert_success
+	grep -q 'device="rvl3"' "$prom" || fail "$(cat "$prom")"
+	! grep -q 'device="rvl[04]"' "$prom" || fail "$(cat "$prom")"
+}
