@@ -170,9 +170,9 @@ promtool_check() {
 	[ -x "$HT_BUILD/ht-testrun" ] || skip "no $HT_BUILD/ht-testrun (make builds it)"
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-ras" --probe raw_tp -j --region "$REGION" \
 		--metrics "$TEXTFILE/ras.prom" --interval 1
-	# EDAC mc_event: two corrected errors, one uncorrected
+	# EDAC mc_event: two corrected errors, one uncorrected, into this tracer's program
 	for type in 0 0 1; do
-		"$HT_BUILD/ht-testrun" htras_mc_raw "$type" 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
+		HT_TESTRUN_PID=$TRACER_PID "$HT_BUILD/ht-testrun" htras_mc_raw "$type" 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	done
 	for _ in $(seq 50); do
 		[ "$(wc -l < "$OUT")" -ge 3 ] && break
