@@ -330,6 +330,45 @@ static __always_inline __u64 ht_task_cgroup_id(struct task_struct *task)
 	return css ? ht_note_cgroup(BPF_CORE_READ(css, cgroup)) : 0;
 }
 
+/* Id of @task's memory cgroup, nothing recorded: for filters that run before a report. */
+static __always_inline __u64 ht_task_cgroup_id_only(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
+
+	return css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
+}
+
+/* The network namespace of @task (0 for a task without one: exiting). */
+static __always_inline __u32 ht_task_netns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+}
+
+/*
+ * --cgroup and --container, in the kernel: user space decides for each cgroup (or, for a
+ * packet not its task's, each network namespace) at its first event and writes the verdict
+ * into ht_verdicts; later events of a cgroup that does not match stay here. A cgroup without
+ * a verdict yet (a container started after the tool) goes to user space, which decides.
+ */
+const volatile bool ht_filter_containers = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);  /* cgroup id, or HT_VERDICT_NETNS | netns inum */
+	__type(value, __u8); /* HT_VERDICT_PASS or HT_VERDICT_DROP */
+} ht_verdicts SEC(".maps");
+
+static __always_inline bool ht_wanted(__u64 key)
+{
+	__u8 *verdict;
+
+	if (!ht_filter_containers)
+		return true;
+	verdict = bpf_map_lookup_elem(&ht_verdicts, &key);
+	return !verdict || *verdict == HT_VERDICT_PASS;
+}
+
 static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
 {
 	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);

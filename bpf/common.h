@@ -32,6 +32,11 @@ struct ht_cgroup_path {
 	char path[HT_CGROUP_PATH_MAX - 8]; /* "/docker/<id>", relative to the hierarchy's root */
 };
 
+/* ht_verdicts: whether events of a cgroup or network namespace pass --cgroup/--container */
+#define HT_VERDICT_PASS 1
+#define HT_VERDICT_DROP 2
+#define HT_VERDICT_NETNS (1ULL << 63) /* key bit: a netns inum rather than a cgroup id */
+
 /* A cgroup was made (cgroup:cgroup_mkdir), its path already in ht_cgroup_paths. */
 struct ht_cgroup_event {
 	__u64 id; /* kernfs node id: the cgroupfs inode */

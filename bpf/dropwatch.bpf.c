@@ -7,6 +7,7 @@
  * kfree_skb is hot during a storm: the filters run first, on fields one or two loads away,
  * and only what passes them pays for the packet parse, the stack and the copy.
  */
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "dropwatch.h"
@@ -216,15 +217,18 @@ static __always_inline void count_drop(void *location, __u32 reason)
 static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
 				   struct sock *rx_sk)
 {
+	struct task_struct *task;
 	struct drop_event *e;
 	struct net_device *dev;
+	bool same_netns;
 	struct sock *sk;
 	long stack_bytes;
 	__u32 zero = 0;
 
 	if (!reason_ok(reason))
 		return 0;
-	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters()) {
+	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters() &&
+	    !ht_filter_containers) {
 		/* nothing to look at but the reason: count and leave */
 		count_drop(location, reason);
 		return 0;
@@ -253,6 +257,15 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 		parse_packet(skb, e);
 	if (!packet_ok(e))
 		return 0;
+	/*
+	 * The container: current's when the packet is in its network namespace (the sender, or
+	 * a softirq over a task of that namespace), else the namespace's (user space).
+	 */
+	task = (struct task_struct *)bpf_get_current_task();
+	same_netns = !e->netns_inum || ht_task_netns(task) == e->netns_inum;
+	if (ht_filter_containers && !ht_wanted(same_netns ? ht_task_cgroup_id_only(task) :
+							    HT_VERDICT_NETNS | e->netns_inum))
+		return 0;
 
 	if (summary_mode) {
 		count_drop(location, reason);
@@ -262,6 +275,7 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 		return 0;
 
 	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = same_netns ? ht_task_cgroup_id(task) : 0;
 	e->location = (__u64)location;
 	e->skb_addr = (__u64)skb;
 	e->reason = reason;

@@ -20,8 +20,9 @@ struct drop_event {
 	__u64 ts_ns;
 	__u64 location; /* kernel address of the code that dropped it */
 	__u64 skb_addr;
-	__u32 reason; /* enum skb_drop_reason; ~0 when the kernel has none (< 5.17) */
-	__u32 pid;    /* current: whoever freed the skb (often softirq context) */
+	__u64 cgroup_id; /* current's memory cgroup if the packet is in its netns, else 0 */
+	__u32 reason;	 /* enum skb_drop_reason; ~0 when the kernel has none (< 5.17) */
+	__u32 pid;	 /* current: whoever freed the skb (often softirq context) */
 	__u32 tid;
 	__u32 pkt_len; /* skb->len */
 	__u32 ifindex;

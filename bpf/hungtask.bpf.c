@@ -7,6 +7,7 @@
  * hungtask_iter.bpf.c, loaded at the first hang.
  */
 #define HT_WANT_CPUS_STACK
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include "hungtask.h"
 
@@ -18,19 +19,23 @@ struct trace_event_raw_sched_process_hang___old {
 	pid_t pid;
 } __attribute__((preserve_access_index));
 
-/* Flavors without a task stack send the record without ips[]: 40 bytes instead of 552. */
+/* Flavors without a task stack send the record without ips[]: 48 bytes instead of 560. */
 #define HUNGTASK_NO_STACK offsetof(struct hungtask_event, ips)
 
-static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid, __u64 size)
+static __always_inline struct hungtask_event *new_event(struct task_struct *p, __u32 pid, __u32 tid,
+							__u64 size)
 {
 	struct hungtask_event *e;
 
 	if (target_pid && pid != target_pid)
 		return NULL;
+	if (!ht_wanted(ht_task_cgroup_id_only(p))) /* --container */
+		return NULL;
 	e = ht_reserve(size);
 	if (!e)
 		return NULL;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = ht_task_cgroup_id(p);
 	e->pid = pid;
 	e->tid = tid;
 	e->nr = -1;
@@ -41,7 +46,7 @@ static __always_inline struct hungtask_event *new_event(__u32 pid, __u32 tid, __
 SEC("tp_btf/sched_process_hang")
 int BPF_PROG(hungtask_hang_btf, struct task_struct *p)
 {
-	struct hungtask_event *e = new_event(p->tgid, p->pid, sizeof(*e));
+	struct hungtask_event *e = new_event(p, p->tgid, p->pid, sizeof(*e));
 	long n;
 
 	if (!e)
@@ -58,7 +63,7 @@ SEC("raw_tp/sched_process_hang")
 int BPF_PROG(hungtask_hang_raw, struct task_struct *p)
 {
 	struct hungtask_event *e =
-		new_event(BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid), HUNGTASK_NO_STACK);
+		new_event(p, BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid), HUNGTASK_NO_STACK);
 
 	if (!e)
 		return 0;
@@ -79,6 +84,7 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = 0; /* user space reads /proc/PID/cgroup */
 	e->pid = 0;
 	e->tid = pid;
 	e->nr = -1;

@@ -7,7 +7,8 @@
 /* sched:sched_process_hang: one task the kernel's hung-task detector found blocked. */
 struct hungtask_event {
 	__u64 ts_ns;
-	__u32 pid; /* tgid of the hung task */
+	__u64 cgroup_id; /* the hung task's memory cgroup; 0: not read by this hook flavor */
+	__u32 pid;	 /* tgid of the hung task */
 	__u32 tid;
 	__s32 nr; /* frames in ips; -1: not captured by this hook flavor */
 	__u32 pad;

@@ -31,7 +31,8 @@ static __always_inline void close_window(void *ctx, __u64 id, struct memreclaim_
 {
 	struct memreclaim_event *e = NULL;
 
-	if (w->over) {
+	/* --cgroup, --container: the kernel knows the stalled task's cgroup is not wanted */
+	if (w->over && ht_wanted(w->ev.task.memcg_id)) {
 		e = ht_reserve(sizeof(*e));
 		if (e) {
 			__builtin_memcpy(e, &w->ev, sizeof(*e));

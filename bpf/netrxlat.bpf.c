@@ -22,6 +22,7 @@
  * reported at most once. Filtering (TCP only, netns) happens at the stamp: later stages only
  * look up the map. No stacks: this runs per packet.
  */
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "netrxlat.h"
@@ -193,12 +194,20 @@ static __always_inline bool same_packet(const struct stamp *st, void *nh, void *
 static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct stamp *st,
 				   __u64 now, int where, void *nh, void *th, struct sock *sk)
 {
-	struct task_struct *task;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct netrxlat_event *e;
 	struct pkt_hdrs p = {};
+	__u32 netns;
 
 	if (!same_packet(st, nh, th, &p))
 		return false;
+	/* --container: the reader's at the user copy, else the packet's network namespace's */
+	if (ht_filter_containers) {
+		netns = dev_netns((struct net_device *)st->dev);
+		if (!ht_wanted(where == NETRXLAT_TO_USER_COPY ? ht_task_cgroup_id_only(task) :
+								HT_VERDICT_NETNS | netns))
+			return true;
+	}
 	/* --rate: one-second windows for the whole machine; held back -> ht_suppressed */
 	if (!ht_rate_ok(rate_per_sec))
 		return true;
@@ -217,7 +226,7 @@ static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct 
 	if (sk)
 		e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (where == NETRXLAT_TO_USER_COPY) {
-		task = (struct task_struct *)bpf_get_current_task();
+		e->cgroup_id = ht_task_cgroup_id(task);
 		e->pid = BPF_CORE_READ(task, tgid);
 		e->tid = BPF_CORE_READ(task, pid);
 		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);

@@ -15,6 +15,7 @@ enum netrxlat_where {
 struct netrxlat_event {
 	__u64 ts_ns;	  /* bpf_ktime_get_ns() at the report */
 	__u64 latency_ns; /* since our own stamp at the driver hand-off */
+	__u64 cgroup_id;  /* the reader's memory cgroup (user copy), else 0 */
 	__u32 pid;	  /* tgid of the reader (user copy), 0 in softirq stages */
 	__u32 tid;
 	char comm[HT_COMM_LEN];

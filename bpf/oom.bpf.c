@@ -27,6 +27,9 @@ struct mm_struct___old {
 
 static __always_inline bool wanted(const struct oom_event *e)
 {
+	/* --cgroup, --container: either side's (a classic-flavour victim's id is 0: unknown) */
+	if (!ht_wanted(e->trigger.memcg_id) && !ht_wanted(e->victim.memcg_id))
+		return false;
 	return !target_pid || e->trigger.pid == target_pid || e->victim.pid == target_pid;
 }
 

@@ -15,6 +15,7 @@
  * period before the programmed expiry; tick_sched.idle_exittime holds its exact time when it
  * falls in that window, else the boundary before the expiry stands in for it.
  */
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include "softirq.h"
 
@@ -118,16 +119,19 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	}
 	if (!last || now - last < threshold_ns)
 		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!ht_wanted(ht_task_cgroup_id_only(task))) /* --container */
+		return 0;
 	if (!ht_ratelimit_ok(&st->rl, now, 1000000000ULL, rate_burst))
 		return 0;
 
 	e = ht_reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	task = (struct task_struct *)bpf_get_current_task();
 	e->now_ns = now;
 	e->offtime_ns = now - last;
 	e->expires_ns = expires;
+	e->cgroup_id = ht_task_cgroup_id(task);
 	e->cpu = bpf_get_smp_processor_id();
 	e->pid = BPF_CORE_READ(task, tgid);
 	e->tid = BPF_CORE_READ(task, pid);

@@ -9,6 +9,7 @@ struct softirq_event {
 	__u64 now_ns;	  /* bpf_ktime_get_ns() at the late tick */
 	__u64 offtime_ns; /* since the previous tick, or since the tick restarted after idle */
 	__u64 expires_ns; /* the late tick's programmed expiry (hrtimer), 0 if unknown */
+	__u64 cgroup_id;  /* the interrupted task's memory cgroup */
 	__u32 cpu;
 	__u32 pid; /* the task the late tick interrupted (tgid) */
 	__u32 tid;

@@ -13,6 +13,7 @@
  * stuck CPU, in the stuck task.
  */
 #define HT_WANT_CPUS_STACK
+#define HT_WANT_CONTAINERS
 #include "common.bpf.h"
 #include "softlockup.h"
 
@@ -54,12 +55,16 @@ struct {
 static __always_inline struct softlockup_event *new_event(__u32 source)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct softlockup_event *e = ht_reserve(sizeof(*e));
+	struct softlockup_event *e;
 
+	if (!ht_wanted(ht_task_cgroup_id_only(task))) /* --container */
+		return NULL;
+	e = ht_reserve(sizeof(*e));
 	if (!e)
 		return NULL;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stuck_ns = 0;
+	e->cgroup_id = ht_task_cgroup_id(task);
 	e->source = source;
 	e->cpu = bpf_get_smp_processor_id();
 	e->pid = BPF_CORE_READ(task, tgid);

@@ -11,10 +11,11 @@
 
 struct softlockup_event {
 	__u64 ts_ns;
-	__u64 stuck_ns; /* early: time since the CPU's last context switch */
-	__u32 source;	/* SOFTLOCKUP_* */
-	__u32 cpu;	/* where the hook ran */
-	__u32 pid;	/* current there (tgid) */
+	__u64 stuck_ns;	 /* early: time since the CPU's last context switch */
+	__u64 cgroup_id; /* current's memory cgroup */
+	__u32 source;	 /* SOFTLOCKUP_* */
+	__u32 cpu;	 /* where the hook ran */
+	__u32 pid;	 /* current there (tgid) */
 	__u32 tid;
 	__s32 nr; /* frames in ips */
 	__u32 pad;

@@ -466,6 +466,12 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 		return 0;
 	bpf_program__set_autoload(raw, false);
 	bpf_program__set_autoload(btf, false);
+	/* --cgroup, --container: the kernel drops what user space decided is not wanted */
+	if ((env->cgroup_id || env->container) &&
+	    set_rodata_bool(obj, "ht_filter_containers", true)) {
+		ht_err(env, "internal error: no ht_filter_containers in the BPF object");
+		return 1;
+	}
 	if (env->use_perfbuf || (env->excluded_kinds & (1u << kind)) ||
 	    !raw_tracepoint_exists(env, "cgroup_mkdir") || env->nattached >= HT_MAX_HOOKS) {
 		if (ring)

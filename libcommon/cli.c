@@ -17,6 +17,7 @@
 enum {
 	OPT_COMM = 0x1000,
 	OPT_CGROUP,
+	OPT_CONTAINER,
 	OPT_REGION,
 	OPT_CHECK,
 	OPT_PROBE,
@@ -63,6 +64,11 @@ static const struct common_opt common_opts[] = {
 	{ { "cgroup", OPT_CGROUP, "CGROUP_PATH", 0,
 	    "Only events of tasks in this cgroup or below (path under the cgroup mount)", 0 },
 	  HT_OPT_CGROUP },
+	{ { "container", OPT_CONTAINER, "ID|NAME", 0,
+	    "Only events of this container: an id (12 to 64 hex digits, or a prefix), a "
+	    "container name or a pod name; one started later is matched too",
+	    0 },
+	  HT_OPT_CONTAINER },
 	{ { "output", 'o', "DIR", 0, "Also append JSON lines to DIR/<tracer_name>", 0 }, 0 },
 	{ { "output-max", OPT_OUTPUT_MAX, "SIZE", 0, "Rotate the -o file at SIZE (default 100M)",
 	    0 },
@@ -237,6 +243,16 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 			ht_usage_error(state, "invalid --cgroup '%s': no such cgroup directory",
 				       arg);
 		env->cgroup = arg;
+		break;
+	case OPT_CONTAINER:
+		if (!ht_container_spec_valid(arg))
+			ht_usage_error(
+				state,
+				"invalid --container '%s': expected a container id (12 to 64 "
+				"hex digits), a container name or a pod name (letters, digits, "
+				"'.', '_', '-'; at most 253)",
+				arg);
+		env->container = arg;
 		break;
 	case 'o':
 		if (!*arg)

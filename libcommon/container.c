@@ -307,13 +307,15 @@ static const char *index_find(struct id_index *ix, uint64_t id)
 
 /* ---- paths the kernel recorded at the event (bpf/common.bpf.h) ---- */
 
-static int kernel_paths_fd = -1;
+static int kernel_paths_fd = -1, verdicts_fd = -1;
 
 void ht_containers_attach(struct bpf_object *obj)
 {
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, "ht_cgroup_paths");
+	struct bpf_map *paths = bpf_object__find_map_by_name(obj, "ht_cgroup_paths");
+	struct bpf_map *verdicts = bpf_object__find_map_by_name(obj, "ht_verdicts");
 
-	kernel_paths_fd = map ? bpf_map__fd(map) : -1;
+	kernel_paths_fd = paths ? bpf_map__fd(paths) : -1;
+	verdicts_fd = verdicts ? bpf_map__fd(verdicts) : -1;
 }
 
 /* The last paths looked up, direct-mapped by id: one hash step per event in a storm. */
@@ -601,6 +603,201 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
 	return !strncmp(event_path, filter, n) && (event_path[n] == '/' || event_path[n] == '\0');
 }
 
+/* ---- the container of a network namespace ---- */
+
+/*
+ * The container whose network namespace @inum is, found through a process in it (/proc, so
+ * the tool must see the host's processes: --pid=host in a container). Only a namespace whose
+ * every process is in a container is a container's: the host's namespace (shared by
+ * host-network containers) is nobody's. A pod's containers share one: its sandbox wins.
+ * Cached; a namespace without an answer is looked up again after a second.
+ */
+static struct netns_entry {
+	uint32_t inum;
+	bool found;
+	uint64_t tried_ns;
+	struct ht_container ct;
+} netns_cache[64];
+
+static bool scan_netns(uint32_t inum, struct ht_container *ct)
+{
+	char want[32], link[64], file[300], path[4096] = "";
+	struct ht_container c;
+	bool found = false;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	ssize_t n;
+
+	if (!d)
+		return false;
+	snprintf(want, sizeof(want), "net:[%u]", inum);
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(file, sizeof(file), "/proc/%s/ns/net", de->d_name);
+		n = readlink(file, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, want))
+			continue;
+		if (ht_cgroup_path_of_pid(atoi(de->d_name), "memory", path, sizeof(path)))
+			continue; /* gone meanwhile */
+		if (!ht_container_from_path(path, &c)) {
+			found = false; /* a process outside any container: not a container's */
+			break;
+		}
+		if (found && (!strcmp(ct->type, "sandbox") || !strcmp(c.id, ct->id)))
+			continue;
+		ht_runtime_fill(&c);
+		if (!found || !strcmp(c.type, "sandbox"))
+			*ct = c;
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+bool ht_container_of_netns(uint32_t inum, struct ht_container *ct)
+{
+	struct netns_entry *e = &netns_cache[inum % ARRAY_SIZE(netns_cache)];
+	uint64_t now = ht_now_mono_ns();
+
+	memset(ct, 0, sizeof(*ct));
+	if (!inum)
+		return false;
+	if (e->inum != inum || (!e->found && now - e->tried_ns > NSEC_PER_SEC)) {
+		e->inum = inum;
+		e->tried_ns = now;
+		e->found = scan_netns(inum, &e->ct);
+	}
+	if (e->found)
+		*ct = e->ct;
+	return e->found;
+}
+
+/* ---- --container, and the kernel's verdicts (ht_verdicts in bpf/common.bpf.h) ---- */
+
+bool ht_container_spec_valid(const char *spec)
+{
+	size_t n = strlen(spec);
+
+	if (!n || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)spec[i]) && !strchr("._-", spec[i]))
+			return false;
+	return true;
+}
+
+/* 12 to 64 lowercase hex digits: an id or an id prefix */
+static bool is_id_prefix(const char *spec)
+{
+	size_t n = strlen(spec);
+
+	if (n < 12 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)spec[i]) || isupper((unsigned char)spec[i]))
+			return false;
+	return true;
+}
+
+bool ht_container_matches(const char *spec, const struct ht_container *ct)
+{
+	if (!ct->id[0])
+		return false;
+	if (is_id_prefix(spec) && !strncmp(ct->id, spec, strlen(spec)))
+		return true;
+	return !strcmp(ct->runtime_name, spec) || !strcmp(ct->name, spec) ||
+	       !strcmp(ct->pod_name, spec);
+}
+
+bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, const char *nodename,
+		  struct ht_container *ct, char *memcg, size_t memcg_len)
+{
+	char local[4096];
+	uint64_t key = cgroup_id ? cgroup_id : HT_VERDICT_NETNS | netns_inum;
+	bool known, wanted = true, final = true;
+	uint8_t verdict;
+
+	if (!memcg) {
+		memcg = local;
+		memcg_len = sizeof(local);
+	}
+	memcg[0] = '\0';
+	memset(ct, 0, sizeof(*ct));
+	if (cgroup_id) {
+		ht_container_lookup("memory", cgroup_id, nodename, ct, memcg, memcg_len);
+		known = memcg[0] != '\0';
+		/* a task outside any container in a container's namespace (nsenter): the packet's */
+		if (!ct->id[0] && netns_inum && ht_container_of_netns(netns_inum, ct))
+			known = false; /* the verdict is not the cgroup's */
+	} else {
+		known = ht_container_of_netns(netns_inum, ct);
+	}
+	if (!env->cgroup_id && !env->container)
+		return true;
+	if (env->cgroup_id)
+		wanted = cgroup_id && ht_cgroup_wanted(env, "memory", cgroup_id, memcg);
+	if (wanted && env->container) {
+		wanted = ht_container_matches(env->container, ct);
+		/* a container whose state was not read yet may still turn out to be the one */
+		final = !ct->id[0] || ct->type[0] || is_id_prefix(env->container);
+	}
+	/* the kernel keeps what it knows: the verdict of a cgroup never changes */
+	if (known && final && verdicts_fd >= 0 && (cgroup_id || netns_inum)) {
+		verdict = wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP;
+		bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY);
+	}
+	return wanted;
+}
+
+bool ht_attribute_pid(struct ht_env *env, pid_t pid, struct ht_container *ct)
+{
+	char path[4096] = "";
+
+	memset(ct, 0, sizeof(*ct));
+	if (pid > 0 && !ht_cgroup_path_of_pid(pid, "memory", path, sizeof(path)) &&
+	    ht_container_from_path(path, ct))
+		ht_runtime_fill(ct);
+	return !env->container || ht_container_matches(env->container, ct);
+}
+
+void ht_containers_start(struct ht_env *env)
+{
+	const struct ht_container *known[4096];
+	size_t n;
+
+	ht_runtime_scan();
+	if (!env->container)
+		return;
+	n = ht_runtime_known(known, ARRAY_SIZE(known));
+	for (size_t i = 0; i < n; i++)
+		if (ht_container_matches(env->container, known[i]))
+			return;
+	ht_warn(env,
+		"no container matches --container %s yet; its events are reported once it "
+		"starts",
+		env->container);
+}
+
+const char *ht_container_label(const struct ht_container *ct, char *buf, size_t len)
+{
+	if (!ct || !ct->id[0])
+		return "-";
+	if (ct->name[0]) {
+		/* one column: a space in a hostile name would make two */
+		ht_printable(ct->name, strlen(ct->name), buf, len);
+		for (char *p = buf; *p; p++)
+			if (*p == ' ')
+				*p = '?';
+		return buf;
+	}
+	snprintf(buf, len, "%.12s", ct->id);
+	return buf;
+}
+
 int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t len)
 {
 	char file[64], line[4096], v2[4096] = "";
@@ -610,7 +807,7 @@ int ht_cgroup_path_of_pid(pid_t pid, const char *controller, char *path, size_t 
 	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
 	f = fopen(file, "re");
 	if (!f)
-		return -errno;
+		return errno ? -errno : -ENOENT;
 	/* "4:memory:/docker/<id>" (v1) or "0::/system.slice/x.scope" (v2) */
 	while (fgets(line, sizeof(line), f)) {
 		char *ctrls = strchr(line, ':'), *p;

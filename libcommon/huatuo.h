@@ -56,6 +56,7 @@ enum ht_opt_flags {
 	HT_OPT_CGROUP = 1 << 3,
 	HT_OPT_BPF = 1 << 4, /* --probe, --buffer-size, --btf: set by ht_main() for BPF tools */
 	HT_OPT_OWN_INTERVAL = 1 << 5, /* the tool parses --interval itself (dropwatch --summary) */
+	HT_OPT_CONTAINER = 1 << 6,    /* --container, and a CONTAINER column in the table */
 };
 
 enum ht_probe_kind {
@@ -100,7 +101,8 @@ struct ht_env {
 	pid_t pid; /* 0 = all */
 	const char *comm;
 	const char *cgroup;
-	uint64_t cgroup_id; /* inode of --cgroup, 0 = none */
+	uint64_t cgroup_id;    /* inode of --cgroup, 0 = none */
+	const char *container; /* --container ID|NAME */
 	const char *output_dir;
 	uint64_t output_max_bytes;
 	unsigned int output_keep;
@@ -478,6 +480,36 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
  * with a prefix ("victim_").
  */
 void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_container *ct);
+/* The container of an event's packet's network namespace (not the host's; needs host /proc). */
+bool ht_container_of_netns(uint32_t inum, struct ht_container *ct);
+/*
+ * An event's container: its task's memory cgroup @cgroup_id (@nodename: the task's UTS
+ * hostname, if the event has it), else the network namespace @netns_inum of the event's
+ * packet, if any (@cgroup_id 0: the packet is not its task's). Fills @ct ("" id when none)
+ * and @memcg (the cgroup's path, may be NULL). Returns whether it passes --cgroup and
+ * --container, and tells the kernel (ht_verdicts) so that further events of a cgroup or
+ * namespace that does not are dropped there.
+ */
+bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, const char *nodename,
+		  struct ht_container *ct, char *memcg, size_t memcg_len);
+/*
+ * The same for a live process the event names by its pid only (a hook flavour that cannot
+ * read its task): its cgroup from /proc. Only --container is applied; nothing is cached.
+ */
+bool ht_attribute_pid(struct ht_env *env, pid_t pid, struct ht_container *ct);
+/* A --container value: letters, digits, '.', '_', '-', 1 to 253 characters. */
+bool ht_container_spec_valid(const char *spec);
+/* @ct is the container --container @spec names: id prefix (>= 12 hex), name or pod name. */
+bool ht_container_matches(const char *spec, const struct ht_container *ct);
+/* At the start of the event loop: read every container's state; say if --container matches none. */
+void ht_containers_start(struct ht_env *env);
+/*
+ * The CONTAINER column: the container's name (up to HT_CONTAINER_LABEL - 1 bytes, a longer
+ * one widens the column), else its 12-hex id; "-" for none. Printable.
+ */
+#define HT_CONTAINER_COLUMN 16
+#define HT_CONTAINER_LABEL 64
+const char *ht_container_label(const struct ht_container *ct, char *buf, size_t len);
 /*
  * Use the BPF object's container maps (bpf/common.bpf.h, HT_WANT_CONTAINERS), if it has them:
  * cgroup paths the kernel recorded at the event. Called once the object is loaded.

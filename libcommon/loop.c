@@ -331,7 +331,7 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	}
 	/* containers that exist now: their runtime state, while it is on disk */
 	if (bpf_object__find_map_by_name(obj, "ht_cgroup_paths"))
-		ht_runtime_scan();
+		ht_containers_start(env);
 	if (pb)
 		err = run_loop(env, &rs, wait_perfbuf, pb, tick, ctx, tick_ns);
 	else

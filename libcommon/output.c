@@ -751,6 +751,12 @@ int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, cons
 	vsnprintf(raw, sizeof(raw), row_fmt, ap);
 	va_end(ap);
 	n = (size_t)snprintf(row, sizeof(row), "%-8s ", stamp);
+	if (env->opt_flags & HT_OPT_CONTAINER) {
+		char label[HT_CONTAINER_LABEL];
+
+		n += (size_t)snprintf(row + n, sizeof(row) - n, "%-*s ", HT_CONTAINER_COLUMN,
+				      ht_container_label(ct, label, sizeof(label)));
+	}
 	/* one line: whatever the values hold, nothing but printable text */
 	n += printable(raw, sizeof(raw), row + n, sizeof(row) - n - 1, false);
 	row[n++] = '\n';
@@ -787,7 +793,10 @@ int ht_start(struct ht_env *env, const char *header_fmt, ...)
 		va_start(ap, header_fmt);
 		vsnprintf(header, sizeof(header), header_fmt, ap);
 		va_end(ap);
-		printf("%-8s %s\n", "TIME", header);
+		if (env->opt_flags & HT_OPT_CONTAINER)
+			printf("%-8s %-*s %s\n", "TIME", HT_CONTAINER_COLUMN, "CONTAINER", header);
+		else
+			printf("%-8s %s\n", "TIME", header);
 		fflush(stdout);
 	}
 	return 0;

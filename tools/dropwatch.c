@@ -167,6 +167,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			ht_usage_error(state, "--interval only applies to --summary and --metrics");
 		if (opts.stack && opts.summary)
 			ht_usage_error(state, "--stack and --summary exclude each other");
+		/* the summary counts drops in the kernel, none goes through user space's lookup */
+		if (opts.summary && env->container)
+			ht_usage_error(state, "--container and --summary exclude each other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -302,12 +305,15 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	char loc[160], num[16], flags[40], eth[24];
 	const char *reason, *proto;
 	char *stack, *text = NULL;
+	struct ht_container ct;
 	int nr, skip, err;
 	cJSON *d;
 
 	(void)ctx;
 	/* the kernel sends only the stack frames it took (bpf/dropwatch.bpf.c) */
 	if (size < offsetof(struct drop_event, ips))
+		return 0;
+	if (!ht_attribute(env, e->cgroup_id, e->netns_inum, NULL, &ct, NULL, 0))
 		return 0;
 	load_reasons(env);
 	reason = reason_name(e->reason, num, sizeof(num));
@@ -387,8 +393,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 			}
 		}
 	}
-	err = ht_emit(env, d, NULL, "auto", "%-16s %-7u %-20s %-28s %-5s %-23s %-23s %-8s %u",
-		      pcomm, e->pid, reason, loc, proto ? proto : "-", src, dst,
+	err = ht_emit(env, d, &ct, "auto", "%-16s %-7u %-20s %-28s %-5s %-23s %-23s %-8s %u", pcomm,
+		      e->pid, reason, loc, proto ? proto : "-", src, dst,
 		      e->ifname[0] ? e->ifname : "-", e->pkt_len);
 	if (!err && text && !(env->count && env->events >= env->count))
 		printf("%s", text);
@@ -725,7 +731,8 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-dropwatch",
 			      .tracer_name = "dropwatch",
 			      .what = "packet drops",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL,
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL |
+					   HT_OPT_CONTAINER,
 			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
 					    "one second of --rate reports, 256K to 4M)",
 			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };

@@ -420,6 +420,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	uint64_t now = ht_now_mono_ns(), suppressed;
 	uint32_t pid = e->pid;
 	const struct pass *pass;
+	struct ht_container ct;
 	struct tracked *t;
 	cJSON *d;
 	int err;
@@ -432,6 +433,10 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		pid = tgid_of(e->tid); /* classic tracepoint: tid only */
 	ht_utf8_sanitize(e->comm, sizeof(e->comm), comm, sizeof(comm));
 	if ((env->pid && pid != (uint32_t)env->pid) || (env->comm && strcmp(env->comm, comm)))
+		return 0;
+	/* the hung task's container (the classic flavour: from /proc, the task is alive) */
+	if (e->cgroup_id ? !ht_attribute(env, e->cgroup_id, 0, NULL, &ct, NULL, 0) :
+			   !ht_attribute_pid(env, (pid_t)e->tid, &ct))
 		return 0;
 	t = track(st, e->tid);
 	t->hangs++;
@@ -467,8 +472,9 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	ht_json_add_u64(d, "suppressed", suppressed);
 
 	if (env->json) {
-		err = ht_emit_text(env, d, NULL, "auto", NULL);
+		err = ht_emit_text(env, d, &ct, "auto", NULL);
 	} else {
+		char label[HT_CONTAINER_LABEL];
 		char stamp[16];
 		time_t wall = time(NULL);
 		struct tm tm;
@@ -479,16 +485,16 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		cap = 256 + (stack ? strlen(stack) * 2 : 0);
 		text = malloc(cap);
 		if (text) {
-			size_t len = (size_t)snprintf(text, cap,
-						      "%-8s %-7u %-7u %-16s %7zu %6llu\n", stamp,
-						      pid, e->tid, pcomm, pass->scan.n,
-						      (unsigned long long)t->hangs);
+			size_t len = (size_t)snprintf(
+				text, cap, "%-8s %-*s %-7u %-7u %-16s %7zu %6llu\n", stamp,
+				HT_CONTAINER_COLUMN, ht_container_label(&ct, label, sizeof(label)),
+				pid, e->tid, pcomm, pass->scan.n, (unsigned long long)t->hangs);
 
 			for (char *l = stack ? strtok(stack, "\n") : NULL; l && len < cap;
 			     l = strtok(NULL, "\n"))
 				len += (size_t)snprintf(text + len, cap - len, "    %s\n", l);
 		}
-		err = ht_emit_text(env, d, NULL, "auto", text ? text : "");
+		err = ht_emit_text(env, d, &ct, "auto", text ? text : "");
 		free(text);
 	}
 	free(stack);
@@ -598,7 +604,7 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-hungtask",
 			      .tracer_name = "hungtask",
 			      .what = "hung tasks",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER };
 	static const struct ht_tool tool = {
 		.argp = &argp,
 		.skel = &hungtask_skel_ops,

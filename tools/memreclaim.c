@@ -66,9 +66,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	ht_utf8_sanitize(e->task.comm, sizeof(e->task.comm), comm, sizeof(comm));
 	if (env->comm && strcmp(env->comm, comm))
 		return 0;
-	ht_container_lookup("memory", e->task.memcg_id, e->task.nodename, &ct, memcg,
-			    sizeof(memcg));
-	if (!ht_cgroup_wanted(env, "memory", e->task.memcg_id, memcg))
+	if (!ht_attribute(env, e->task.memcg_id, 0, e->task.nodename, &ct, memcg, sizeof(memcg)))
 		return 0;
 
 	d = cJSON_CreateObject();
@@ -165,7 +163,7 @@ int main(int argc, char **argv)
 			      .tracer_name = "memory_reclaim_events",
 			      .what = "direct reclaim stalls",
 			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
-					   HT_OPT_CGROUP,
+					   HT_OPT_CGROUP | HT_OPT_CONTAINER,
 			      .threshold_ns = 900 * NSEC_PER_MSEC };
 	static const struct ht_tool tool = {
 		.argp = &argp,

@@ -156,6 +156,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	char saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
 	int af = e->family == 10 ? AF_INET6 : AF_INET;
 	double latency_ms, threshold_ms;
+	struct ht_container ct;
 	cJSON *d;
 
 	(void)ctx;
@@ -166,6 +167,9 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	else
 		strcpy(comm, "-"); /* softirq stages: no process of the packet */
 	if (env->comm && strcmp(env->comm, comm))
+		return 0;
+	/* the reader's container at the user copy, else the packet's network namespace's */
+	if (!ht_attribute(env, e->cgroup_id, e->netns_inum, NULL, &ct, NULL, 0))
 		return 0;
 	ht_utf8_sanitize(e->ifname, sizeof(e->ifname), ifname, sizeof(ifname));
 	inet_ntop(af, e->saddr, saddr, sizeof(saddr));
@@ -191,7 +195,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	cJSON_AddNumberToObject(d, "net_namespace_inum", e->netns_inum);
 
 	ht_printable(comm, strlen(comm), pcomm, sizeof(pcomm));
-	return ht_emit(env, d, NULL, "auto", "%-12s %-7u %-16s %9.2f %-12s %s:%u -> %s:%u",
+	return ht_emit(env, d, &ct, "auto", "%-12s %-7u %-16s %9.2f %-12s %s:%u -> %s:%u",
 		       where_names[e->where], e->pid, pcomm, latency_ms, tcp_state_name(e->state),
 		       saddr, e->sport, daddr, e->dport);
 }
@@ -226,7 +230,7 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-netrxlat",
 			      .tracer_name = "net_rx_latency",
 			      .what = "slow TCP receive paths",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM };
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER };
 	/* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
 	static const struct ht_tool tool = {
 		.argp = &argp,

@@ -49,14 +49,16 @@ struct side {
 	char comm[HT_COMM_LEN * 3 + 1];
 	char memcg[4096];
 	struct ht_container ct;
+	bool wanted; /* its cgroup or container passes --cgroup and --container */
 };
 
-static void resolve(struct side *s, const struct ht_task *t)
+static void resolve(struct ht_env *env, struct side *s, const struct ht_task *t)
 {
 	char path[64];
 
 	s->task = t;
-	ht_container_lookup("memory", t->memcg_id, t->nodename, &s->ct, s->memcg, sizeof(s->memcg));
+	s->wanted =
+		ht_attribute(env, t->memcg_id, 0, t->nodename, &s->ct, s->memcg, sizeof(s->memcg));
 	if (!t->comm[0] && t->pid) {
 		/*
 		 * classic tracepoint flavor (< 6.9) when the victim is not the trigger: its pid
@@ -73,10 +75,12 @@ static void resolve(struct side *s, const struct ht_task *t)
 		 * cgroup_exit, after which the cgroup reads as the root: none, not a wrong one)
 		 */
 		if (!ht_cgroup_path_of_pid((int)t->pid, "memory", s->memcg, sizeof(s->memcg)) &&
-		    !ht_task_exiting((pid_t)t->pid))
-			ht_container_from_path(s->memcg, &s->ct);
-		else
+		    !ht_task_exiting((pid_t)t->pid) && ht_container_from_path(s->memcg, &s->ct))
+			ht_runtime_fill(&s->ct);
+		else if (ht_task_exiting((pid_t)t->pid))
 			s->memcg[0] = '\0';
+		s->wanted = ht_cgroup_wanted(env, "memory", 0, s->memcg) &&
+			    (!env->container || ht_container_matches(env->container, &s->ct));
 		return;
 	}
 	ht_utf8_sanitize(t->comm, sizeof(t->comm), s->comm, sizeof(s->comm));
@@ -101,8 +105,7 @@ static bool wanted(const struct ht_env *env, const struct side *trigger, const s
 {
 	if (env->comm && strcmp(env->comm, trigger->comm) && strcmp(env->comm, victim->comm))
 		return false;
-	return ht_cgroup_wanted(env, "memory", victim->task->memcg_id, victim->memcg) ||
-	       ht_cgroup_wanted(env, "memory", trigger->task->memcg_id, trigger->memcg);
+	return victim->wanted || trigger->wanted;
 }
 
 /* @bytes for the table ("64.0M"), or "-" when the hook could not read it. */
@@ -124,8 +127,8 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	(void)ctx;
 	if (size < sizeof(*e))
 		return 0;
-	resolve(&trigger, &e->trigger);
-	resolve(&victim, &e->victim);
+	resolve(env, &trigger, &e->trigger);
+	resolve(env, &victim, &e->victim);
 	if (!wanted(env, &trigger, &victim))
 		return 0;
 
@@ -199,7 +202,8 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-oom",
 			      .tracer_name = "oom",
 			      .what = "OOM kills",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP };
+			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP |
+					   HT_OPT_CONTAINER };
 	static const struct ht_tool tool = {
 		.argp = &argp,
 		.skel = &oom_skel_ops,

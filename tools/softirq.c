@@ -161,11 +161,15 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 {
 	const struct softirq_event *e = data;
 	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN], off[32], where[160], *stack;
+	struct ht_container ct;
 	int nr, skip;
 	cJSON *d;
 
 	(void)ctx;
 	if (size < sizeof(*e))
+		return 0;
+	/* the interrupted task's container */
+	if (!ht_attribute(env, e->cgroup_id, 0, NULL, &ct, NULL, 0))
 		return 0;
 	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
 	skip = ht_stack_skip_tracing(ht_kernel_ksyms(), (const uint64_t *)e->ips, nr);
@@ -187,7 +191,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	ht_printable(e->comm, sizeof(e->comm), pcomm, sizeof(pcomm));
 	interrupted_frame(stack ? stack : "", where, sizeof(where));
 	free(stack);
-	return ht_emit(env, d, NULL, "auto", "%-4u %-7u %-16s %9s %s", e->cpu, e->pid, pcomm,
+	return ht_emit(env, d, &ct, "auto", "%-4u %-7u %-16s %9s %s", e->cpu, e->pid, pcomm,
 		       ht_fmt_duration(e->offtime_ns, off, sizeof(off)), where);
 }
 
@@ -263,7 +267,7 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-softirq",
 			      .tracer_name = "softirq",
 			      .what = "late scheduler ticks",
-			      .opt_flags = HT_OPT_THRESHOLD,
+			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_CONTAINER,
 			      .threshold_ns = 100 * NSEC_PER_MSEC,
 			      .kconfig_hz =
 				      true /* extern CONFIG_HZ __kconfig: the tick period */ };

@@ -372,8 +372,9 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	char pcomm[64], dur[32], *stack, *cpus;
 	int cpu = (int)e->cpu, pid = (int)e->pid, nr, skip;
 	unsigned int secs = 0;
-	bool early = e->source == SOFTLOCKUP_EARLY;
+	bool early = e->source == SOFTLOCKUP_EARLY, wanted;
 	uint64_t stuck_ns = e->stuck_ns;
+	struct ht_container ct;
 	struct ht_backoff *b;
 	cJSON *d;
 
@@ -396,6 +397,13 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	if (env->pid && pid != env->pid)
 		return 0;
 	if (env->comm && strcmp(env->comm, comm))
+		return 0;
+	/* current's container: the stuck task's, unless the report names another task */
+	if (early || (uint32_t)pid == e->pid)
+		wanted = ht_attribute(env, e->cgroup_id, 0, NULL, &ct, NULL, 0);
+	else
+		wanted = ht_attribute_pid(env, pid, &ct);
+	if (!wanted)
 		return 0;
 	st->count++;
 	b = &st->backoff[(early ? 0 : st->ncpus) + cpu];
@@ -434,7 +442,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	free(stack);
 	free(cpus);
 	ht_printable(comm, strlen(comm), pcomm, sizeof(pcomm));
-	return ht_emit(env, d, NULL, "auto", "%-4d %-7d %-16s %9s %-6s %llu", cpu, pid, pcomm,
+	return ht_emit(env, d, &ct, "auto", "%-4d %-7d %-16s %9s %-6s %llu", cpu, pid, pcomm,
 		       ht_fmt_duration(stuck_ns, dur, sizeof(dur)), early ? "early" : "kernel",
 		       (unsigned long long)st->count);
 }
@@ -532,7 +540,8 @@ int main(int argc, char **argv)
 	struct ht_env env = { .tool = "huatuo-softlockup",
 			      .tracer_name = "softlockup",
 			      .what = "soft lockups",
-			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM,
+			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
+					   HT_OPT_CONTAINER,
 			      .threshold_ns = NSEC_PER_SEC };
 
 	return ht_main(&env, &tool, argc, argv);
