@@ -232,3 +232,89 @@ oom_docker() {
 	run grep -l "HOSTSECRET" "$OUT" "$ERR" "$OUT.table" "$ERR.table" "$BATS_TEST_TMPDIR/store/oom"
 	assert_failure
 }
+
+@test "--container: by name, pod name or id prefix, decided in the kernel; a second container's events stay out" {
+	# a container running before the tool, named by an id prefix
+	docker_run -d --name "${NAME}_c" -m 32m --memory-swap 32m "$CT_IMAGE" sleep 60 > /dev/null
+	cid=$(docker inspect -f '{{.Id}}' "${NAME}_c")
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60 --container "${NAME}_a"
+	start_tracer2 "$OUT.pod" "$ERR.pod" "$HT_BUILD/huatuo-oom" -d 60 --container "pod-b-$$"
+	a_tracer=$TRACER_PID
+	"$HT_BUILD/huatuo-oom" -j -d 60 --container "${cid:0:12}" > "$OUT.id" 2> "$ERR.id" &
+	id_tracer=$!
+	for _ in $(seq 100); do grep -q '^Tracing' "$ERR.id" && break; sleep 0.1; done
+	# none of a and b exists yet: said once; c does
+	assert_equal "$(grep -c "no container matches --container ${NAME}_a yet" "$ERR")" 1
+	assert_equal "$(grep -c "no container matches" "$ERR.id")" 0
+	# a: started after the tools, by its name; b: two kills in one container, by its pod name
+	oom_docker a --name "${NAME}_a"
+	docker_run -d --cidfile "$CT_DIR/cid.b" --name "${NAME}_b" -m 32m --memory-swap 32m \
+		--label io.kubernetes.pod.name="pod-b-$$" "$CT_IMAGE" \
+		sh -c "$CT_OOM_CMD; $CT_OOM_CMD; sleep 60" > /dev/null
+	docker exec "${NAME}_c" sh -c "$CT_OOM_CMD" || true
+	for _ in $(seq 50); do
+		[ "$(docker inspect -f '{{.State.Pid}}' "${NAME}_b")" != 0 ] &&
+			[ "$(grep -c . "$OUT.pod")" -ge 3 ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	# the first kill of b told a's tracer that b's cgroup is not wanted: the second stayed
+	# in the kernel
+	b=$(cat "$CT_DIR/cid.b")
+	run verdicts "$a_tracer"
+	assert_line "$(cgroup_id_of "$b") 2"
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	TRACER_PID=$id_tracer
+	stop_tracer
+	stop_tracer2
+	docker rm -f "${NAME}_b" "${NAME}_c" > /dev/null
+	assert_ndjson "$OUT"
+	# a's tracer: a's kill only
+	assert_equal "$(jq -r .container_id "$OUT" | sort -u)" "$(cat "$CT_DIR/cid.a")"
+	# the pod's: b's two kills, in a table with the CONTAINER column
+	assert_equal "$(head -1 "$OUT.pod" | awk '{print $2}')" CONTAINER
+	assert_equal "$(grep -c " ${NAME}_b " "$OUT.pod")" 2
+	assert_equal "$(wc -l < "$OUT.pod")" 3
+	# the id prefix's: c's kill only (docker exec joins the container's cgroup)
+	assert_equal "$(jq -r .container_id "$OUT.id" | sort -u)" "$cid"
+}
+
+@test "--container: bad values exit 64 naming the option" {
+	for v in '' 'a b' 'x/y' "$(printf 'a\nb')" "$(head -c 300 /dev/zero | tr '\0' a)"; do
+		run "$HT_BUILD/huatuo-oom" --container "$v" --check
+		assert_equal "$status" 64
+		assert_output --partial "invalid --container"
+	done
+	run "$HT_BUILD/huatuo-dropwatch" --summary --container web --check
+	assert_equal "$status" 64
+	assert_output --partial -- "--container and --summary"
+}
+
+@test "dropwatch: drops in a container's own network namespace, from its process and from a host process in it" {
+	docker_run -d --name "${NAME}_d" --label io.kubernetes.pod.name="pod-d-$$" "$CT_IMAGE" sleep 60 > /dev/null
+	docker_run -d --name "${NAME}_e" "$CT_IMAGE" sleep 60 > /dev/null
+	did=$(docker inspect -f '{{.Id}}' "${NAME}_d")
+	dpid=$(docker inspect -f '{{.State.Pid}}' "${NAME}_d")
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j -d 60 --netns "/proc/$dpid/ns/net"
+	start_tracer2 "$OUT.ct" "$ERR.ct" "$HT_BUILD/huatuo-dropwatch" -j -d 60 --container "pod-d-$$"
+	# the container's own nc: a SYN to a closed port (NO_SOCKET), in its process context
+	docker exec "${NAME}_d" nc -w 1 127.0.0.1 9 < /dev/null || true
+	docker exec "${NAME}_e" nc -w 1 127.0.0.1 9 < /dev/null || true
+	# a host process (host cgroup) in the container's namespace: the namespace's container
+	sender=$(nsenter -t "$dpid" -n python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 | head -1)
+	sleep 0.5
+	stop_tracer
+	stop_tracer2
+	docker rm -f "${NAME}_d" "${NAME}_e" > /dev/null
+	assert_ndjson "$OUT"
+	jq -s -e --arg id "$did" --arg pod "pod-d-$$" 'map(select(.tracer_data.comm == "nc")) |
+		length >= 1 and all(.container_id == $id and .container_pod_name == $pod)' "$OUT" ||
+		fail "$(cat "$OUT")"
+	jq -s -e --arg id "$did" --argjson pid "$sender" 'map(select(.tracer_data.pid == $pid)) |
+		length == 3 and all(.container_id == $id and .tracer_data.reason == "NO_SOCKET")' "$OUT" ||
+		fail "$(cat "$OUT")"
+	# --container: d's drops only (e's nc dropped in e's namespace)
+	jq -s -e --arg id "$did" 'length >= 4 and all(.container_id == $id)' "$OUT.ct" ||
+		fail "$(cat "$OUT.ct")"
+}

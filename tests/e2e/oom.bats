@@ -107,8 +107,8 @@ time.sleep(1)'
 	wait_tracer 10
 	assert_equal "$TRACER_RC" 0
 	run cat "$OUT"
-	assert_line --index 0 --regexp '^TIME +TPID +TRIGGER +VPID +VICTIM +ANON +FILE +SHMEM +USAGE +LIMIT +MEMCG$'
-	assert_line --index 1 --regexp "^[0-9:]{8} +$hog +python3 +$hog +python3 .* 64\.0M /rtest_oom_$$\$"
+	assert_line --index 0 --regexp '^TIME +CONTAINER +TPID +TRIGGER +VPID +VICTIM +ANON +FILE +SHMEM +USAGE +LIMIT +MEMCG$'
+	assert_line --index 1 --regexp "^[0-9:]{8} +- +$hog +python3 +$hog +python3 .* 64\.0M /rtest_oom_$$\$"
 	assert_equal "${#lines[@]}" 2
 }
 
@@ -144,7 +144,7 @@ kib_to_table() {
 		and .memcg_usage_bytes >= .memcg_limit_bytes - 2097152' "$BATS_TEST_TMPDIR/store/oom" ||
 		fail "dmesg: $kill_line; JSON: $(cat "$BATS_TEST_TMPDIR/store/oom")"
 	run cat "$OUT"
-	assert_line --index 1 --regexp "^[0-9:]{8} +$hog +python3 +$hog +python3 +$(kib_to_table "$anon") +$(kib_to_table "$file") +$(kib_to_table "$shmem") +64\.0M +64\.0M /rtest_oom_$$\$"
+	assert_line --index 1 --regexp "^[0-9:]{8} +- +$hog +python3 +$hog +python3 +$(kib_to_table "$anon") +$(kib_to_table "$file") +$(kib_to_table "$shmem") +64\.0M +64\.0M /rtest_oom_$$\$"
 }
 
 @test "-o DIR keeps the same JSON lines in DIR/oom" {

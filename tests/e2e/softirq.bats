@@ -148,7 +148,8 @@ kmsg_writer() {
 	pid=$(head -1 "$BATS_TEST_TMPDIR/stalls")
 	# the tick is taken in bpf_local_irq_restore (a pvm_irq_enable or _raw_spin_unlock_irqrestore
 	# elsewhere); the stall is the BPF program that called it
-	run awk -v pid="$pid" '$3 == pid { $1 = $2 = $3 = $4 = $5 = ""; print }' "$OUT"
+	# TIME CONTAINER CPU PID COMM OFFTIME INTERRUPTED
+	run awk -v pid="$pid" '$4 == pid { $1 = $2 = $3 = $4 = $5 = $6 = ""; print }' "$OUT"
 	assert_equal "${#lines[@]}" 3
 	for l in "${lines[@]}"; do
 		[[ "$l" =~ ^\ +bpf_prog_[0-9a-f]+_irq_off\+0x ]] || fail "INTERRUPTED: '$l' in $(cat "$OUT")"
@@ -164,9 +165,9 @@ kmsg_writer() {
 	assert_success
 	# every row has the column; the spinner never enters the kernel: its rows are (user space)
 	# but for a tick that interrupted an interrupt's softirq work (rare: allow 10 %)
-	printf '%s\n' "${lines[@]:1}" | awk 'NF < 6 { exit 1 }' || fail "a row without INTERRUPTED: $output"
-	n=$(printf '%s\n' "${lines[@]}" | awk -v pid="$BUSY_PID" '$3 == pid' | wc -l)
-	user=$(printf '%s\n' "${lines[@]}" | awk -v pid="$BUSY_PID" '$3 == pid && /\(user space\)$/' | wc -l)
+	printf '%s\n' "${lines[@]:1}" | awk 'NF < 7 { exit 1 }' || fail "a row without INTERRUPTED: $output"
+	n=$(printf '%s\n' "${lines[@]}" | awk -v pid="$BUSY_PID" '$4 == pid' | wc -l)
+	user=$(printf '%s\n' "${lines[@]}" | awk -v pid="$BUSY_PID" '$4 == pid && /\(user space\)$/' | wc -l)
 	BUSY_PID=
 	[ "$n" -ge 10 ] && [ $((user * 10)) -ge $((n * 9)) ] || fail "$user of $n spinner rows say (user space): $output"
 }

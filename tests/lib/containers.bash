@@ -137,3 +137,18 @@ stop_tracer2() {
 	wait "$TRACER2_PID" || TRACER2_RC=$?
 	TRACER2_PID=
 }
+
+# verdicts PID: the tracer's kernel verdicts for --container, "KEY VALUE" lines (key: cgroup id,
+# value 1 pass, 2 drop), from the ht_verdicts map among the BPF maps its fds hold
+verdicts() {
+	local id
+	for id in $(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^map_id:[[:space:]]*//p' | sort -u); do
+		bpftool -j map show id "$id" 2>/dev/null | jq -e '.name == "ht_verdicts"' > /dev/null || continue
+		bpftool -j map dump id "$id" | jq -r '.[].formatted | "\(.key) \(.value)"'
+	done
+}
+
+# cgroup_id_of CONTAINER_ID: the inode of a docker container's memory cgroup
+cgroup_id_of() {
+	stat -c %i "$(memcg_root)/docker/$1"
+}
