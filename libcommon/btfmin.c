@@ -12,7 +12,8 @@
  * own root type) and any pointer member matches a pointer field (bpf_core_fields_are_compat).
  * The result, a few KB, is passed to libbpf as btf_custom_path. It is made by one walk over
  * the raw file that never loads the rest (btfwalk.c): a first start costs about what a
- * cached one does. A raw --btf FILE ($HUATUO_BTF) gets the same treatment.
+ * cached one does. A --btf FILE ($HUATUO_BTF: raw BTF, or an ELF file's .BTF section) gets
+ * the same treatment.
  *
  * Whenever the answer could differ from full kernel BTF, this returns NULL and libbpf uses
  * kernel BTF (or the --btf file) as before: relocation kinds that follow pointers or name
@@ -404,7 +405,7 @@ static const char *subset_error(int err)
 {
 	switch (err) {
 	case -EPROTO:
-		return "not raw BTF: libbpf reads it";
+		return "neither raw BTF nor ELF with .BTF: libbpf reads it";
 	case -ENOENT:
 		return "a relocated type is in a module's BTF";
 	case -EOPNOTSUPP:

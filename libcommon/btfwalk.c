@@ -21,6 +21,7 @@
  * Everything read is bounds-checked: --btf FILE is whatever the user gives.
  */
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btf.h>
@@ -924,12 +925,56 @@ static int modules_name_root(struct walk *w, const char *moddir)
 
 /* ---- the walk */
 
+/* Where the .BTF section of an ELF file (a vmlinux image, say) is, as libbpf would read it. */
+static int elf_btf(struct src *s, uint64_t *base, uint64_t *size)
+{
+	const unsigned char native = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB :
+										 ELFDATA2MSB;
+	const char *p = src_at(s, W_TYPES, 0, sizeof(Elf64_Ehdr), WIN_LOOKUP);
+	Elf64_Shdr strtab, sh;
+	Elf64_Ehdr eh;
+
+	if (!p)
+		return -EPROTO;
+	memcpy(&eh, p, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != native ||
+	    eh.e_shentsize != sizeof(sh) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+		return -EPROTO; /* 32-bit, foreign or odd: libbpf's business */
+	p = src_at(s, W_TYPES, eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof(sh), sizeof(sh),
+		   WIN_LOOKUP);
+	if (!p)
+		return -EINVAL;
+	memcpy(&strtab, p, sizeof(strtab));
+	for (uint64_t i = 0; i < eh.e_shnum; i++) {
+		p = src_at(s, W_TYPES, eh.e_shoff + i * sizeof(sh), sizeof(sh), WIN_LOOKUP);
+		if (!p)
+			return -EINVAL;
+		memcpy(&sh, p, sizeof(sh));
+		if (sh.sh_name >= strtab.sh_size || strtab.sh_size - sh.sh_name < sizeof(".BTF") ||
+		    sh.sh_type == SHT_NOBITS)
+			continue;
+		p = src_at(s, W_STRS, strtab.sh_offset + sh.sh_name, sizeof(".BTF"), WIN_LOOKUP);
+		if (!p)
+			return -EINVAL;
+		if (memcmp(p, ".BTF", sizeof(".BTF")))
+			continue;
+		if (sh.sh_offset > s->size || sh.sh_size > s->size - sh.sh_offset)
+			return -EINVAL;
+		*base = sh.sh_offset;
+		*size = sh.sh_size;
+		return 0;
+	}
+	return -EPROTO; /* no .BTF: libbpf says so */
+}
+
 static int open_src(struct walk *w, int fd, unsigned int flags)
 {
+	uint64_t base = 0, size;
 	struct btf_header h;
 	struct statfs fs;
 	struct stat st;
 	const char *p;
+	int err;
 
 	w->s.fd = fd;
 	if (fstat(fd, &st))
@@ -947,19 +992,26 @@ static int open_src(struct walk *w, int fd, unsigned int flags)
 		if (m != MAP_FAILED)
 			w->s.map = m;
 	}
-	p = src_at(&w->s, W_TYPES, 0, sizeof(h), WIN_SCAN);
+	size = w->s.size;
+	p = src_at(&w->s, W_TYPES, 0, SELFMAG, WIN_SCAN);
+	if (p && !memcmp(p, ELFMAG, SELFMAG)) {
+		err = elf_btf(&w->s, &base, &size);
+		if (err)
+			return err;
+	}
+	p = size >= sizeof(h) ? src_at(&w->s, W_TYPES, base, sizeof(h), WIN_SCAN) : NULL;
 	if (!p)
 		return src_err(&w->s);
 	memcpy(&h, p, sizeof(h));
 	if (h.magic != BTF_MAGIC)
-		return -EPROTO; /* ELF, or the other byte order: libbpf's business */
-	if (h.version != BTF_VERSION || h.hdr_len < sizeof(h) || h.hdr_len > w->s.size ||
-	    (uint64_t)h.str_off + h.str_len > w->s.size - h.hdr_len ||
+		return -EPROTO; /* the other byte order, say: libbpf's business */
+	if (h.version != BTF_VERSION || h.hdr_len < sizeof(h) || h.hdr_len > size ||
+	    (uint64_t)h.str_off + h.str_len > size - h.hdr_len ||
 	    (uint64_t)h.type_off + h.type_len > h.str_off || h.type_off % 4 || !h.str_len)
 		return -EINVAL;
-	w->types = h.hdr_len + (uint64_t)h.type_off;
+	w->types = base + h.hdr_len + h.type_off;
 	w->types_end = w->types + h.type_len;
-	w->strs = h.hdr_len + (uint64_t)h.str_off;
+	w->strs = base + h.hdr_len + h.str_off;
 	w->str_len = h.str_len;
 	/* libbpf: "" first, NUL last (every name ends inside the section) */
 	p = src_at(&w->s, W_STRS, w->strs, 1, 1);

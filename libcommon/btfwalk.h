@@ -41,7 +41,7 @@ struct ht_btf_subset {
 };
 
 /*
- * The subset of the raw BTF file @fd: every type named like a root (of a kind a relocation's
+ * The subset of the BTF file @fd (raw, or the .BTF section of an ELF file): every type named like a root (of a kind a relocation's
  * root can have: not a function, prototype, variable, section or tag), "long int",
  * and what they embed by value (members, array elements, typedefs, modifiers), in that
  * order; pointers to types outside it become pointers to void. Byte for byte what btfmin.c
@@ -52,7 +52,7 @@ struct ht_btf_subset {
  * A required root the file lacks is looked for in the split BTF files of @moddir (module
  * BTF on top of this file; NULL: not looked for).
  *
- * Returns 0, or -errno: -EPROTO not native-endian raw BTF (an ELF file, say), -EINVAL
+ * Returns 0, or -errno: -EPROTO neither native-endian raw BTF nor an ELF file with .BTF, -EINVAL
  * malformed, -EOPNOTSUPP a kept type of a kind the subset does not carry (a member that is a
  * function, say),
  * -ENOENT a required root is in a module's BTF, -ENOMEM, -EIO.

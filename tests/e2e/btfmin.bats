@@ -66,9 +66,13 @@ bytes_read() {
 	[ "$compared" -ge 9 ] || fail "only $compared tool/probe pairs compared"
 }
 
-@test "the subset of kernel BTF mapped and of a copy read through the window: same bytes" {
-	local t file=$BATS_TEST_TMPDIR/vmlinux.btf n=0
+@test "the subset of kernel BTF mapped, of a copy read through the window, of an ELF: same bytes" {
+	local t file=$BATS_TEST_TMPDIR/vmlinux.btf elf=$BATS_TEST_TMPDIR/vmlinux.elf n=0
+	require_cmd objcopy
 	cp /sys/kernel/btf/vmlinux "$file"
+	# an ELF image with the kernel's BTF as its .BTF section, as a vmlinux has it
+	objcopy --add-section .BTF="$file" --set-section-flags .BTF=readonly \
+		"$HT_BUILD/huatuo-oom" "$elf"
 	for t in $(bpf_tools); do
 		"$HT_BUILD/huatuo-$t" --check >/dev/null 2>&1 || continue
 		HUATUO_BTF_CACHE=$CACHE/kernel run -0 "$HT_BUILD/huatuo-$t" --check -v
@@ -77,6 +81,10 @@ bytes_read() {
 		assert_output --regexp "new subset: [0-9]+ of [0-9]+ types of $file, read\)"
 		cmp "$CACHE"/kernel/huatuo-"$t"-*.btf "$CACHE"/file/huatuo-"$t"-*.btf ||
 			fail "huatuo-$t: the subsets differ"
+		HUATUO_BTF_CACHE=$CACHE/elf run -0 "$HT_BUILD/huatuo-$t" --check -v --btf "$elf"
+		assert_output --regexp "new subset: [0-9]+ of [0-9]+ types of $elf, read\)"
+		cmp "$CACHE"/kernel/huatuo-"$t"-*.btf "$CACHE"/elf/huatuo-"$t"-*.btf ||
+			fail "huatuo-$t: the subset of the ELF differs"
 		n=$((n + 1))
 	done
 	[ "$n" -ge 5 ]

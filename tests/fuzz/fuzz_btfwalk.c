@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer: the raw BTF walker behind the kernel BTF subset (libcommon/btfwalk.c), which
- * also reads the --btf FILE users give. The input is the BTF file, and once more a module's
- * split BTF on top of it. Besides not crashing:
+ * also reads the --btf FILE users give. The input is the BTF file (raw, or an ELF file with a
+ * .BTF section), and once more a module's split BTF on top of it. Besides not crashing:
  *  - read through the window and mapped, the walk gives the same answer, byte for byte;
  *  - a subset parses with libbpf;
  *  - where libbpf parses the input, the subset is the one built from libbpf's parse the way
@@ -16,11 +16,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <elf.h>
+
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/btf.h>
 
 #include "btfwalk.h"
+#include "huatuo.h"
 
 static const char *const names[] = { "a", "b", "c", "t", "e", "e64", "mid", "ab", "f", "m_only" };
 
@@ -211,6 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *want = NULL;
 	__u32 want_len = 0;
 	struct btf_header h;
+	const void *btf;
+	size_t btf_len;
 
 	if (fd < 0) {
 		libbpf_set_print(silent);
@@ -228,11 +233,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_rd = walk(fd, &r, NULL, HT_BTF_READ, &rd);
 	err_mp = walk(fd, &r, NULL, HT_BTF_MAP, &mp);
 	same(err_rd, &rd, err_mp, &mp);
+	/* an ELF file: its .BTF section is the BTF (little-endian here, as the walker wants) */
+	btf = data;
+	btf_len = size;
+	if (size > EI_DATA && !memcmp(data, ELFMAG, SELFMAG)) {
+		btf = data[EI_DATA] == ELFDATA2LSB ? ht_elf_section(data, size, ".BTF", &btf_len) :
+						     NULL;
+		if (!btf)
+			btf_len = 0;
+	}
 	/* the walker is stricter than libbpf 1.1 only on the header's version and length */
-	if (size >= sizeof(h)) {
-		memcpy(&h, data, sizeof(h));
+	if (btf_len >= sizeof(h)) {
+		memcpy(&h, btf, sizeof(h));
 		if (h.magic == BTF_MAGIC && h.version == BTF_VERSION && h.hdr_len >= sizeof(h) &&
-		    !oracle(data, size, &r, &want, &want_len) &&
+		    !oracle(btf, btf_len, &r, &want, &want_len) &&
 		    (err_rd || rd.len != want_len || memcmp(rd.raw, want, want_len)))
 			abort(); /* not what the full parse gives */
 	}

@@ -84,7 +84,7 @@ subset() {
 }
 
 @test "not raw BTF or malformed: an error, never a crash" {
-	run -1 U btf-subset "$HT_BUILD/ht-unit" read - a # an ELF file: libbpf's business
+	run -1 U btf-subset "$HT_BUILD/ht-unit" read - a # ELF without .BTF: libbpf's business
 	assert_output "btf-subset: Protocol error"
 	head -c 1000 "$D/base.btf" > "$D/short"
 	run -1 U btf-subset "$D/short" read - a
@@ -97,6 +97,23 @@ subset() {
 	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[24 + 7] = 31; open(sys.argv[2], "wb").write(d)' \
 		"$D/base.btf" "$D/kind"
 	run -1 U btf-subset "$D/kind" read - a
+	assert_output "btf-subset: Invalid argument"
+}
+
+@test "the .BTF section of an ELF file gives the subset of the same BTF as a raw file" {
+	require_cmd objcopy
+	objcopy --add-section .BTF="$D/base.btf" --set-section-flags .BTF=readonly \
+		"$HT_BUILD/ht-unit" "$D/elf"
+	subset "$D/base.btf" - a b mid > "$D/raw.dump"
+	cp "$D/map" "$D/raw"
+	run -0 subset "$D/elf" - a b mid
+	cmp "$D/raw" "$D/map"
+	assert_output "$(cat "$D/raw.dump")"
+	# a section cut short: malformed, never read past
+	head -c 1000 "$D/base.btf" > "$D/short"
+	objcopy --add-section .BTF="$D/short" --set-section-flags .BTF=readonly \
+		"$HT_BUILD/ht-unit" "$D/elf-short"
+	run -1 U btf-subset "$D/elf-short" read - a
 	assert_output "btf-subset: Invalid argument"
 }
 
