@@ -81,10 +81,9 @@ static bool has_bpf_privilege(void)
 	struct __user_cap_data_struct data[2] = { { 0 } };
 	uint64_t eff;
 
-	if (geteuid() == 0)
-		return true;
+	/* by capabilities, not uid: root in a container often has neither */
 	if (syscall(SYS_capget, &hdr, data))
-		return false;
+		return geteuid() == 0;
 	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
 #define CAP(n) (1ULL << (n))
 	return (eff & CAP(21)) ||
@@ -95,8 +94,26 @@ int ht_check_privilege(const struct ht_env *env)
 {
 	if (has_bpf_privilege())
 		return 0;
-	ht_err(env, "need root or CAP_BPF+CAP_PERFMON to load BPF programs (run with sudo)");
+	if (geteuid() == 0)
+		ht_err(env,
+		       "root without CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON, cannot load BPF "
+		       "programs (a container: add the capabilities, e.g. docker run --cap-add "
+		       "SYS_ADMIN, or run it --privileged)");
+	else
+		ht_err(env,
+		       "need root or CAP_BPF+CAP_PERFMON to load BPF programs (run with sudo)");
 	return 1;
+}
+
+/* A seccomp filter is on this process (/proc/self/status "Seccomp: 2"). */
+static bool seccomp_filtered(void)
+{
+	char buf[4096], *p;
+
+	if (ht_read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
+		return false;
+	p = strstr(buf, "\nSeccomp:");
+	return p && strtol(p + 9, NULL, 10) == 2;
 }
 
 /* Check privilege and BTF; fill open options. Returns 0 or 1 (message printed). */
@@ -116,6 +133,14 @@ static int preflight(struct ht_env *env, struct bpf_object_open_opts *opts)
 	return 0;
 }
 
+static char tracefs_error[128];
+
+/* A tracefs this tool mounted goes away with it. */
+static void unmount_tracefs(void)
+{
+	umount2("/sys/kernel/tracing", MNT_DETACH);
+}
+
 const char *ht_tracefs(void)
 {
 	static const char *found;
@@ -129,11 +154,24 @@ const char *ht_tracefs(void)
 		return found = "/sys/kernel/tracing";
 	if (!stat("/sys/kernel/debug/tracing/events", &st))
 		return found = "/sys/kernel/debug/tracing";
-	/* not mounted: mount it where the kernel expects it (we are root by now) */
-	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
-	    !stat("/sys/kernel/tracing/events", &st))
+	/* not mounted (a container): mount it where the kernel expects it, for our lifetime */
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		snprintf(tracefs_error, sizeof(tracefs_error),
+			 "tracefs is not mounted at /sys/kernel/tracing and mounting it failed: %s",
+			 strerror(errno));
+		return NULL;
+	}
+	atexit(unmount_tracefs);
+	if (!stat("/sys/kernel/tracing/events", &st))
 		return found = "/sys/kernel/tracing";
+	snprintf(tracefs_error, sizeof(tracefs_error),
+		 "tracefs mounted at /sys/kernel/tracing has no events/: %s", strerror(errno));
 	return NULL;
+}
+
+const char *ht_tracefs_error(void)
+{
+	return tracefs_error[0] ? tracefs_error : "tracefs is not available";
 }
 
 bool ht_tracepoint_exists(const char *category, const char *event)
@@ -147,13 +185,34 @@ bool ht_tracepoint_exists(const char *category, const char *event)
 	return access(path, F_OK) == 0;
 }
 
+static struct btf *kernel_btf(const struct ht_env *env);
+
+/* Without tracefs (a container): the tracepoint's record, struct trace_event_raw_<event>. */
+static bool btf_event_has_field(const char *event, const char *field)
+{
+	const struct btf *btf = print_env ? kernel_btf(print_env) : NULL;
+	const struct btf_type *t;
+	char name[256];
+	int id;
+
+	snprintf(name, sizeof(name), "trace_event_raw_%s", event);
+	id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) : -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, btf_members(t)[i].name_off), field))
+			return true;
+	return false;
+}
+
 bool ht_tracepoint_has_field(const char *category, const char *event, const char *field)
 {
 	const char *tfs = ht_tracefs();
 	char path[512], buf[8192], needle[128];
 
 	if (!tfs)
-		return false;
+		return btf_event_has_field(event, field);
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tfs, category, event);
 	if (ht_read_file(path, buf, sizeof(buf)) < 0)
 		return false;
@@ -329,7 +388,7 @@ static const char *unavailable_reason(const struct ht_env *env, enum ht_probe_ki
 			return "bad tracepoint name";
 		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - target), target);
 		if (!ht_tracefs())
-			return "tracefs is not mounted and cannot be mounted";
+			return ht_tracefs_error();
 		if (!ht_tracepoint_exists(cat, slash + 1))
 			return "no such tracepoint on this kernel";
 		return NULL;
@@ -587,7 +646,13 @@ static int loaded(struct ht_env *env, int load_err)
 {
 	if (!load_err)
 		return 0;
-	if (load_err == -EPERM || load_err == -EACCES)
+	if ((load_err == -EPERM || load_err == -EACCES) && seccomp_filtered())
+		ht_err(env,
+		       "bpf() was refused (%s) and a seccomp filter is on this process: a "
+		       "container's profile that does not allow bpf() and perf_event_open() (docker "
+		       "run --security-opt seccomp=unconfined, or a profile that allows them)",
+		       strerror(-load_err));
+	else if (load_err == -EPERM || load_err == -EACCES)
 		ht_err(env,
 		       "the kernel refused the BPF programs (%s): need root or "
 		       "CAP_BPF+CAP_PERFMON, and no lockdown; rerun with -v for details",
@@ -775,6 +840,11 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		err = ops->load(skel);
 		if (!err)
 			break;
+		/* no fallback gets past a seccomp filter that refuses bpf(): say so at once */
+		if ((err == -EPERM || err == -EACCES) && seccomp_filtered()) {
+			loaded(env, err);
+			goto fail;
+		}
 		/* demote what was tried, unless the user forced a kind */
 		for (int i = 0; i < env->nattached; i++)
 			if (env->attached[i].kind != HT_PROBE_NONE)

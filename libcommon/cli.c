@@ -19,6 +19,7 @@ enum {
 	OPT_CGROUP,
 	OPT_CONTAINER,
 	OPT_REGION,
+	OPT_HOSTNAME,
 	OPT_CHECK,
 	OPT_PROBE,
 	OPT_BUFFER_SIZE,
@@ -85,6 +86,11 @@ static const struct common_opt common_opts[] = {
 	  0 },
 	{ { "region", OPT_REGION, "NAME", 0,
 	    "Envelope region (default: $HUATUO_REGION, else empty)", 0 },
+	  0 },
+	{ { "hostname", OPT_HOSTNAME, "NAME", 0,
+	    "Envelope hostname (default: $HUATUO_HOSTNAME, else this host's name, the node's when "
+	    "run in a container that shares the host's pid namespace)",
+	    0 },
 	  0 },
 	{ { "check", OPT_CHECK, NULL, 0,
 	    "Load and attach, print the hooks used, detach and exit (1 if unsupported)", 0 },
@@ -245,7 +251,7 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 		env->cgroup = arg;
 		break;
 	case OPT_CONTAINER:
-		if (!ht_container_spec_valid(arg))
+		if (!ht_name_valid(arg))
 			ht_usage_error(
 				state,
 				"invalid --container '%s': expected a container id (12 to 64 "
@@ -288,6 +294,15 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 		    !(env->opt_flags & HT_OPT_OWN_INTERVAL))
 			ht_usage_error(state, "invalid --interval: only meaningful with --metrics");
 		return ARGP_ERR_UNKNOWN;
+	case OPT_HOSTNAME:
+		if (!ht_name_valid(arg))
+			ht_usage_error(
+				state,
+				"invalid --hostname '%s': expected 1 to 253 letters, digits, "
+				"'.', '-' or '_'",
+				arg);
+		ht_set_hostname(arg);
+		break;
 	case OPT_REGION:
 		env->region = arg;
 		break;
@@ -373,6 +388,17 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 			"tracepoint, fentry or kprobe\n",
 			env->tool, probe_env);
 		exit(HT_EX_USAGE);
+	}
+
+	if (getenv("HUATUO_HOSTNAME") && *getenv("HUATUO_HOSTNAME")) {
+		if (!ht_name_valid(getenv("HUATUO_HOSTNAME"))) {
+			fprintf(stderr,
+				"%s: invalid HUATUO_HOSTNAME '%s': expected 1 to 253 letters, digits, "
+				"'.', '-' or '_'\n",
+				env->tool, getenv("HUATUO_HOSTNAME"));
+			exit(HT_EX_USAGE);
+		}
+		ht_set_hostname(getenv("HUATUO_HOSTNAME"));
 	}
 
 	/* $HUATUO_BTF: a default --btf */

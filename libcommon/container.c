@@ -678,18 +678,6 @@ bool ht_container_of_netns(uint32_t inum, struct ht_container *ct)
 
 /* ---- --container, and the kernel's verdicts (ht_verdicts in bpf/common.bpf.h) ---- */
 
-bool ht_container_spec_valid(const char *spec)
-{
-	size_t n = strlen(spec);
-
-	if (!n || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)spec[i]) && !strchr("._-", spec[i]))
-			return false;
-	return true;
-}
-
 /* 12 to 64 lowercase hex digits: an id or an id prefix */
 static bool is_id_prefix(const char *spec)
 {
@@ -764,11 +752,55 @@ bool ht_attribute_pid(struct ht_env *env, pid_t pid, struct ht_container *ct)
 	return !env->container || ht_container_matches(env->container, ct);
 }
 
+/* The tool itself runs in a container (its own cgroup, or the runtimes' marker files). */
+static bool in_container(void)
+{
+	struct ht_container self;
+	char path[4096] = "";
+
+	return !access("/.dockerenv", F_OK) || !access("/run/.containerenv", F_OK) ||
+	       (!ht_cgroup_path_of_pid(getpid(), "memory", path, sizeof(path)) &&
+		ht_container_from_path(path, &self));
+}
+
+/* What attribution this tool can do here: one -v line, one warning for what it cannot. */
+static void report_attribution(struct ht_env *env)
+{
+	bool host_procs = ht_host_pidns(), contained = in_container();
+	char state[1024], missing[512] = "";
+	int runtimes = ht_runtime_visible(state, sizeof(state));
+	size_t n = 0;
+
+	ht_info(env,
+		"containers: ids from cgroup paths %s; metadata from %s; network namespaces from "
+		"%s",
+		kernel_paths_fd >= 0 ? "the kernel records at the event" : "found in cgroupfs",
+		runtimes ? state : "no runtime state (none readable here)",
+		host_procs ? "/proc (the host's processes)" :
+			     "nowhere (not the host's pid namespace: /proc shows this one's)");
+	if (!contained)
+		return;
+	if (!runtimes)
+		n += (size_t)snprintf(missing + n, sizeof(missing) - n,
+				      "no container runtime's state is readable here, so names, "
+				      "pods and namespaces are missing (mount /var/lib/docker, "
+				      "/run/containerd or /var/lib/containers/storage read-only)");
+	if (!host_procs)
+		snprintf(missing + n, sizeof(missing) - n,
+			 "%snot in the host's pid namespace, so packets are not attributed by "
+			 "network namespace and a task read from /proc has no container (run it "
+			 "with --pid=host)",
+			 n ? "; " : "");
+	if (missing[0])
+		ht_warn(env, "running in a container: %s", missing);
+}
+
 void ht_containers_start(struct ht_env *env)
 {
 	const struct ht_container *known[4096];
 	size_t n;
 
+	report_attribution(env);
 	ht_runtime_scan();
 	if (!env->container)
 		return;

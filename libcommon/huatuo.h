@@ -299,7 +299,12 @@ const void *ht_elf_section(const void *elf, size_t size, const char *name, size_
 /* Kernel facilities, found by trying. */
 bool ht_tracepoint_exists(const char *category, const char *event);
 bool ht_tracepoint_has_field(const char *category, const char *event, const char *field);
-const char *ht_tracefs(void); /* mounted tracefs path, mounting it if needed; NULL if none */
+/*
+ * The mounted tracefs path; mounted at /sys/kernel/tracing if needed, unmounted when the tool
+ * exits. NULL if none: ht_tracefs_error() says why.
+ */
+const char *ht_tracefs(void);
+const char *ht_tracefs_error(void);
 
 /* ---- the event loop (loop.c) ---- */
 
@@ -497,8 +502,6 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
  * read its task): its cgroup from /proc. Only --container is applied; nothing is cached.
  */
 bool ht_attribute_pid(struct ht_env *env, pid_t pid, struct ht_container *ct);
-/* A --container value: letters, digits, '.', '_', '-', 1 to 253 characters. */
-bool ht_container_spec_valid(const char *spec);
 /* @ct is the container --container @spec names: id prefix (>= 12 hex), name or pod name. */
 bool ht_container_matches(const char *spec, const struct ht_container *ct);
 /* At the start of the event loop: read every container's state; say if --container matches none. */
@@ -530,6 +533,8 @@ void ht_container_cgroup_made(uint64_t id);
 bool ht_runtime_fill(struct ht_container *ct);
 /* Read and cache the state of every container on disk now. */
 void ht_runtime_scan(void);
+/* Runtimes whose state directory is readable here: their count, "docker /var/lib/docker, ..." */
+int ht_runtime_visible(char *buf, size_t len);
 /* Containers whose state is cached (pointers valid until the next fill or scan). */
 size_t ht_runtime_known(const struct ht_container **out, size_t max);
 /* Parsers of one state file, for tests and fuzzing: true when it parsed. */
@@ -610,7 +615,17 @@ int ht_parse_proc_stat(const char *text, char *state, char *comm, size_t comm_le
 bool ht_task_exiting(pid_t pid);
 
 /* ---- small helpers ---- */
+/*
+ * The envelope's hostname: --hostname or $HUATUO_HOSTNAME, else this host's name; in a
+ * container that shares the host's pid namespace, the host's (kthreadd's UTS namespace).
+ */
 const char *ht_hostname(void);
+void ht_set_hostname(const char *name);
+/* A --hostname or --container value: 1 to 253 letters, digits, '.', '-', '_'. */
+bool ht_name_valid(const char *name);
+/* The kernel's first pid namespace (PROC_PID_INIT_INO): the host's processes are in /proc. */
+#define HT_PROC_PID_INIT_INO 0xEFFFFFFCUL
+bool ht_host_pidns(void);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
 /*

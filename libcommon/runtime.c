@@ -524,6 +524,36 @@ void ht_runtime_scan(void)
 	}
 }
 
+int ht_runtime_visible(char *buf, size_t len)
+{
+	static const char *const names[] = { "docker", "containerd", "containers/storage",
+					     "containers/storage" };
+	const char *dirs[4];
+	char dir[4200];
+	size_t used = 0;
+	int n = 0;
+
+	dirs[0] = docker_root();
+	dirs[1] = containerd_root();
+	dirs[2] = storage_roots(0);
+	dirs[3] = storage_roots(1);
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		static const char *const subs[] = { "containers", "io.containerd.runtime.v2.task",
+						    "overlay-containers", "overlay-containers" };
+
+		snprintf(dir, sizeof(dir), "%s/%s", dirs[i], subs[i]);
+		if (access(dir, R_OK | X_OK))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s %s", n ? ", " : "", names[i],
+					 dirs[i]);
+		if (used >= len)
+			used = len - 1;
+		n++;
+	}
+	return n;
+}
+
 size_t ht_runtime_known(const struct ht_container **out, size_t max)
 {
 	size_t n = 0;

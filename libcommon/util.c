@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Diagnostics and small system helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,13 +56,80 @@ void ht_info(const struct ht_env *env, const char *fmt, ...)
 	va_end(ap);
 }
 
+static char hostname[256];
+
+bool ht_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr(".-_", name[i]))
+			return false;
+	return true;
+}
+
+void ht_set_hostname(const char *name)
+{
+	snprintf(hostname, sizeof(hostname), "%s", name);
+}
+
+/* The namespace inode /proc/@pid/ns/@ns names ("uts:[4026531838]"), 0 if unreadable. */
+static unsigned long ns_inode(const char *pid, const char *ns)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/%s", pid, ns);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	return strchr(link, '[') ? strtoul(strchr(link, '[') + 1, NULL, 10) : 0;
+}
+
+bool ht_host_pidns(void)
+{
+	return ns_inode("self", "pid") == HT_PROC_PID_INIT_INO;
+}
+
+/*
+ * uname() of the kernel's first UTS namespace, from a thread that joins it (CAP_SYS_ADMIN):
+ * kthreadd's (pid 2), as every kernel thread's; pid 1 may refuse to be looked at.
+ */
+static void *host_uname(void *arg)
+{
+	struct utsname *u = arg;
+	int fd = open("/proc/2/ns/uts", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWUTS) || uname(u))
+		u->nodename[0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 const char *ht_hostname(void)
 {
-	static char name[256];
+	struct utsname host = { .nodename = "" };
+	pthread_t thread;
 
-	if (!name[0] && gethostname(name, sizeof(name) - 1))
-		snprintf(name, sizeof(name), "unknown");
-	return name;
+	if (hostname[0])
+		return hostname;
+	/*
+	 * In a container that shares the host's pid namespace (a debug container), the host's
+	 * kernel threads are in /proc: the envelope names the node, not the container.
+	 */
+	if (ht_host_pidns() && ns_inode("self", "uts") != ns_inode("2", "uts") &&
+	    !pthread_create(&thread, NULL, host_uname, &host) && !pthread_join(thread, NULL) &&
+	    host.nodename[0]) {
+		ht_set_hostname(host.nodename);
+		return hostname;
+	}
+	if (gethostname(hostname, sizeof(hostname) - 1))
+		snprintf(hostname, sizeof(hostname), "unknown");
+	return hostname;
 }
 
 uint64_t ht_now_mono_ns(void)

@@ -255,8 +255,13 @@ static int setup(struct ht_env *env, void *skel)
 		lookup_in_bpf ? "bpf_kallsyms_lookup_name" : "/proc/kallsyms", tick_names[0],
 		tick_fns[0] ? "found" : "absent", tick_names[1], tick_fns[1] ? "found" : "absent");
 	if (!tick_fns[0] && !tick_fns[1] && env->probe != HT_PROBE_KPROBE) {
-		ht_err(env, "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
-			    "symbols");
+		ht_err(env,
+		       "no tick handler (tick_nohz_handler, tick_sched_timer) in the kernel's "
+		       "symbols%s",
+		       ht_kernel_ksyms() && ht_ksyms_hidden(ht_kernel_ksyms()) ?
+			       " (their addresses are hidden from this process: it needs "
+			       "CAP_SYSLOG)" :
+			       "");
 		return 1;
 	}
 	return 0;
