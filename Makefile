@@ -80,6 +80,7 @@ endif
 LDLIBS_netdev := $(NL_LIBS)
 LDLIBS_bondlacp := $(NL_LIBS)
 LDLIBS_pfc := $(NL_LIBS)
+LDLIBS_capture := -lz
 
 ifeq ($(V),1)
 Q :=

@@ -707,6 +707,7 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 
 void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target)
 {
+	ht_info(env, "attached %s: %s %s", hook, ht_probe_kind_name(kind), target);
 	if (env->nattached < HT_MAX_HOOKS)
 		env->attached[env->nattached++] = (struct ht_attached){
 			.hook = hook, .prog = "", .kind = kind, .target = target

@@ -112,6 +112,12 @@ static const struct common_opt common_opts[] = {
 
 static struct argp_option enabled_opts[ARRAY_SIZE(common_opts) + 1];
 
+/* A tool that runs others takes the options about the run itself, not about events. */
+static bool runner_option(int key)
+{
+	return key == 'd' || key == 'o' || key == 'v' || key == 'h';
+}
+
 void ht_usage_error(struct argp_state *state, const char *fmt, ...)
 {
 	char msg[512];
@@ -360,17 +366,27 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	g_env = env;
 	/* argp names the program in its messages: the tool, not the path it was run by */
 	program_invocation_name = program_invocation_short_name = (char *)env->tool;
-	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++)
-		if ((!common_opts[i].needs || (env->opt_flags & common_opts[i].needs)) &&
-		    !(common_opts[i].opt.key == OPT_INTERVAL &&
-		      (env->opt_flags & HT_OPT_OWN_INTERVAL)))
-			enabled_opts[n++] = common_opts[i].opt;
+	for (size_t i = 0; i < ARRAY_SIZE(common_opts); i++) {
+		const struct common_opt *o = &common_opts[i];
+
+		if (env->opt_flags & HT_OPT_RUNNER ?
+			    !runner_option(o->opt.key) :
+			    (o->needs && !(env->opt_flags & o->needs)) ||
+				    (o->opt.key == OPT_INTERVAL &&
+				     (env->opt_flags & HT_OPT_OWN_INTERVAL)))
+			continue;
+		enabled_opts[n++] = o->opt;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (env->buffer_doc && enabled_opts[i].key == OPT_BUFFER_SIZE)
 			enabled_opts[i].doc = env->buffer_doc;
 		if (env->metrics_doc && enabled_opts[i].key == OPT_METRICS)
 			enabled_opts[i].doc = env->metrics_doc;
 	}
+	for (const struct ht_opt_doc *od = env->opt_docs; od && od->key; od++)
+		for (size_t i = 0; i < n; i++)
+			if (enabled_opts[i].key == od->key)
+				enabled_opts[i].doc = od->doc;
 	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
 
 	if (tool_argp)
@@ -409,6 +425,8 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 		exit(HT_EX_USAGE);
 	}
 	argp_parse(&argp, argc, argv, 0, NULL, env);
+	/* which build this is, for whoever collects the diagnostics (huatuo-capture's tools.txt) */
+	ht_info(env, "version %s (huatuo-tools, %s)", HT_VERSION, HT_GIT_VERSION);
 	/*
 	 * Fully buffered: the run loop flushes stdout after every poll round (ht_flush), so a
 	 * storm costs one write(2) per round and an event still shows up within the round.

@@ -57,6 +57,13 @@ enum ht_opt_flags {
 	HT_OPT_BPF = 1 << 4, /* --probe, --buffer-size, --btf: set by ht_main() for BPF tools */
 	HT_OPT_OWN_INTERVAL = 1 << 5, /* the tool parses --interval itself (dropwatch --summary) */
 	HT_OPT_CONTAINER = 1 << 6,    /* --container, and a CONTAINER column in the table */
+	HT_OPT_RUNNER = 1 << 7,	      /* runs other tools (huatuo-capture): only -d, -o and -v */
+};
+
+/* A shared option's help text as one tool means it (its default, what -o holds). */
+struct ht_opt_doc {
+	int key;
+	const char *doc;
 };
 
 enum ht_probe_kind {
@@ -111,6 +118,7 @@ struct ht_env {
 	uint64_t buffer_bytes; /* 256K unless --buffer-size (buffer_set) or the tool sizes it */
 	bool buffer_set;
 	const char *buffer_doc; /* --buffer-size help when the tool sizes the buffer itself */
+	const struct ht_opt_doc *opt_docs; /* other shared options' help, {0} ends */
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */

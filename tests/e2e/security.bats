@@ -180,6 +180,32 @@ for s in range(now - 1, now + 40):
 	done
 }
 
+@test "huatuo-capture: DIR/oom or DIR/summary.txt planted as a link is refused with one line before any tool starts" {
+	mkdir -m 1777 "$T/sticky/bundle" && chmod 1777 "$T/sticky/bundle"
+	for name in oom summary.txt; do
+		as_nobody ln -s "$VICTIM" "$T/sticky/bundle/$name"
+		refused "$HT_BUILD/huatuo-capture" -d 1 -o "$T/sticky/bundle" --tools oom,hungtask
+		assert_equal "$stderr" "huatuo-capture: cannot write the bundle: $T/sticky/bundle/$name is a symbolic link, not a file huatuo-tools wrote (it may have been planted to make root write elsewhere): remove it or use another directory"
+		victim_untouched
+		[ -L "$T/sticky/bundle/$name" ]
+		# nothing made, no tool ran: the directory holds the link only
+		assert_equal "$(ls -A "$T/sticky/bundle")" "$name"
+		rm "$T/sticky/bundle/$name"
+	done
+	# a directory others can write, not sticky: refused as for -o
+	refused "$HT_BUILD/huatuo-capture" -d 1 -o "$T/ww" --tools oom
+	[[ "$stderr" == "huatuo-capture: cannot use $T/ww for the bundle: $T/ww is writable by other users (mode 0777) and not sticky"* ]] ||
+		fail "$stderr"
+	# the archive beside DIR: a planted DIR.tar.gz is refused, its target untouched
+	as_nobody ln -s "$VICTIM" "$T/sticky/ok.tar.gz"
+	run --separate-stderr timeout 60 "$HT_BUILD/huatuo-capture" -d 0 -o "$T/sticky/ok" --tools oom --archive
+	assert_equal "$status" 1
+	[[ "$stderr" == *"cannot write the archive: cannot create $T/sticky/ok.tar.gz: File exists"* ]] ||
+		fail "$stderr"
+	victim_untouched
+	[ -f "$T/sticky/ok/summary.txt" ]
+}
+
 # Two tracers at once, one JSON (+ -o), one table: both see the same events.
 start_both() {
 	local tool=$1

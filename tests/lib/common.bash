@@ -6,6 +6,12 @@ bats_load_library bats-assert
 HT_BUILD="${HT_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
 HT_TOP="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 HT_TOOLS=$(cd "$HT_TOP/tools" && ls *.c | sed 's/\.c$//' | sort)
+# Tools that run the others (no events of their own: no -j, -c, --check...)
+HT_RUNNERS="capture"
+
+is_runner() {
+	[[ " $HT_RUNNERS " == *" $1 "* ]]
+}
 
 require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"

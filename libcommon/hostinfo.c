@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What an incident report needs to know about the host besides events: kernel, load,
+ * memory, pressure stall information and the kernel log of a time window.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+
+#define KMSG_MAX_BYTES (4 << 20) /* of kernel log kept: a storm of messages stays bounded */
+
+/* "== title ==" then the file's text, made printable line by line. */
+static void add_file(struct ht_strbuf *out, const char *title, const char *path)
+{
+	char text[16384], line[1024];
+	int n = ht_read_file(path, text, sizeof(text));
+	char *save = NULL;
+
+	ht_sb_printf(out, "== %s (%s) ==\n", title, path);
+	if (n < 0) {
+		ht_sb_printf(out, "(cannot read: %s)\n", strerror(-n));
+		return;
+	}
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		ht_sb_printf(out, "%s\n", ht_printable(l, strlen(l), line, sizeof(line)));
+}
+
+void ht_host_facts(struct ht_strbuf *out, bool static_facts)
+{
+	struct dirent *de;
+	struct utsname u;
+	char ts[64], path[300];
+	struct timespec now;
+	DIR *d;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ht_fmt_time(&now, ts, sizeof(ts));
+	if (static_facts) {
+		uname(&u);
+		ht_sb_printf(out, "== host ==\nhostname %s\nkernel %s %s %s\n", ht_hostname(),
+			     u.release, u.version, u.machine);
+		add_file(out, "kernel command line", "/proc/cmdline");
+	}
+	ht_sb_printf(out, "== time ==\n%s\n", ts);
+	add_file(out, "uptime (seconds up, idle)", "/proc/uptime");
+	add_file(out, "load average", "/proc/loadavg");
+	d = opendir("/proc/pressure");
+	if (!d) {
+		ht_sb_printf(out, "== pressure (/proc/pressure) ==\n(cannot read: %s)\n",
+			     strerror(errno));
+	} else {
+		char *names[8];
+		int n = 0;
+
+		while ((de = readdir(d)) && n < (int)ARRAY_SIZE(names))
+			if (de->d_name[0] != '.')
+				names[n++] = strdup(de->d_name);
+		closedir(d);
+		for (int i = 0; i < n; i++) {
+			if (!names[i])
+				continue;
+			snprintf(path, sizeof(path), "/proc/pressure/%s", names[i]);
+			add_file(out, "pressure", path);
+			free(names[i]);
+		}
+	}
+	add_file(out, "memory", "/proc/meminfo");
+}
+
+int ht_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void ht_kmsg_read(int fd, struct ht_strbuf *out)
+{
+	uint64_t overwritten = 0, bytes = 0, skipped = 0;
+	char rec[8192], line[8192 + 64];
+
+	ht_sb_printf(out, "== kernel log of the capture window (/dev/kmsg) ==\n");
+	if (fd < 0) {
+		ht_sb_printf(out, "(cannot read /dev/kmsg)\n");
+		return;
+	}
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		unsigned long long ts_us = 0;
+		char *text, *end;
+
+		if (n < 0 && errno == EPIPE) { /* records overwritten before we read them */
+			overwritten++;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		/* "prio,seq,ts_usec,flags;text\n" then " KEY=value" continuation lines */
+		text = strchr(rec, ';');
+		if (!text || sscanf(rec, "%*u,%*u,%llu", &ts_us) != 1)
+			continue;
+		text++;
+		end = strchr(text, '\n');
+		if (end)
+			*end = '\0';
+		if (bytes > KMSG_MAX_BYTES) {
+			skipped++;
+			continue;
+		}
+		ht_printable(text, strlen(text), line, sizeof(line));
+		ht_sb_printf(out, "[%5llu.%06llu] %s\n", ts_us / 1000000, ts_us % 1000000, line);
+		bytes += strlen(line);
+	}
+	if (overwritten)
+		ht_sb_printf(out, "(the kernel overwrote records before they were read)\n");
+	if (skipped)
+		ht_sb_printf(out, "(%llu more records not kept: over %u MiB of log)\n",
+			     (unsigned long long)skipped, KMSG_MAX_BYTES >> 20);
+	close(fd);
+}
