@@ -31,6 +31,27 @@ static bool skip_long(struct ht_lines *l)
 	return true;
 }
 
+/* Whole lines to @fn, in as few calls as the over-long ones among them allow. */
+static int hand_over(struct ht_lines *l, const char *text, size_t len,
+		     int (*fn)(void *ctx, const char *text, size_t len), void *ctx)
+{
+	const char *start = text, *p = text, *end = text + len;
+	int err;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if ((size_t)(nl - p) > l->max) {
+			if (p > start && (err = fn(ctx, start, (size_t)(p - start))))
+				return err;
+			l->long_lines++;
+			start = nl + 1;
+		}
+		p = nl + 1;
+	}
+	return p > start ? fn(ctx, start, (size_t)(p - start)) : 0;
+}
+
 int ht_lines_read(struct ht_lines *l, int fd, int (*fn)(void *ctx, const char *text, size_t len),
 		  void *ctx)
 {
@@ -63,7 +84,7 @@ int ht_lines_read(struct ht_lines *l, int fd, int (*fn)(void *ctx, const char *t
 		last = memrchr(l->buf, '\n', l->len);
 		if (last) {
 			size_t whole = (size_t)(last + 1 - l->buf);
-			int err = fn(ctx, l->buf, whole);
+			int err = hand_over(l, l->buf, whole, fn, ctx);
 
 			l->len -= whole;
 			memmove(l->buf, last + 1, l->len);

@@ -321,8 +321,11 @@ static int by_rank(const void *a, const void *b)
 
 static const char *fmt_value(const struct tally_def *d, double v, char *buf, size_t len)
 {
-	if (!strcmp(d->unit, "ns"))
-		return ht_fmt_duration((uint64_t)v, buf, len);
+	if (!strcmp(d->unit, "ns")) /* a tool's numbers, but not trusted to fit */
+		return ht_fmt_duration(v <= 0	   ? 0 :
+				       v >= 1.8e19 ? UINT64_MAX :
+						     (uint64_t)v,
+				       buf, len);
 	snprintf(buf, len, "%g%s", v, d->unit);
 	return buf;
 }
