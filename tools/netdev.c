@@ -18,6 +18,9 @@
 #include "netlink.h"
 
 #define MAX_DEVS 64
+#define HEADER_FMT "%-16s %-6s %-28s %-6s %-17s %s"
+#define HEADER_COLS "IFNAME", "INDEX", "STATUS", "MTU", "MAC", "START"
+#define ROW_FMT "%-16s %-6d %-28s %-6u %-17s %s"
 #define NETNS_CHECK_NS (200 * NSEC_PER_MSEC) /* how often --netns's path is checked */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h: driver signals L1 up (carrier) */
@@ -26,6 +29,7 @@
 enum {
 	OPT_DEV = 0x100,
 	OPT_NETNS,
+	OPT_SNAPSHOT,
 };
 
 struct netdev_state {
@@ -43,6 +47,7 @@ struct netdev_ctx {
 	char netns_path[4096];
 	struct stat netns_st; /* what netns_path named when we entered it */
 	bool netns_gone;
+	bool snapshot; /* --snapshot: the state now, tracer_type manual, then exit */
 	struct netdev_state *state;
 	size_t nstate;
 	int err; /* from the netlink callback: -errno stops the loop */
@@ -59,7 +64,8 @@ static const char doc[] =
 	"  huatuo-netdev -j | jq .tracer_data   # one JSON object per change\n"
 	"  huatuo-netdev --dev eth0 --dev eth1  # only these devices\n"
 	"  huatuo-netdev --netns blue           # the netns of 'ip netns add blue'\n"
-	"  huatuo-netdev --netns /proc/1234/ns/net -c 1\n";
+	"  huatuo-netdev --netns /proc/1234/ns/net -c 1\n"
+	"  huatuo-netdev --snapshot -j        # every device's state now, then exit\n";
 
 static const struct argp_option options[] = {
 	{ "dev", OPT_DEV, "NAME", 0,
@@ -70,6 +76,8 @@ static const struct argp_option options[] = {
 	  "Watch the devices of another network namespace: a name from 'ip netns add' or a path "
 	  "such as /proc/PID/ns/net; the tool ends when that name is deleted",
 	  0 },
+	{ "snapshot", OPT_SNAPSHOT, NULL, 0,
+	  "Print every device's state now (tracer_type manual) and exit", 0 },
 	{ 0 },
 };
 
@@ -91,6 +99,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			ht_usage_error(state, "invalid --netns '%s': %s does not exist", arg,
 				       *arg ? nd.netns_path : "''");
 		nd.netns = arg;
+		break;
+	case OPT_SNAPSHOT:
+		nd.snapshot = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -207,7 +218,7 @@ static int report(struct ht_env *env, const struct netdev_state *s, struct rtnl_
 	ht_json_add_bytes(d, "firmware_version", s->drv.fw_version, sizeof(s->drv.fw_version));
 	cJSON_AddStringToObject(d, "action", action);
 	cJSON_AddBoolToObject(d, "start", start);
-	return ht_emit(env, d, NULL, "auto", "%-16s %-6d %-28s %-6u %-17s %s", s->name, s->ifindex,
+	return ht_emit(env, d, NULL, nd.snapshot ? "manual" : "auto", ROW_FMT, s->name, s->ifindex,
 		       table_status(action, status, old_mtu, s->mtu, shown, sizeof(shown)), s->mtu,
 		       mac[0] ? mac : "-", start ? "true" : "false");
 }
@@ -328,7 +339,7 @@ static int baseline(struct ht_env *env, struct nl_cache *cache)
 			continue;
 		/* the current admin and carrier state, up or down */
 		fmt_status(IFF_UP | IFF_LOWER_UP, s->flags, status, sizeof(status));
-		err = report(env, s, link, "start", status, 0, true);
+		err = report(env, s, link, nd.snapshot ? "snapshot" : "start", status, 0, true);
 		if (err)
 			break;
 	}
@@ -498,6 +509,7 @@ static int collect_counters(struct ht_env *env, struct ht_metrics *m)
 
 static int prepare(struct ht_env *env)
 {
+	env->once = nd.snapshot; /* no banner: it reports and exits */
 	if (ht_check_net_privilege(env))
 		return 1;
 	if (!nd.netns)
@@ -549,6 +561,8 @@ static int run(struct ht_env *env, void *skel)
 	int err;
 
 	(void)skel;
+	if (nd.snapshot && !env->json)
+		printf("%-8s " HEADER_FMT "\n", "TIME", HEADER_COLS);
 	err = baseline(env, link.cache);
 	nl_cache_free(link.cache);
 	link.cache = NULL;
@@ -556,7 +570,7 @@ static int run(struct ht_env *env, void *skel)
 		nl_socket_free(link.dump);
 		link.dump = NULL;
 	}
-	if (!err)
+	if (!err && !nd.snapshot)
 		err = ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk,
 				nd.netns ? check_netns : NULL, NETNS_CHECK_NS);
 	return nd.netns_gone ? 0 : err;
@@ -581,8 +595,7 @@ int main(int argc, char **argv)
 		.prepare = prepare,
 		.setup = setup,
 		.start = start,
-		.header = { "%-16s %-6s %-28s %-6s %-17s %s",
-			    { "IFNAME", "INDEX", "STATUS", "MTU", "MAC", "START" } },
+		.header = { HEADER_FMT, { HEADER_COLS } },
 		.run = run,
 		.cleanup = cleanup,
 		.metrics = { .labels = { "action" }, .collect = collect_counters },

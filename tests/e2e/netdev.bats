@@ -164,6 +164,23 @@ events() {
 	assert_output "rvl0"
 }
 
+@test "--snapshot: each device's state now, tracer_type manual, no banner, exit 0" {
+	ip -n "$NA" link set rvl0 mtu 1400
+	ip -n "$NA" link add rvl2 type veth peer name rvl3
+	run -0 --separate-stderr timeout 10 "$HT_BUILD/huatuo-netdev" --snapshot -j --netns "$NA"
+	[ -z "$stderr" ] || fail "$stderr"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '[.tracer_type, .tracer_data.ifname,
+		.tracer_data.action, .tracer_data.start, .tracer_data.linkstatus, .tracer_data.mtu]
+		| map(tostring) | join(" ")' | sort)" \
+"manual rvl0 snapshot true linkstatus_adminup,linkstatus_carrierup 1400
+manual rvl2 snapshot true linkstatus_admindown,linkstatus_carrierdown 1500
+manual rvl3 snapshot true linkstatus_admindown,linkstatus_carrierdown 1500"
+	run -0 --separate-stderr timeout 10 "$HT_BUILD/huatuo-netdev" --snapshot --netns "$NA" --dev rvl2
+	assert_line --index 0 --regexp '^TIME +IFNAME +INDEX +STATUS'
+	assert_line --index 1 --regexp '^[0-9:]{8} rvl2 '
+	assert_equal "${#lines[@]}" 2
+}
+
 @test "bad options exit 64 naming the option" {
 	run --separate-stderr "$HT_BUILD/huatuo-netdev" --netns rtest_nd_none_$$
 	assert_equal "$status" 64
