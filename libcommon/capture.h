@@ -95,7 +95,10 @@ void ht_evsummary_text(const struct ht_evsummary *s, struct ht_strbuf *out);
 
 /* ---- host facts and the kernel log (hostinfo.c) ---- */
 
-/* Kernel release and command line, uptime, load, memory, pressure, as text. */
+/*
+ * Kernel release and command line (@static_facts), then time, uptime, load, pressure, memory,
+ * bond states (/proc/net/bonding) and hardware error counters (RAS interrupts, EDAC, AER).
+ */
 void ht_host_facts(struct ht_strbuf *out, bool static_facts);
 /* The kernel log from now on: open /dev/kmsg at its end (-1 if it cannot be read). */
 int ht_kmsg_open(void);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,55 @@ static void add_file(struct ht_strbuf *out, const char *title, const char *path)
 	}
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		ht_sb_printf(out, "%s\n", ht_printable(l, strlen(l), line, sizeof(line)));
+}
+
+/* Every file matching @pattern, each as add_file() shows it; a line if none matches. */
+static void add_glob(struct ht_strbuf *out, const char *title, const char *pattern)
+{
+	glob_t g;
+
+	if (glob(pattern, 0, NULL, &g)) {
+		ht_sb_printf(out, "== %s (%s) ==\n(none on this host)\n", title, pattern);
+		return;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		add_file(out, title, g.gl_pathv[i]);
+	globfree(&g);
+}
+
+/*
+ * Hardware error counters the kernel keeps whether or not a tracer saw the errors: machine
+ * check, threshold and deferred-error interrupts, EDAC memory controller counts, PCIe AER
+ * counts per device.
+ */
+static void add_ras_counters(struct ht_strbuf *out)
+{
+	static const char *const irqs[] = { "MCE:", "MCP:", "THR:", "DFR:" };
+	char line[1024];
+	FILE *f = fopen("/proc/interrupts", "re");
+	bool any = false;
+
+	ht_sb_printf(out, "== RAS interrupts (/proc/interrupts) ==\n");
+	while (f && fgets(line, sizeof(line), f)) {
+		char label[16];
+
+		if (sscanf(line, " %15s", label) != 1)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(irqs); i++)
+			if (!strcmp(label, irqs[i])) {
+				ht_sb_printf(out, "%s", line);
+				any = true;
+			}
+	}
+	if (f)
+		fclose(f);
+	if (!any)
+		ht_sb_printf(out, "(none on this host)\n");
+	add_glob(out, "EDAC corrected errors", "/sys/devices/system/edac/mc/mc*/ce_count");
+	add_glob(out, "EDAC uncorrected errors", "/sys/devices/system/edac/mc/mc*/ue_count");
+	add_glob(out, "PCIe AER correctable", "/sys/bus/pci/devices/*/aer_dev_correctable");
+	add_glob(out, "PCIe AER non-fatal", "/sys/bus/pci/devices/*/aer_dev_nonfatal");
+	add_glob(out, "PCIe AER fatal", "/sys/bus/pci/devices/*/aer_dev_fatal");
 }
 
 void ht_host_facts(struct ht_strbuf *out, bool static_facts)
@@ -73,6 +123,8 @@ void ht_host_facts(struct ht_strbuf *out, bool static_facts)
 		}
 	}
 	add_file(out, "memory", "/proc/meminfo");
+	add_glob(out, "bonding", "/proc/net/bonding/*");
+	add_ras_counters(out);
 }
 
 int ht_kmsg_open(void)

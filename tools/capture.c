@@ -54,7 +54,7 @@ static const struct tool_def catalog[] = {
 	{ "ras", "ras", true, NULL },
 	{ "dropwatch", "dropwatch", true, NULL },
 	{ "netrxlat", "net_rx_latency", true, NULL },
-	{ "netdev", "netdev_events", true, NULL },
+	{ "netdev", "netdev_events", true, "--snapshot" },
 	{ "bondlacp", "netdev_bonding_lacp", true, NULL },
 	{ "txtimeout", "netdev_txqueue_timeout", true, NULL },
 	{ "pfc", "netdev_dcb_pfc", false, "" },
@@ -114,7 +114,8 @@ enum { OPT_ARCHIVE = 0x100, OPT_TOOLS, OPT_EXCLUDE, OPT_TOOL_ARGS };
 
 static const char doc[] =
 	"Run every huatuo-* tracer that attaches on this kernel at once, for a duration or until "
-	"Ctrl-C, with snapshots at the start and the end (D-state tasks, PFC counters), into one "
+	"Ctrl-C, with snapshots at the start and the end (D-state tasks, link states, PFC "
+	"counters; bonds and hardware error counters in host.txt), into one "
 	"directory: the JSON lines of each tracer, each tool's messages, the tools used, host "
 	"facts and the kernel log, and a summary (also printed at the end).\n"
 	"\v"
@@ -843,6 +844,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &wall0);
 	t0 = ht_now_mono_ns();
 	kmsg = ht_kmsg_open();
+	ht_sb_printf(&host, "======== at the start\n");
 	ht_host_facts(&host, true);
 	for (size_t i = 0; i < NTOOLS; i++) {
 		if (!tools[i].path[0])
@@ -901,6 +903,7 @@ int main(int argc, char **argv)
 	stop_all(kill_at);
 
 	/* the reports */
+	ht_sb_printf(&host, "======== at the end\n");
 	ht_host_facts(&host, false);
 	ht_kmsg_read(kmsg, &host);
 	for (size_t i = 0; i < NTOOLS; i++) {

@@ -50,10 +50,13 @@ child_bpf_ids() {
 	for p in $(pgrep -P "$TRACER_PID"); do bpf_ids_of_pid "$p"; done | sort -u
 }
 
-# stop_capture [SIGNALS]: SIGINT (twice with 2) and wait; sets CAPTURE_RC
+# stop_capture [SIGNALS]: SIGINT (a second one 1 s later with 2) and wait; sets CAPTURE_RC
 stop_capture() {
 	kill -INT "$TRACER_PID"
-	[ "${1:-1}" -eq 2 ] && sleep 0.2 && kill -INT "$TRACER_PID"
+	if [ "${1:-1}" -eq 2 ]; then
+		sleep 1
+		kill -INT "$TRACER_PID"
+	fi
 	CAPTURE_RC=0
 	wait "$TRACER_PID" || CAPTURE_RC=$?
 	TRACER_PID=
@@ -103,12 +106,18 @@ summary_count() {
 		length' "$B/dropwatch")" 7
 	# hungtask snapshots at the start and the end, tracer_type manual
 	assert_equal "$(jq -s '[.[] | select(.tracer_type == "manual")] | length' "$B/hungtask")" 2
+	# netdev: its baseline at the start, and a snapshot of every device at the start and the end
+	devs=$(jq -s '[.[] | select(.tracer_data.action == "start")] | length' "$B/netdev_events")
+	[ "$devs" -gt 0 ]
+	assert_equal "$(jq -s '[.[] | select(.tracer_type == "manual" and .tracer_data.action == "snapshot")]
+		| length' "$B/netdev_events")" $((2 * devs))
 
 	# summary.txt: the counts of the files, the victim, the reason; printed at the end too
 	assert_equal "$(summary_count oom 2)" 1
 	assert_equal "$(summary_count dropwatch 2)" 7
 	assert_equal "$(summary_count dropwatch 4)" 0
 	assert_equal "$(summary_count hungtask 3)" 2
+	assert_equal "$(summary_count netdev_events 3)" $((2 * devs))
 	grep -qE "^ +1  pid=$hog comm=python3 container=- memcg=/rtest_cap_$$ " "$B/summary.txt" ||
 		fail "no OOM victim $hog in: $(cat "$B/summary.txt")"
 	grep -qE '^ +7  reason=NO_SOCKET$' "$B/summary.txt" || fail "$(cat "$B/summary.txt")"
@@ -121,7 +130,7 @@ summary_count() {
 		[ "$t" = capture ] && continue
 		grep -qE "^$t +(attached|snapshot|skipped) " "$B/tools.txt" || fail "$t: $(cat "$B/tools.txt")"
 	done
-	grep -qE "^oom +attached +[0-9.]+ +hooks: $(default_kind) mark_victim; events 1; ended: exit 0$" \
+	grep -qE "^oom +attached +[0-9.]+ +hooks: $(default_kind) mark_victim(, [^;]*)?; events 1; ended: exit 0$" \
 		"$B/tools.txt" || fail "$(cat "$B/tools.txt")"
 	grep -qE "^dropwatch +attached .* events 7; ended: exit 0$" "$B/tools.txt" || fail "$(cat "$B/tools.txt")"
 	grep -qE "^pfc +(snapshot|skipped) " "$B/tools.txt"
@@ -133,6 +142,8 @@ summary_count() {
 	# host.txt: the kernel log of the window has the kill
 	grep -q "Killed process $hog (python3)" "$B/host.txt" || fail "no kill in the kernel log of host.txt"
 	grep -q '^== load average' "$B/host.txt"
+	assert_equal "$(grep -c -e '^======== at the start$' -e '^======== at the end$' -e '^== RAS interrupts' \
+		-e '^== bonding' "$B/host.txt")" 6
 }
 
 @test "Ctrl-C mid-capture: exit 0, a complete bundle, nothing left attached" {
@@ -155,9 +166,15 @@ summary_count() {
 	ip netns exec "$NS" "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 "$PORT" 100000000 > /dev/null &
 	FLOOD_PID=$!
 	wait_lines "$B/dropwatch" 1000
+	# a tool that does not stop at SIGINT (stopped mid-write: its pipe may end in half a
+	# line): the capture waits for it until the second Ctrl-C, which kills it
+	dw=$(pgrep -P "$TRACER_PID" -f huatuo-dropwatch)
+	kill -STOP "$dw"
 	stop_capture 2
 	assert_equal "$CAPTURE_RC" 0
 	assert_bpf_released "$ids"
+	grep -qE '^dropwatch +attached .* ended: killed by SIGKILL \(by us: a second Ctrl-C' "$B/tools.txt" ||
+		fail "$(cat "$B/tools.txt")"
 	assert_ndjson "$B/dropwatch"
 	assert_equal "$(tail -c 1 "$B/dropwatch" | od -An -c | tr -d ' ')" '\n'
 	[ -f "$B/summary.txt" ] && [ -f "$B/tools.txt" ]
