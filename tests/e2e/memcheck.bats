@@ -21,6 +21,16 @@ setup() {
 	done
 }
 
+@test "memcheck: huatuo-capture running tools and writing its bundle, 0 errors and 0 definite leaks" {
+	run valgrind --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite \
+		--suppressions="$HT_TOP/tests/valgrind.supp" "$HT_BUILD/huatuo-capture" -d 1 \
+		-o "$BATS_TEST_TMPDIR/bundle" --tools oom,hungtask,netdev,pfc --archive
+	[ "$status" -eq 0 ] || fail "huatuo-capture under valgrind: exit $status: $(grep -E '==[0-9]+==' <<<"$output" | tail -20)"
+	assert_output --partial "ERROR SUMMARY: 0 errors"
+	assert_output --regexp "definitely lost: 0 bytes|no leaks are possible"
+	[ -s "$BATS_TEST_TMPDIR/bundle/summary.txt" ] && [ -s "$BATS_TEST_TMPDIR/bundle.tar.gz" ]
+}
+
 @test "memcheck: huatuo-oom reporting a real kill" {
 	[ -n "$(memcg_root)" ] || skip "no memory cgroup"
 	CG=$(make_memcg "rtest_vg_$$" $((64 << 20)))

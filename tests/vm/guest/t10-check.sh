@@ -4,6 +4,7 @@ mkdir -p $W
 # the clear exit 1 of a tool whose device is absent (no bond yet: t50 makes one; no DCB NIC)
 no_device='no bonding interface|no device with DCB PFC'
 for t in $TOOLS; do
+	[ "$t" = capture ] && continue # runs the others: no --check of its own
 	if timeout 60 huatuo-$t --check > $W/out 2> $W/err; then
 		ok "huatuo-$t --check attaches on $(uname -r)"
 		diag_file $W/out
