@@ -33,6 +33,7 @@
 #define ATTACH_TIMEOUT_NS (30 * NSEC_PER_SEC) /* to wait for every tool's banner */
 #define SNAPSHOT_TIMEOUT_NS (15 * NSEC_PER_SEC)
 #define STOP_TIMEOUT_NS (15 * NSEC_PER_SEC) /* after SIGINT, then SIGKILL */
+#define KILL_TIMEOUT_NS (5 * NSEC_PER_SEC)  /* after SIGKILL, then we leave it */
 #define DATA_MAX (256ULL << 20)		    /* bytes kept per tracer file */
 #define LINE_MAX_BYTES (64 << 20)	    /* one event line (hung task stacks are long) */
 #define MAX_TOOL_ARGS 32
@@ -87,6 +88,7 @@ struct run {
 	struct ht_lines out, err;
 	bool attached; /* its "Tracing ..." banner came */
 	bool killed;   /* we sent SIGKILL */
+	bool stuck;    /* and it did not end: left behind */
 	uint64_t ended_ns;
 	char last_err[256]; /* its last diagnostic, the reason when it could not attach */
 	bool losses_known;
@@ -655,8 +657,34 @@ static void stop_all(int kill_at_signals)
 	pump_until(everything_ended, ht_now_mono_ns() + STOP_TIMEOUT_NS, kill_at_signals);
 	if (!everything_ended()) {
 		signal_all(SIGKILL);
-		pump_until(everything_ended, UINT64_MAX, INT_MAX);
+		pump_until(everything_ended, ht_now_mono_ns() + KILL_TIMEOUT_NS, INT_MAX);
 	}
+	/* one that SIGKILL does not end is stuck in the kernel: we do not hang with it */
+	for (size_t i = 0; i < NTOOLS; i++)
+		for (int j = 0; j < NROLES; j++) {
+			struct run *r = &runs[i][j];
+
+			if (!run_live(r))
+				continue;
+			r->stuck = true;
+			r->ch.pid = 0;
+			if (r->ch.out_fd >= 0)
+				close(r->ch.out_fd);
+			if (r->ch.err_fd >= 0)
+				close(r->ch.err_fd);
+			r->ch.out_fd = r->ch.err_fd = -1;
+		}
+}
+
+/* How a run ended, for tools.txt. */
+static const char *run_status(const struct run *r, char *buf, size_t len)
+{
+	if (r->stuck) {
+		snprintf(buf, len, "still running %llus after SIGKILL (stuck in the kernel?)",
+			 KILL_TIMEOUT_NS / NSEC_PER_SEC);
+		return buf;
+	}
+	return ht_wait_status(r->ch.status, buf, len);
 }
 
 /* ---- the reports ---- */
@@ -671,7 +699,7 @@ static void tool_line(struct ht_strbuf *b, struct tool *t)
 	const struct run *tr = &runs[t - tools][TRACER], *ss = &runs[t - tools][START_SNAPSHOT];
 	const struct run *es = &runs[t - tools][END_SNAPSHOT];
 	const char *version = t->version[0] ? t->version : "-";
-	char st[32], st2[32];
+	char st[80], st2[80];
 
 	ht_sb_printf(b, "%-11s ", t->def->name);
 	if (!t->selected) {
@@ -689,7 +717,7 @@ static void tool_line(struct ht_strbuf *b, struct tool *t)
 		ht_sb_printf(b, "%-9s %-8s hooks: %s; events %llu; ended: %s", "attached", version,
 			     t->hooks[0] ? t->hooks : "-",
 			     (unsigned long long)ht_evsummary_events(summary, t->def->tracer_name),
-			     ht_wait_status(tr->ch.status, st, sizeof(st)));
+			     run_status(tr, st, sizeof(st)));
 		if (tr->killed && WIFSIGNALED(tr->ch.status) && WTERMSIG(tr->ch.status) == SIGKILL)
 			ht_sb_printf(b, " (by us: a second Ctrl-C, or no exit %llus after SIGINT)",
 				     STOP_TIMEOUT_NS / NSEC_PER_SEC);
@@ -703,7 +731,7 @@ static void tool_line(struct ht_strbuf *b, struct tool *t)
 		ht_sb_printf(b, "%-9s %-8s %s", "skipped", version,
 			     tr->last_err[0] ? tr->last_err : "exited before attaching");
 		if (WIFSIGNALED(tr->ch.status) || !tr->last_err[0])
-			ht_sb_printf(b, " (%s)", ht_wait_status(tr->ch.status, st, sizeof(st)));
+			ht_sb_printf(b, " (%s)", run_status(tr, st, sizeof(st)));
 	} else {
 		bool ok = ss->spawned && WIFEXITED(ss->ch.status) && !WEXITSTATUS(ss->ch.status);
 
@@ -714,8 +742,8 @@ static void tool_line(struct ht_strbuf *b, struct tool *t)
 	}
 	if (t->def->snapshot && t->def->traces)
 		ht_sb_printf(b, "; snapshots: start %s, end %s",
-			     ss->spawned ? ht_wait_status(ss->ch.status, st, sizeof(st)) : "-",
-			     es->spawned ? ht_wait_status(es->ch.status, st2, sizeof(st2)) : "-");
+			     ss->spawned ? run_status(ss, st, sizeof(st)) : "-",
+			     es->spawned ? run_status(es, st2, sizeof(st2)) : "-");
 	if (t->lines_over_cap)
 		ht_sb_printf(b, "; %llu lines not kept (over %lluM in %s)",
 			     (unsigned long long)t->lines_over_cap, DATA_MAX >> 20,

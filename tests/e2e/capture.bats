@@ -200,6 +200,42 @@ summary_count() {
 	grep -qE '^hungtask +attached .*snapshots: start exit 0, end exit 0$' "$B/tools.txt"
 }
 
+@test "a tool that crashes or cannot attach does not stop the others; tools next to the capture first" {
+	bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	cp "$HT_BUILD/huatuo-capture" "$bin/"
+	ln -s "$HT_BUILD/huatuo-oom" "$bin/huatuo-oom"
+	# attaches, reports one late tick, then crashes
+	cat > "$bin/huatuo-softirq" <<-'EOF'
+		#!/bin/sh
+		echo "huatuo-softirq: version 9.9.9 (huatuo-tools, fake)" >&2
+		echo "huatuo-softirq: attached tick: raw_tp fake_tick" >&2
+		echo "Tracing fake ticks... Hit Ctrl-C to end." >&2
+		echo '{"tracer_name":"softirq","tracer_type":"auto","tracer_data":{"cpu":1,"offtime":250000000}}'
+		sleep 1
+		kill -SEGV $$
+	EOF
+	# cannot attach on this kernel
+	printf '#!/bin/sh\necho "huatuo-txtimeout: no tracepoint net:net_dev_xmit_timeout here" >&2\nexit 1\n' \
+		> "$bin/huatuo-txtimeout"
+	chmod +x "$bin/huatuo-softirq" "$bin/huatuo-txtimeout"
+	# $PATH without the build: netdev is not installed for this capture
+	run --separate-stderr env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$bin/huatuo-capture" -d 3 -o "$B" \
+		--tools softirq,txtimeout,oom,netdev
+	assert_equal "$status" 0
+	[[ "$stderr" == *"txtimeout skipped: no tracepoint net:net_dev_xmit_timeout here"* ]] || fail "$stderr"
+	grep -qE '^softirq +attached +9\.9\.9 +hooks: raw_tp fake_tick; events 1; ended: killed by SIGSEGV after 1\.[0-9]s \(crashed: see softirq\.log\)$' \
+		"$B/tools.txt" || fail "$(cat "$B/tools.txt")"
+	grep -qE '^txtimeout +skipped +- +no tracepoint net:net_dev_xmit_timeout here$' "$B/tools.txt" ||
+		fail "$(cat "$B/tools.txt")"
+	grep -qE '^oom +attached .*ended: exit 0$' "$B/tools.txt" || fail "$(cat "$B/tools.txt")"
+	grep -qE '^netdev +skipped +- +not installed' "$B/tools.txt" || fail "$(cat "$B/tools.txt")"
+	assert_equal "$(summary_count softirq 2)" 1
+	assert_equal "$(summary_count softirq 4)" "?" # killed before it could say
+	grep -qE '^ +250\.0ms +1  cpu=1$' "$B/summary.txt" || fail "$(cat "$B/summary.txt")"
+	[ ! -e "$B/netdev_events" ] && [ ! -e "$B/netdev_txqueue_timeout" ] && [ -s "$B/txtimeout.log" ]
+}
+
 @test "bad usage exits 64 naming the option; a tool rejecting its --tool-args too" {
 	run --separate-stderr "$HT_BUILD/huatuo-capture" --tools oom,nosuch
 	assert_equal "$status" 64
