@@ -79,9 +79,13 @@ struct tally {
 	uint64_t others; /* lines whose item did not fit in MAX_ITEMS */
 };
 
+#define MAX_SNAPSHOT_COUNTS 8
+
 struct tracer {
 	char name[64];
 	uint64_t events, snapshots;
+	/* hungtask snapshots: the D-state tasks each one found, in order (the first ones) */
+	uint64_t dstate[MAX_SNAPSHOT_COUNTS];
 	uint64_t lost, held;
 	bool ran;	   /* a tracer run (not only snapshots) */
 	bool losses_known; /* it said at exit what it lost */
@@ -277,6 +281,11 @@ void ht_evsummary_line(struct ht_evsummary *s, const char *line, size_t len)
 		return;
 	}
 	if (cJSON_IsString(type) && !strcmp(type->valuestring, "manual")) {
+		const cJSON *d = field(data, "d_process_count");
+
+		if (!strcmp(t->name, "hungtask") && cJSON_IsNumber(d) && d->valuedouble >= 0 &&
+		    t->snapshots < MAX_SNAPSHOT_COUNTS)
+			t->dstate[t->snapshots] = (uint64_t)d->valuedouble;
 		t->snapshots++;
 	} else {
 		t->events++;
@@ -387,7 +396,16 @@ void ht_evsummary_text(const struct ht_evsummary *s, struct ht_strbuf *out)
 	if (s->not_json)
 		ht_sb_printf(out, "%llu lines were not JSON event lines\n",
 			     (unsigned long long)s->not_json);
-	for (size_t i = 0; i < s->n; i++)
-		for (int j = 0; j < s->t[i].ntallies; j++)
-			tally_text(&s->t[i], &s->t[i].tallies[j], out);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct tracer *t = &s->t[i];
+
+		if (!strcmp(t->name, "hungtask") && t->snapshots) {
+			ht_sb_printf(out, "\nhungtask: tasks in D state at each snapshot:");
+			for (uint64_t k = 0; k < t->snapshots && k < MAX_SNAPSHOT_COUNTS; k++)
+				ht_sb_printf(out, " %llu", (unsigned long long)t->dstate[k]);
+			ht_sb_printf(out, "\n");
+		}
+		for (int j = 0; j < t->ntallies; j++)
+			tally_text(t, &t->tallies[j], out);
+	}
 }

@@ -117,6 +117,9 @@ summary_count() {
 	assert_equal "$(summary_count dropwatch 2)" 7
 	assert_equal "$(summary_count dropwatch 4)" 0
 	assert_equal "$(summary_count hungtask 3)" 2
+	want=$(jq -r 'select(.tracer_type == "manual") | .tracer_data.d_process_count' "$B/hungtask" | xargs)
+	grep -qx "hungtask: tasks in D state at each snapshot: $want" "$B/summary.txt" ||
+		fail "want D-state counts $want: $(cat "$B/summary.txt")"
 	assert_equal "$(summary_count netdev_events 3)" $((2 * devs))
 	grep -qE "^ +1  pid=$hog comm=python3 container=- memcg=/rtest_cap_$$ " "$B/summary.txt" ||
 		fail "no OOM victim $hog in: $(cat "$B/summary.txt")"
