@@ -177,7 +177,9 @@ kernel_strings() {
 		--interval 1 --region rtest
 	[ -f "$PROM" ] || fail "no metrics file at start"
 	grep -qx "huatuo_bamai_ras_hw_total{$hr} 0" "$PROM" || fail "$(cat "$PROM")"
-	ino0=$(stat -c %i "$PROM")
+	# held open, the first file's inode cannot be freed and its number reused by a later one
+	exec {held}<"$PROM"
+	ino0=$(stat -L -c %i "/dev/fd/$held")
 	"$TESTRUN" htras_mc_raw 0 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	"$TESTRUN" htras_mc_raw 0 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	wait_lines 2
@@ -201,6 +203,7 @@ kernel_strings() {
 	assert_line "huatuo_bamai_ras_lost_total{$hr} 0"
 	# replaced by rename, not rewritten in place; no temporary file left; readable by others
 	[ "$(stat -c %i "$PROM")" != "$ino0" ] || fail "file rewritten in place"
+	exec {held}<&-
 	assert_equal "$(stat -c %a "$PROM")" 644
 	assert_equal "$(ls -A "$BATS_TEST_TMPDIR" | grep -c '^\.ras\.prom\.')" 0
 	if command -v promtool >/dev/null; then
