@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
+
 #include "huatuo.h"
 
 enum {
@@ -203,6 +205,38 @@ static void check_metrics_path(struct argp_state *state, const char *arg)
 		ht_usage_error(state, "invalid --metrics '%s': is a directory", arg);
 }
 
+/*
+ * Why @path cannot serve as kernel BTF, or NULL: raw BTF (what /sys/kernel/btf/vmlinux holds,
+ * magic 0xeB9F) or an ELF file with a .BTF section (a vmlinux with debug info).
+ */
+static const char *btf_file_problem(const char *path)
+{
+	static char why[128];
+	unsigned char head[4] = { 0 };
+	struct btf *btf;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		return why;
+	}
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (n == sizeof(head) && head[0] == 0x9f && head[1] == 0xeb)
+		return NULL; /* raw BTF, little-endian */
+	if (n == sizeof(head) && head[0] == 0xeb && head[1] == 0x9f)
+		return NULL; /* raw BTF, big-endian */
+	if (n < sizeof(head) || memcmp(head, "\177ELF", 4))
+		return "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an ELF "
+		       "vmlinux with .BTF)";
+	btf = btf__parse_elf(path, NULL);
+	if (!btf)
+		return "an ELF file without a readable .BTF section";
+	btf__free(btf);
+	return NULL;
+}
+
 static error_t common_parser(int key, char *arg, struct argp_state *state)
 {
 	struct ht_env *env = g_env;
@@ -333,11 +367,14 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 				arg);
 		env->buffer_set = true;
 		break;
-	case OPT_BTF:
-		if (access(arg, R_OK))
-			ht_usage_error(state, "invalid --btf '%s': %s", arg, strerror(errno));
+	case OPT_BTF: {
+		const char *why = btf_file_problem(arg);
+
+		if (why)
+			ht_usage_error(state, "invalid --btf '%s': %s", arg, why);
 		env->btf_path = arg;
 		break;
+	}
 	case 'v':
 		env->verbose++;
 		break;
@@ -419,9 +456,9 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 
 	/* $HUATUO_BTF: a default --btf */
 	env->btf_path = getenv("HUATUO_BTF") && *getenv("HUATUO_BTF") ? getenv("HUATUO_BTF") : NULL;
-	if (env->btf_path && access(env->btf_path, R_OK)) {
+	if (env->btf_path && btf_file_problem(env->btf_path)) {
 		fprintf(stderr, "%s: invalid HUATUO_BTF '%s': %s\n", env->tool, env->btf_path,
-			strerror(errno));
+			btf_file_problem(env->btf_path));
 		exit(HT_EX_USAGE);
 	}
 	argp_parse(&argp, argc, argv, 0, NULL, env);
