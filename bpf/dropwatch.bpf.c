@@ -29,7 +29,7 @@ const volatile __u8 target_daddr_family = 0;
 const volatile __u8 target_saddr[16] = {};
 const volatile __u8 target_daddr[16] = {};
 const volatile __u16 target_port = 0;	       /* network order, source or destination */
-const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS (subsystems) */
+const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS not in reason_high */
 const volatile bool summary_mode = false;
 const volatile __u32 rate_per_sec = 100;
 
@@ -40,6 +40,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } reason_wanted SEC(".maps");
+
+/*
+ * Subsystem reasons (mac80211, openvswitch: subsystem << 16 | code) named by --reason or
+ * --exclude-reason: 1 = report, 0 = not; the others follow reason_high_wanted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DW_REASON_HIGH_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} reason_high SEC(".maps");
 
 /* --summary: drops per (location, reason), per CPU, summed and diffed by user space. */
 struct {
@@ -70,8 +81,10 @@ static __always_inline bool reason_ok(__u32 reason)
 {
 	__u8 *wanted;
 
-	if (reason >= DW_REASON_SLOTS)
-		return reason_high_wanted;
+	if (reason >= DW_REASON_SLOTS) {
+		wanted = bpf_map_lookup_elem(&reason_high, &reason);
+		return wanted ? *wanted : reason_high_wanted;
+	}
 	wanted = bpf_map_lookup_elem(&reason_wanted, &reason);
 	return wanted && *wanted;
 }

@@ -4,7 +4,8 @@
 
 #include "common.h"
 
-#define DW_REASON_SLOTS 512 /* reason filter entries; higher values use reason_default */
+#define DW_REASON_SLOTS 512   /* core reasons in the filter array; higher values: reason_high */
+#define DW_REASON_HIGH_MAX 64 /* subsystem reasons (0x10000 and up) a filter can name */
 #define DW_IFNAMSIZ 16
 
 /* --proto */

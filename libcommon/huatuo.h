@@ -354,6 +354,9 @@ int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, cons
 /* Same, with a preformatted multi-line table text (may be NULL in JSON mode). */
 int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
 		 const char *tracer_type, const char *text);
+/* The table row ht_emit() prints (time, @row_fmt, newline) into @row; returns its length. */
+size_t ht_fmt_row(const struct ht_env *env, const struct ht_container *ct, char *row, size_t size,
+		  const char *row_fmt, ...) __attribute__((format(printf, 5, 6)));
 /*
  * Write out what ht_emit() buffered (stdout and the -o store). The run loops call it after
  * every poll round; a tool printing outside them calls it itself. 0, -EPIPE or -errno
@@ -590,6 +593,14 @@ struct ht_enum_names {
  * ("SKB_DROP_REASON_NO_SOCKET" -> "NO_SOCKET"). 0 or -errno (-ENOENT: no such enum).
  */
 int ht_btf_enum_names(const struct ht_env *env, const char *enum_name, const char *strip,
+		      struct ht_enum_names *en);
+/*
+ * The enumerators valued @base to @base + 0xffff of every enum whose name ends in @suffix,
+ * indexed by value - @base: from --btf, else vmlinux and each module's BTF (/sys/kernel/btf).
+ * Reads all of kernel BTF: for rare lookups (subsystem drop reasons). Names beginning with
+ * "__" (range markers) are left out. 0 or -errno; no such enum leaves @en empty.
+ */
+int ht_btf_enum_range(const struct ht_env *env, const char *suffix, uint32_t base,
 		      struct ht_enum_names *en);
 const char *ht_enum_name(const struct ht_enum_names *en, uint32_t v);
 /* Value of @name (any case, with or without @strip, or a decimal number). 0 or -ENOENT. */

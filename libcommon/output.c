@@ -734,33 +734,55 @@ int ht_emit_text(struct ht_env *env, cJSON *data, const struct ht_container *ct,
 	return err;
 }
 
-int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, const char *tracer_type,
-	    const char *row_fmt, ...)
+/* The row, as one printable line whatever the values hold; the CONTAINER column if any. */
+static size_t vfmt_row(const struct ht_env *env, const struct ht_container *ct, char *row,
+		       size_t size, const char *row_fmt, va_list ap)
 {
-	char raw[4096], row[4096], stamp[16];
+	char raw[4096], stamp[16];
 	time_t now = time(NULL);
 	struct tm tm;
-	va_list ap;
 	size_t n;
 
-	if (env->json)
-		return emit(env, data, ct, tracer_type, NULL);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-	va_start(ap, row_fmt);
 	vsnprintf(raw, sizeof(raw), row_fmt, ap);
-	va_end(ap);
-	n = (size_t)snprintf(row, sizeof(row), "%-8s ", stamp);
+	n = (size_t)snprintf(row, size, "%-8s ", stamp);
 	if (env->opt_flags & HT_OPT_CONTAINER) {
 		char label[HT_CONTAINER_LABEL];
 
-		n += (size_t)snprintf(row + n, sizeof(row) - n, "%-*s ", HT_CONTAINER_COLUMN,
+		n += (size_t)snprintf(row + n, size - n, "%-*s ", HT_CONTAINER_COLUMN,
 				      ht_container_label(ct, label, sizeof(label)));
 	}
 	/* one line: whatever the values hold, nothing but printable text */
-	n += printable(raw, sizeof(raw), row + n, sizeof(row) - n - 1, false);
+	n += printable(raw, sizeof(raw), row + n, size - n - 1, false);
 	row[n++] = '\n';
 	row[n] = '\0';
+	return n;
+}
+
+size_t ht_fmt_row(const struct ht_env *env, const struct ht_container *ct, char *row, size_t size,
+		  const char *row_fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, row_fmt);
+	n = vfmt_row(env, ct, row, size, row_fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int ht_emit(struct ht_env *env, cJSON *data, const struct ht_container *ct, const char *tracer_type,
+	    const char *row_fmt, ...)
+{
+	char row[4096];
+	va_list ap;
+
+	if (env->json)
+		return emit(env, data, ct, tracer_type, NULL);
+	va_start(ap, row_fmt);
+	vfmt_row(env, ct, row, sizeof(row), row_fmt, ap);
+	va_end(ap);
 	return emit(env, data, ct, tracer_type, row);
 }
 

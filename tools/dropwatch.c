@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,9 +201,22 @@ static const struct ht_hook hooks[] = {
 		     "dropwatch_tp" } },
 };
 
-/* the drop reason names of the running kernel, NULL entries if BTF is not readable */
-static struct ht_enum_names reasons;
+/*
+ * Drop reasons: the core ones (enum skb_drop_reason) below 0x10000; since 6.0 a subsystem
+ * (enum skb_drop_reason_subsys: mac80211, openvswitch) has subsystem << 16 | code, named by
+ * its own enum (mac80211_drop_reason, ovs_drop_reason) in kernel or module BTF.
+ */
+#define SUBSYS_PREFIX "SKB_DROP_REASON_SUBSYS_"
+#define SUBSYS_SHIFT 16
+#define MAX_SUBSYS 16
+
+/* the names of the running kernel, empty if BTF is not readable */
+static struct ht_enum_names reasons, subsystems;
 static bool reasons_loaded;
+static struct {
+	bool loaded;
+	struct ht_enum_names names; /* by code */
+} subsys[MAX_SUBSYS];
 
 static void load_reasons(const struct ht_env *env)
 {
@@ -215,16 +229,47 @@ static void load_reasons(const struct ht_env *env)
 	if (err)
 		ht_info(env, "no drop reason names from BTF (%s): reporting numbers",
 			strerror(-err));
+	if (!err && ht_btf_enum_names(env, "skb_drop_reason_subsys", SUBSYS_PREFIX, &subsystems))
+		ht_info(env, "no drop reason subsystems in BTF: subsystem reasons are numbers");
 }
 
-static const char *reason_name(uint32_t reason, char *buf, size_t len)
+/* A subsystem's own reason names, read from all of kernel BTF at the first need. */
+static const struct ht_enum_names *subsys_names(const struct ht_env *env, uint32_t s)
 {
-	const char *name = ht_enum_name(&reasons, reason);
+	if (s >= MAX_SUBSYS)
+		return NULL;
+	if (!subsys[s].loaded) {
+		subsys[s].loaded = true;
+		if (ht_btf_enum_range(env, "drop_reason", s << SUBSYS_SHIFT, &subsys[s].names))
+			ht_info(env, "cannot read subsystem %u's drop reasons from BTF", s);
+	}
+	return &subsys[s].names;
+}
+
+/* A subsystem that can hand out reasons: not CORE (0) and not the NUM sentinel. */
+static const char *subsys_name(uint32_t s)
+{
+	const char *name = ht_enum_name(&subsystems, s);
+
+	return s && name && strcmp(name, "NUM") ? name : NULL;
+}
+
+static const char *reason_name(const struct ht_env *env, uint32_t reason, char *buf, size_t len)
+{
+	uint32_t s = reason >> SUBSYS_SHIFT, code = reason & 0xffff;
+	const char *name;
 
 	if (reason == ~0U)
 		return "NOT_SUPPORTED"; /* kernel without drop reasons (< 5.17) */
-	if (name)
+	if (!s && (name = ht_enum_name(&reasons, reason)))
 		return name;
+	if (s && subsys_name(s)) {
+		name = ht_enum_name(subsys_names(env, s), code);
+		if (name)
+			return name;
+		snprintf(buf, len, "SUBSYS_%s:%u", subsys_name(s), code);
+		return buf;
+	}
 	snprintf(buf, len, "%u", reason);
 	return buf;
 }
@@ -237,52 +282,143 @@ static const char *drop_type(const char *reason)
 	return "common_drop";
 }
 
-/* Apply a comma-separated --reason/--exclude-reason list to @wanted; exits 64 on a bad name. */
-static void mark_reasons(const struct ht_env *env, const char *const *list, int n, uint8_t *wanted,
-			 uint8_t value, bool *high)
+/* Is @v a reason skb:kfree_skb can carry here? */
+static bool reason_exists(const struct ht_env *env, uint32_t v)
 {
-	for (int i = 0; i < n; i++) {
-		char *copy = strdup(list[i]), *save = NULL;
+	uint32_t s = v >> SUBSYS_SHIFT, code = v & 0xffff;
+	const struct ht_enum_names *sub;
+	const char *name;
 
-		for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
-		     tok = strtok_r(NULL, ",", &save)) {
-			uint32_t v;
-
-			if (ht_enum_value(&reasons, tok, REASON_PREFIX, &v)) {
-				ht_err(env,
-				       "invalid --%s '%s': no such drop reason on this kernel "
-				       "(see /sys/kernel/tracing/events/skb/kfree_skb/format)",
-				       value ? "reason" : "exclude-reason", tok);
-				free(copy);
-				exit(HT_EX_USAGE);
-			}
-			if (v < DW_REASON_SLOTS)
-				wanted[v] = value;
-			else
-				*high = value;
-		}
-		free(copy);
+	if (!s) {
+		/* NOT_DROPPED_YET and CONSUMED are no drops; MAX is no reason */
+		if (!reasons.n)
+			return true; /* no names to check against */
+		name = ht_enum_name(&reasons, v);
+		return v > 1 && name && strcmp(name, "MAX");
 	}
+	if (!subsys_name(s) || !code)
+		return false;
+	sub = subsys_names(env, s);
+	if (!sub->n) /* its module is not loaded: any code */
+		return true;
+	name = ht_enum_name(sub, code);
+	return name && (strlen(name) < 4 || strcmp(name + strlen(name) - 4, "_MAX"));
 }
 
-static int fill_reason_map(struct ht_env *env, struct dropwatch_bpf *skel, bool *high)
+/* A --reason value: a reason's name (core or subsystem), SUBSYS_<NAME>:<code> or a number. */
+static int parse_reason(const struct ht_env *env, const char *tok, uint32_t *v)
 {
-	uint8_t wanted[DW_REASON_SLOTS];
-	int fd = bpf_map__fd(skel->maps.reason_wanted);
+	char sname[64];
+	unsigned int code;
+	int end = 0;
+	uint64_t num;
+
+	if (!ht_parse_u64(tok, 0, UINT32_MAX, &num) ||
+	    (sscanf(tok, "0x%" SCNx64 "%n", &num, &end) == 1 && !tok[end] && num <= UINT32_MAX)) {
+		*v = (uint32_t)num;
+	} else if (!ht_enum_value(&reasons, tok, REASON_PREFIX, v)) {
+		/* a core name */
+	} else if (sscanf(tok, "SUBSYS_%63[A-Z0-9_]:%u%n", sname, &code, &end) == 2 && !tok[end] &&
+		   code <= 0xffff && !ht_enum_value(&subsystems, sname, SUBSYS_PREFIX, v)) {
+		*v = *v << SUBSYS_SHIFT | code;
+	} else {
+		for (uint32_t s = 1; s < subsystems.n && s < MAX_SUBSYS; s++) {
+			uint32_t c;
+
+			if (subsys_name(s) && !ht_enum_value(subsys_names(env, s), tok, NULL, &c)) {
+				*v = s << SUBSYS_SHIFT | c;
+				return reason_exists(env, *v) ? 0 : -ENOENT;
+			}
+		}
+		return -ENOENT;
+	}
+	return reason_exists(env, *v) ? 0 : -ENOENT;
+}
+
+/* What --reason and --exclude-reason leave, for the kernel's reason_wanted and reason_high. */
+static struct {
+	uint8_t core[DW_REASON_SLOTS];
+	uint32_t high[DW_REASON_HIGH_MAX];
+	uint8_t high_wanted[DW_REASON_HIGH_MAX];
+	int nhigh;
+	bool high_default; /* subsystem reasons not named */
+} filter;
+
+static void __attribute__((noreturn))
+reason_usage(const struct ht_env *env, bool include, const char *tok, const char *why)
+{
+	ht_err(env, "invalid --%s '%s': %s", include ? "reason" : "exclude-reason", tok, why);
+	exit(HT_EX_USAGE);
+}
+
+static void mark_reason(const struct ht_env *env, bool include, const char *tok)
+{
+	uint32_t v;
+	int i;
+
+	if (parse_reason(env, tok, &v))
+		reason_usage(env, include, tok,
+			     "no such drop reason on this kernel (see "
+			     "/sys/kernel/tracing/events/skb/kfree_skb/format)");
+	if (v < DW_REASON_SLOTS) {
+		filter.core[v] = include;
+		return;
+	}
+	for (i = 0; i < filter.nhigh && filter.high[i] != v; i++)
+		;
+	if (i == DW_REASON_HIGH_MAX)
+		reason_usage(env, include, tok, "too many subsystem reasons (at most 64)");
+	filter.high[i] = v;
+	filter.high_wanted[i] = include;
+	if (i == filter.nhigh)
+		filter.nhigh++;
+}
+
+/* Apply the comma-separated --reason, then --exclude-reason lists; exits 64 on a bad one. */
+static void build_filter(const struct ht_env *env)
+{
+	bool any = false;
 
 	/* SKB_NOT_DROPPED_YET and SKB_CONSUMED: the kernel itself says these are no drops */
-	memset(wanted, opts.nreasons ? 0 : 1, sizeof(wanted));
-	wanted[0] = wanted[1] = 0;
-	*high = !opts.nreasons;
-	mark_reasons(env, opts.reasons, opts.nreasons, wanted, 1, high);
-	mark_reasons(env, opts.excluded, opts.nexcluded, wanted, 0, high);
-	for (uint32_t i = 0; i < DW_REASON_SLOTS; i++) {
-		if (bpf_map_update_elem(fd, &i, &wanted[i], BPF_ANY)) {
-			ht_err(env, "cannot set the drop reason filter: %s", strerror(errno));
-			return 1;
+	memset(filter.core, opts.nreasons ? 0 : 1, sizeof(filter.core));
+	filter.core[0] = filter.core[1] = 0;
+	filter.high_default = !opts.nreasons;
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *list = pass ? opts.excluded : opts.reasons;
+		int n = pass ? opts.nexcluded : opts.nreasons;
+
+		for (int i = 0; i < n; i++) {
+			char *copy = strdup(list[i]), *save = NULL;
+
+			for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok;
+			     tok = strtok_r(NULL, ",", &save))
+				mark_reason(env, !pass, tok);
+			free(copy);
 		}
 	}
+	for (int i = 0; i < DW_REASON_SLOTS && !any; i++)
+		any = filter.core[i];
+	for (int i = 0; i < filter.nhigh && !any; i++)
+		any = filter.high_wanted[i];
+	if (!any && !filter.high_default)
+		reason_usage(env, false, opts.excluded[0],
+			     "it excludes every --reason given: nothing would be reported");
+}
+
+static int fill_reason_map(struct ht_env *env, struct dropwatch_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.reason_wanted), high = bpf_map__fd(skel->maps.reason_high);
+
+	for (uint32_t i = 0; i < DW_REASON_SLOTS; i++)
+		if (bpf_map_update_elem(fd, &i, &filter.core[i], BPF_ANY))
+			goto fail;
+	for (int i = 0; i < filter.nhigh; i++)
+		if (bpf_map_update_elem(high, &filter.high[i], &filter.high_wanted[i], BPF_ANY))
+			goto fail;
 	return 0;
+fail:
+	ht_err(env, "cannot set the drop reason filter: %s", strerror(errno));
+	return 1;
 }
 
 /* "10.0.0.1:80", "[fd00::1]:80", or "-" when the packet is not IP; @port in network order */
@@ -296,13 +432,31 @@ static void fmt_endpoint(char *buf, size_t len, uint8_t family, const char *addr
 		snprintf(buf, len, "-");
 }
 
+/* @row and, indented under it, the lines of @stack (malloc'd); NULL without a stack. */
+static char *with_stack(const char *row, size_t row_len, const char *stack)
+{
+	size_t len = row_len + (stack ? strlen(stack) * 2 : 0) + 64, n = row_len;
+	char *text = stack && *stack ? malloc(len) : NULL;
+
+	if (!text)
+		return NULL;
+	memcpy(text, row, row_len + 1);
+	for (const char *p = stack; *p;) {
+		size_t l = strcspn(p, "\n");
+
+		n += (size_t)snprintf(text + n, len - n, "\t%.*s\n", (int)l, p);
+		p += l + (p[l] == '\n');
+	}
+	return text;
+}
+
 static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t size)
 {
 	const struct drop_event *e = data;
 	const struct ht_ksyms *ks = ht_kernel_ksyms();
 	char comm[HT_COMM_LEN * 3 + 1], pcomm[HT_COMM_LEN] = "", ifname[DW_IFNAMSIZ * 3 + 1];
 	char saddr[64], daddr[64], src[80] = "", dst[80] = "";
-	char loc[160], num[16], flags[40], eth[24];
+	char loc[160], num[48], flags[40], eth[24], row[1024];
 	const char *reason, *proto;
 	char *stack, *text = NULL;
 	struct ht_container ct;
@@ -316,7 +470,7 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 	if (!ht_attribute(env, e->cgroup_id, e->netns_inum, NULL, &ct, NULL, 0))
 		return 0;
 	load_reasons(env);
-	reason = reason_name(e->reason, num, sizeof(num));
+	reason = reason_name(env, e->reason, num, sizeof(num));
 	nr = e->nr < HT_STACK_DEPTH ? e->nr : HT_STACK_DEPTH;
 	if ((size_t)nr > (size - offsetof(struct drop_event, ips)) / sizeof(e->ips[0]))
 		nr = (int)((size - offsetof(struct drop_event, ips)) / sizeof(e->ips[0]));
@@ -377,27 +531,17 @@ static int handle_event(struct ht_env *env, void *ctx, const void *data, size_t 
 		fmt_endpoint(src, sizeof(src), e->family, saddr, e->sport);
 		fmt_endpoint(dst, sizeof(dst), e->family, daddr, e->dport);
 	}
-	if (opts.stack && !env->json && stack && *stack) {
-		/* the stack under the row, indented */
-		size_t len = strlen(stack) * 2 + 64;
+	if (env->json) {
+		err = ht_emit_text(env, d, &ct, "auto", NULL);
+	} else {
+		size_t n = ht_fmt_row(env, &ct, row, sizeof(row),
+				      "%-16s %-7u %-20s %-28s %-5s %-23s %-23s %-8s %u", pcomm,
+				      e->pid, reason, loc, proto ? proto : "-", src, dst,
+				      e->ifname[0] ? e->ifname : "-", e->pkt_len);
 
-		text = malloc(len);
-		if (text) {
-			size_t n = 0;
-
-			for (const char *p = stack; *p;) {
-				size_t l = strcspn(p, "\n");
-
-				n += (size_t)snprintf(text + n, len - n, "\t%.*s\n", (int)l, p);
-				p += l + (p[l] == '\n');
-			}
-		}
+		text = opts.stack ? with_stack(row, n, stack) : NULL;
+		err = ht_emit_text(env, d, &ct, "auto", text ? text : row);
 	}
-	err = ht_emit(env, d, &ct, "auto", "%-16s %-7u %-20s %-28s %-5s %-23s %-23s %-8s %u", pcomm,
-		      e->pid, reason, loc, proto ? proto : "-", src, dst,
-		      e->ifname[0] ? e->ifname : "-", e->pkt_len);
-	if (!err && text && !(env->count && env->events >= env->count))
-		printf("%s", text);
 	free(text);
 	free(stack);
 	return err;
@@ -535,7 +679,7 @@ static size_t group_rows(const struct count *counts, size_t n, struct row *rows)
 static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows,
 			uint64_t interval_ns)
 {
-	char stamp[16], dur[32], num[16], *text;
+	char stamp[16], dur[32], num[48], *text;
 	uint64_t total = 0;
 	size_t len = 128 + nrows * 128, n = 0;
 	cJSON *d = cJSON_CreateObject(), *drops = cJSON_CreateArray();
@@ -558,7 +702,7 @@ static int emit_summary(struct ht_env *env, const struct row *rows, size_t nrows
 			      ht_fmt_duration(interval_ns, dur, sizeof(dur)));
 	n += (size_t)snprintf(text + n, len - n, "%12s  %-28s %s\n", "COUNT", "REASON", "LOCATION");
 	for (size_t i = 0; i < nrows; i++) {
-		const char *reason = reason_name(rows[i].reason, num, sizeof(num));
+		const char *reason = reason_name(env, rows[i].reason, num, sizeof(num));
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "reason", reason);
@@ -647,6 +791,7 @@ static void configure(void *s, struct ht_env *env)
 	memcpy((void *)skel->rodata->target_daddr, opts.daddr, 16);
 	skel->rodata->target_port = htons(opts.port);
 	skel->rodata->summary_mode = opts.summary;
+	skel->rodata->reason_high_wanted = filter.high_default;
 	skel->rodata->rate_per_sec = opts.rate;
 	/* the per-CPU count table is preallocated: 2 ms at start for a mode not in use */
 	if (!opts.summary)
@@ -671,19 +816,13 @@ static int prepare(struct ht_env *env)
 		env->btf_min = ht_btf_min(env, elf, len);
 		load_reasons(env);
 	}
+	build_filter(env);
 	return 0;
 }
 
 static int setup(struct ht_env *env, void *skel)
 {
-	bool high;
-
-	if (fill_reason_map(env, skel, &high))
-		return 1;
-	/* reasons past the table (subsystem reasons, 0xffff0000 masks) follow the default */
-	if (!high && !opts.nreasons)
-		ht_info(env, "subsystem drop reasons are excluded");
-	return 0;
+	return fill_reason_map(env, skel);
 }
 
 static int run(struct ht_env *env, void *skel)
@@ -735,7 +874,8 @@ int main(int argc, char **argv)
 					   HT_OPT_CONTAINER,
 			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
 					    "one second of --rate reports, 256K to 4M)",
-			      .btf_keep = (const char *const[]){ "skb_drop_reason", NULL } };
+			      .btf_keep = (const char *const[]){ "skb_drop_reason",
+								 "skb_drop_reason_subsys", NULL } };
 
 	return ht_main(&env, &tool, argc, argv);
 }

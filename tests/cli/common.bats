@@ -52,7 +52,7 @@ long_options() {
 		"--count -1:--count" "--count 99999999999:--count" "--probe nope:--probe"
 		"--buffer-size 3000:--buffer-size" "--buffer-size 2G:--buffer-size"
 		"--output-max 1:--output-max" "--output-keep x:--output-keep" "--output=:--output"
-		"--btf /nonexistent/btf:--btf" "--metrics=:--metrics"
+		"--btf /nonexistent/btf:--btf" "--btf /etc/passwd:--btf" "--metrics=:--metrics"
 		"--metrics /nonexistent/dir/x.prom:--metrics" "--metrics /tmp:--metrics"
 		"--metrics /tmp/:--metrics" "--interval 5s:--interval"
 		"--metrics /tmp/x.prom --interval 0:--interval"
@@ -70,6 +70,17 @@ long_options() {
 			is_runner "$t" && name=${args%% *} && name=${name%%=*}
 			[[ "$stderr" == *"$name"* ]] || fail "huatuo-$t $args: stderr does not name $name: $stderr"
 		done
+	done
+}
+
+@test "--btf FILE that is not BTF: one line with the cause, exit 64" {
+	for t in $HT_TOOLS; do
+		[ -f "$HT_TOP/bpf/$t.bpf.c" ] || continue
+		run --separate-stderr "$HT_BUILD/huatuo-$t" --btf /etc/passwd -d 0
+		assert_equal "$status" 64
+		[[ "${stderr_lines[0]}" == *"invalid --btf '/etc/passwd': not a BTF file"* ]] ||
+			fail "huatuo-$t: $stderr"
+		[[ "$stderr" != *"refused by this kernel"* ]] || fail "huatuo-$t: $stderr"
 	done
 }
 
@@ -180,6 +191,27 @@ long_options() {
 		else
 			assert_output --partial "--json"
 		fi
+	done
+}
+
+@test "bash completion: dropwatch --reason and --exclude-reason offer the kernel's reason names" {
+	require_cmd bash
+	[ -f /usr/share/bash-completion/bash_completion ] || skip "bash-completion not installed"
+	[ -r /sys/kernel/tracing/events/skb/kfree_skb/format ] || skip "no readable skb:kfree_skb format"
+	for opt in --reason --exclude-reason; do
+		run bash -c "
+			source /usr/share/bash-completion/bash_completion
+			source '$HT_TOP/completions/huatuo-tools'
+			COMP_WORDS=(huatuo-dropwatch $opt ''); COMP_CWORD=2
+			COMP_LINE='huatuo-dropwatch $opt '; COMP_POINT=\${#COMP_LINE}
+			_huatuo_tools huatuo-dropwatch '' $opt
+			printf '%s\n' \"\${COMPREPLY[@]}\""
+		assert_success
+		assert_line NO_SOCKET
+		assert_line NOT_SPECIFIED
+		assert_line NETFILTER_DROP
+		refute_line MAX
+		[ "${#lines[@]}" -ge 20 ] || fail "$opt: only ${#lines[@]} names: $output"
 	done
 }
 

@@ -97,6 +97,24 @@ except ConnectionRefusedError:
 		and (.tracer_data.location | startswith("tcp_v6_rcv+"))' "$OUT" > /dev/null
 }
 
+@test "--stack: each row with its stack under it, through the emitter (-c, -o)" {
+	dropwatch -c 2 -d 20 --stack -o "$BATS_TEST_TMPDIR/store"
+	in_ns "$SEND" 127.0.0.1 9 5 > /dev/null
+	wait_tracer 10
+	assert_equal "$TRACER_RC" 0
+	# header, then 2 rows (-c 2), each followed by its tab-indented frames, nothing after
+	run grep -c $'^[0-9:]\\{8\\} ' "$OUT"
+	assert_output 2
+	run awk 'NR > 1 && !/^\t/ { rows++ } NR > 1 && /^\t/ && rows == 0 { bad = 1 }
+		END { exit bad || rows != 2 }' "$OUT"
+	assert_success
+	grep -q $'^\t__udp4_lib_rcv+0x' "$OUT" || fail "no stack under the rows: $(cat "$OUT")"
+	# the -o store got both events as JSON lines, stacks included
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/store/dropwatch")" 2
+	jq -se 'all(.tracer_data.stack | contains("__udp4_lib_rcv+"))' \
+		"$BATS_TEST_TMPDIR/store/dropwatch" > /dev/null
+}
+
 @test "--summary counts every drop by reason and location (--rate does not apply)" {
 	dropwatch -j --summary --interval 1 --rate 1
 	in_ns "$SEND" 127.0.0.1 9 250 > /dev/null
@@ -260,11 +278,77 @@ print(t)')
 		"--exclude-reason ,:--exclude-reason" "--interval 1s:--interval" \
 		"--metrics /nonexistent/x.prom:--metrics" \
 		"--summary --interval 0:--interval" "--rate -1:--rate" "--rate x:--rate" \
-		"--summary --stack:--stack"; do
+		"--summary --stack:--stack" "--reason 999:--reason" "--reason 200:--reason" \
+		"--reason MAX:--reason" "--reason 0x30001:--reason" \
+		"--reason NO_SOCKET --exclude-reason NO_SOCKET:--exclude-reason" \
+		"--reason NO_SOCKET,0x10001 --exclude-reason 0x10001,NO_SOCKET:--exclude-reason"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr timeout 10 "$HT_BUILD/huatuo-dropwatch" ${args%%:*}
 		[ "$status" -eq 64 ] || fail "${args%%:*}: exit $status, want 64"
 		[[ "$stderr" == *"${args##*:}"* ]] || fail "${args%%:*}: $stderr"
 		[ -z "$output" ] || fail "${args%%:*}: wrote to stdout"
 	done
+}
+
+# The name of value $2 in the BTF enums whose names end in $1 (kernel, then modules), if any.
+btf_enumerator() {
+	local f base
+	for f in /sys/kernel/btf/vmlinux /sys/kernel/btf/*; do
+		base=()
+		[ "$f" = /sys/kernel/btf/vmlinux ] || base=(--base-btf /sys/kernel/btf/vmlinux)
+		bpftool btf dump file "$f" "${base[@]}" 2>/dev/null | awk -v suffix="$1'" -v val="$2" '
+			/^\[/ { in_enum = $2 == "ENUM" && substr($3, length($3) - length(suffix) + 1) == suffix }
+			in_enum && $2 == "val=" val { gsub("\047", "", $1); print $1; exit }'
+	done | head -1
+}
+
+# testrun REASON...: run the raw_tp program once per reason, at a location only this test uses
+testrun() {
+	local r
+	for r in "$@"; do
+		"$HT_BUILD/ht-testrun" dropwatch_raw 0 "$MARK" "$r" 0 > /dev/null ||
+			fail "ht-testrun dropwatch_raw failed"
+	done
+}
+
+# marked_reasons N: wait for N events of this test, then print their reason codes and names
+marked_reasons() {
+	local i mark
+	mark=$(printf '0x%x' "$MARK")
+	for i in $(seq 100); do
+		[ "$(grep -c "\"drop_location\":\"$mark\"" "$OUT")" -ge "$1" ] && break
+		sleep 0.1
+	done
+	jq -r --arg mark "$mark" 'select(.tracer_data.drop_location == $mark) |
+		"\(.tracer_data.reason_code) \(.tracer_data.reason)"' "$OUT"
+}
+
+@test "subsystem drop reasons (0x10001) follow --reason and --exclude-reason, named from BTF" {
+	[ -x "$HT_BUILD/ht-testrun" ] || skip "no ht-testrun (make builds it)"
+	subsys=$(btf_enumerator drop_reason_subsys 1)
+	[ -n "$subsys" ] || skip "no subsystem drop reasons on this kernel (< 6.0)"
+	# the subsystem's own name for code 1 where its enum is in BTF (module loaded), else ours
+	name=$(btf_enumerator _drop_reason 65537)
+	[ -n "$name" ] || name="SUBSYS_${subsys#SKB_DROP_REASON_SUBSYS_}:1"
+	MARK=$((0x7e5700000000 + $$))
+
+	# raw_tp without --netns: the synthetic skb (NULL) has no namespace
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" --probe raw_tp -j --rate 0 \
+		--reason "NO_SOCKET,$name" -d 30
+	testrun 3 5 0x10002 0x10001 3
+	run marked_reasons 3
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_output "$(printf '3 NO_SOCKET\n65537 %s\n3 NO_SOCKET' "$name")"
+
+	# excluded by its number, the other subsystem reasons and core ones still reported
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" --probe raw_tp -j --rate 0 \
+		--exclude-reason 0x10001,NO_SOCKET -d 30
+	testrun 0x10001 3 0x10002 5
+	run marked_reasons 2
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	name2=$(btf_enumerator _drop_reason 65538)
+	assert_output "$(printf '65538 %s\n5 SOCKET_FILTER' \
+		"${name2:-SUBSYS_${subsys#SKB_DROP_REASON_SUBSYS_}:2}")"
 }

@@ -717,6 +717,26 @@ static int btf_min(int argc, char **argv)
 	return 0;
 }
 
+/* ht_btf_enum_range() on a BTF file: "code name" lines */
+static int enum_range(int argc, char **argv)
+{
+	struct ht_env env = { .tool = "ht-unit", .btf_path = argv[0] };
+	struct ht_enum_names en;
+	int err;
+
+	(void)argc;
+	err = ht_btf_enum_range(&env, argv[1], (uint32_t)strtoul(argv[2], NULL, 0), &en);
+	if (err) {
+		fprintf(stderr, "ht_btf_enum_range: %s\n", strerror(-err));
+		return 1;
+	}
+	for (uint32_t i = 0; i < en.n; i++)
+		if (ht_enum_name(&en, i))
+			printf("%u %s\n", i, ht_enum_name(&en, i));
+	ht_enum_names_free(&en);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -747,6 +767,7 @@ int main(int argc, char **argv)
 		{ "btf-min", 1, btf_min },
 		{ "metrics", 0, metrics_exposition },
 		{ "metrics-cap", 1, metrics_cap },
+		{ "enum-range", 3, enum_range },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -756,6 +777,6 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|runtime|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
-		"metrics-labels|metrics|metrics-cap|raw-string|btf-subset|btf-min ARGS\n");
+		"metrics-labels|metrics|metrics-cap|raw-string|btf-subset|btf-min|enum-range ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -368,3 +368,25 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	[ "$(grep -c '^g{' <<<"$output")" -eq 1 ] || fail "$output"
 	assert_line 'g{v="after-reset"} 7'
 }
+
+@test "subsystem enum names from BTF: enums ending in the suffix, values in the base's range" {
+	require_cmd clang
+	# a subsystem's drop reasons as mac80211 and openvswitch declare them (base << 16, then codes)
+	cat > "$BATS_TEST_TMPDIR/e.c" <<-'C'
+	enum mac80211_drop_reason { RX_CONTINUE = 1, __RX_DROP_UNUSABLE_BASE = 0x10000,
+		RX_DROP_U_MIC_FAIL, RX_DROP_U_REPLAY };
+	enum ovs_drop_reason { __OVS_DROP_REASON = 0x20000, OVS_DROP_LAST_ACTION, OVS_DROP_MAX };
+	enum unrelated_reason { OTHER = 0x10003 };
+	enum mac80211_drop_reason a; enum ovs_drop_reason b; enum unrelated_reason c;
+	C
+	clang -g -target bpf -c "$BATS_TEST_TMPDIR/e.c" -o "$BATS_TEST_TMPDIR/e.o"
+	run U enum-range "$BATS_TEST_TMPDIR/e.o" drop_reason 0x10000
+	assert_success
+	assert_output $'1 RX_DROP_U_MIC_FAIL\n2 RX_DROP_U_REPLAY'
+	run U enum-range "$BATS_TEST_TMPDIR/e.o" drop_reason 0x20000
+	assert_success
+	assert_output $'1 OVS_DROP_LAST_ACTION\n2 OVS_DROP_MAX'
+	run U enum-range "$BATS_TEST_TMPDIR/e.o" drop_reason 0x30000
+	assert_success
+	assert_output ""
+}
