@@ -550,6 +550,22 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 	return 0;
 }
 
+static void add_missing(struct ht_env *env, const char *hook, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_missing(struct ht_env *env, const char *hook, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (env->nmissing >= HT_MAX_HOOKS)
+		return;
+	env->missing[env->nmissing].hook = hook;
+	va_start(ap, fmt);
+	vsnprintf(env->missing[env->nmissing].why, sizeof(env->missing[0].why), fmt, ap);
+	va_end(ap);
+	env->nmissing++;
+}
+
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
 static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
@@ -574,6 +590,7 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 
 	for (int h = 0; h < nhooks; h++) {
 		const struct ht_hook *hook = &hooks[h];
+		const char *last_why = "";
 		bool chosen = false;
 		size_t used = 0;
 
@@ -599,6 +616,8 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 			if (!why && hook->usable && !hook->usable(env, name, kind, target))
 				why = "not usable on this kernel version";
 			if (why) {
+				if (!*last_why || kind_allowed(env, kind))
+					last_why = why;
 				used += (size_t)snprintf(reasons + used, sizeof(reasons) - used,
 							 "%s%s/%s: %s", used ? "; " : "",
 							 ht_probe_kind_name(kind), target, why);
@@ -623,7 +642,9 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 		if (chosen)
 			continue;
 		if (hook->optional) {
+			/* the plainest flavour allowed (the last) has the reason to tell */
 			ht_info(env, "skipping %s (%s)", hook->name, reasons);
+			add_missing(env, hook->name, "%s", last_why);
 			continue;
 		}
 		if (env->excluded_kinds && last_libbpf_msg[0])
@@ -687,6 +708,7 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 				ht_warn(env, "cannot attach %s to %s %s: %s; going on without it",
 					a.prog, ht_probe_kind_name(a.kind), a.target,
 					strerror(-err));
+				add_missing(env, a.hook, "attach failed: %s", strerror(-err));
 				continue;
 			}
 			env->nattached = kept;
@@ -737,6 +759,14 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 			cJSON_AddStringToObject(h, "program", env->attached[i].prog);
 			cJSON_AddItemToArray(arr, h);
 		}
+		arr = cJSON_AddArrayToObject(root, "unavailable");
+		for (int i = 0; i < env->nmissing; i++) {
+			cJSON *h = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(h, "hook", env->missing[i].hook);
+			cJSON_AddStringToObject(h, "why", env->missing[i].why);
+			cJSON_AddItemToArray(arr, h);
+		}
 		s = cJSON_PrintUnformatted(root);
 		fprintf(f, "%s\n", s);
 		cJSON_free(s);
@@ -758,6 +788,10 @@ void ht_print_hooks(const struct ht_env *env, FILE *f)
 				env->use_perfbuf ? "per-CPU perf buffers" : "BPF ring buffer");
 			break;
 		}
+	if (env->nmissing)
+		fprintf(f, "not available here (not covered):\n");
+	for (int i = 0; i < env->nmissing; i++)
+		fprintf(f, "  %-28s %s\n", env->missing[i].hook, env->missing[i].why);
 }
 
 static void detach(struct ht_env *env)
@@ -836,6 +870,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		if (configure)
 			configure(skel, env);
 		env->nattached = 0;
+		env->nmissing = 0;
 		if (prepare(env, ops->object(skel), hooks, nhooks))
 			goto fail;
 		err = ops->load(skel);

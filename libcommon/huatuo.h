@@ -136,6 +136,11 @@ struct ht_env {
 	unsigned int excluded_kinds; /* 1 << kind: demoted after the kernel refused them */
 	struct ht_attached attached[HT_MAX_HOOKS];
 	int nattached;
+	struct {
+		const char *hook;
+		char why[96];
+	} missing[HT_MAX_HOOKS]; /* optional hooks not available here, for --check */
+	int nmissing;
 	bool use_perfbuf;
 	uint64_t events;     /* events reported */
 	uint64_t lost;	     /* events lost in the kernel (ring buffer full) */

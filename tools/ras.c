@@ -44,7 +44,7 @@ static const char doc[] =
 	"Examples:\n"
 	"  huatuo-ras                       # table of hardware errors until Ctrl-C\n"
 	"  huatuo-ras -j | jq .tracer_data  # one JSON object per error\n"
-	"  huatuo-ras --check -v            # error sources this kernel has\n"
+	"  huatuo-ras --check               # error sources this kernel has and lacks\n"
 	"  huatuo-ras --thr-backoff 5m      # threshold storms: one report per 5m\n"
 	"  huatuo-ras --metrics /var/lib/node_exporter/textfile/ras.prom\n";
 
