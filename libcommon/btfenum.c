@@ -110,7 +110,8 @@ static int scan_range(const struct btf *btf, const char *suffix, uint32_t base,
 		size_t len = name ? strlen(name) : 0;
 		const struct btf_enum *e;
 
-		if (!btf_is_enum(t) || len < suffix_len || strcmp(name + len - suffix_len, suffix))
+		if (!name || !btf_is_enum(t) || len < suffix_len ||
+		    strcmp(name + len - suffix_len, suffix))
 			continue;
 		e = btf_enum(t);
 		for (int i = 0; i < btf_vlen(t) && !err; i++) {
