@@ -454,7 +454,7 @@ static __always_inline bool ht_ratelimit_ok(struct ht_ratelimit *rl, __u64 now, 
 #include "cpustack.h"
 
 /*
- * cpus_stack without sysrq: user space (libcommon/cpustack.c) bumps ht_capture_req and opens a
+ * cpus_stack without sysrq: user space (ht_cpus_stack(), libcommon/stall.c) bumps ht_capture_req and opens a
  * short cpu-clock perf event on every CPU; each CPU's first sample stores what it was running
  * and its kernel stack in its own slot of ht_cpu_stacks.
  */

@@ -43,8 +43,6 @@ int ht_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 const char *ht_fmt_duration(uint64_t ns, char *buf, size_t len);
 /* "64.0M", "1.5G", "512B"; UINT64_MAX is "max". */
 const char *ht_fmt_bytes(uint64_t bytes, char *buf, size_t len);
-/* "0x1f" into @buf (at least 19 bytes), NUL-terminated; returns the length. No printf. */
-size_t ht_fmt_hex(uint64_t v, char *buf);
 
 /* ---- the common command line (cli.c) ---- */
 
@@ -395,6 +393,8 @@ const char *ht_printable(const char *in, size_t len, char *out, size_t out_len);
 int ht_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ht_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
+/* "0x1f" into @buf (at least 19 bytes), NUL-terminated; returns the length. No printf. */
+size_t ht_fmt_hex(uint64_t v, char *buf);
 
 /* Times: "2026-03-05 18:28:39.153 +0800" and RFC3339Nano, local zone. */
 void ht_fmt_time(const struct timespec *ts, char *buf, size_t len);
@@ -580,6 +580,8 @@ bool ht_ksyms_hidden(const struct ht_ksyms *ks);
 const char *ht_ksyms_format(const struct ht_ksyms *ks, uint64_t addr, char *buf, size_t len);
 /* Symbolize @n frames into one '\n'-joined string (malloc'd). */
 char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
+/* Frames at the top of a BPF-captured stack that belong to the BPF/tracing machinery. */
+int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 /* Shared, lazily loaded /proc/kallsyms for the running kernel. */
 const struct ht_ksyms *ht_kernel_ksyms(void);
 /* Start loading ht_kernel_ksyms() in a background thread (tools that print stacks, once attached). */
@@ -680,8 +682,6 @@ struct ht_backoff {
 	uint64_t suppressed;
 };
 bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns);
-/* Frames at the top of a BPF-captured stack that belong to the BPF/tracing machinery. */
-int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 
 /* ---- Prometheus text exposition files: --metrics (metrics.c) ---- */
 

@@ -236,23 +236,3 @@ bool ht_backoff_allow(struct ht_backoff *b, uint64_t now_ns)
 	b->last_ns = now_ns;
 	return true;
 }
-
-int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n)
-{
-	static const char *const machinery[] = { "bpf_trace_run", "__bpf_trace_", "trace_call_bpf",
-						 "perf_trace_", "__traceiter_" };
-	int skip = 0;
-
-	for (int i = 0; i < n && i < 8 && ips[i]; i++) {
-		const struct ht_ksym *sym = ht_ksyms_find(ks, ips[i], NULL);
-
-		if (!sym)
-			continue;
-		if (sym->module && !strcmp(sym->module, "bpf"))
-			skip = i + 1; /* a BPF program (bpf_jit_kallsyms) */
-		for (size_t m = 0; m < ARRAY_SIZE(machinery); m++)
-			if (!strncmp(sym->name, machinery[m], strlen(machinery[m])))
-				skip = i + 1;
-	}
-	return skip;
-}
