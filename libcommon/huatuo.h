@@ -375,6 +375,9 @@ char *ht_envelope(const struct ht_env *env, cJSON *data, const struct ht_contain
  * does it for every tool. cJSON_Print* results are then freed with cJSON_free().
  */
 void ht_json_pool_init(void);
+
+/* ---- JSON and text safety (json.c) ---- */
+
 /* Add a string made of arbitrary kernel bytes: always valid UTF-8 JSON (U+FFFD for junk). */
 cJSON *ht_json_add_bytes(cJSON *obj, const char *key, const void *bytes, size_t max_len);
 /* Exact 64-bit integers (cJSON numbers are doubles). */
