@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,22 +214,30 @@ static void check_metrics_path(struct argp_state *state, const char *arg)
 static const char *btf_file_problem(const char *path)
 {
 	static char why[128];
-	unsigned char head[4] = { 0 };
+	const unsigned char *head;
+	struct stat st;
 	struct btf *btf;
-	FILE *f = fopen(path, "re");
-	size_t n;
+	bool raw, elf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return why;
 	}
-	n = fread(head, 1, sizeof(head), f);
-	fclose(f);
-	if (n == sizeof(head) && head[0] == 0x9f && head[1] == 0xeb)
-		return NULL; /* raw BTF, little-endian */
-	if (n == sizeof(head) && head[0] == 0xeb && head[1] == 0x9f)
-		return NULL; /* raw BTF, big-endian */
-	if (n < sizeof(head) || memcmp(head, "\177ELF", 4))
+	/* mapped, not read: a start that uses the cached subset reads nothing of it */
+	head = st.st_size >= 4 ? mmap(NULL, 4, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	close(fd);
+	if (head == MAP_FAILED)
+		return "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an ELF "
+		       "vmlinux with .BTF)";
+	raw = (head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f);
+	elf = !memcmp(head, "\177ELF", 4);
+	munmap((void *)head, 4);
+	if (raw)
+		return NULL;
+	if (!elf)
 		return "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an ELF "
 		       "vmlinux with .BTF)";
 	btf = btf__parse_elf(path, NULL);
