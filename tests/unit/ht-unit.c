@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 
 #include "btfwalk.h"
+#include "capture.h"
 #include "huatuo.h"
 #include "metrics.h"
 #include "netlink.h"
@@ -737,6 +738,38 @@ static int enum_range(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * huatuo-capture's summary of the event lines on stdin; argv: TRACER:LOST:HELD for each tracer
+ * that ran ("?" for losses it could not say).
+ */
+static int evsummary(int argc, char **argv)
+{
+	struct ht_evsummary *s = ht_evsummary_new();
+	struct ht_strbuf text = { 0 };
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	for (int i = 0; i < argc; i++) {
+		char name[64] = "";
+		unsigned long long lost = 0, held = 0;
+		bool known = sscanf(argv[i], "%63[^:]:%llu:%llu", name, &lost, &held) == 3;
+
+		if (!known)
+			sscanf(argv[i], "%63[^:]", name);
+		ht_evsummary_tracer(s, name);
+		ht_evsummary_losses(s, name, lost, held, known);
+	}
+	while ((n = getline(&line, &cap, stdin)) > 0)
+		ht_evsummary_line(s, line, (size_t)n - (line[n - 1] == '\n'));
+	ht_evsummary_text(s, &text);
+	fwrite(text.p, 1, text.len, stdout);
+	free(line);
+	ht_sb_free(&text);
+	ht_evsummary_free(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -768,6 +801,7 @@ int main(int argc, char **argv)
 		{ "metrics", 0, metrics_exposition },
 		{ "metrics-cap", 1, metrics_cap },
 		{ "enum-range", 3, enum_range },
+		{ "evsummary", 0, evsummary },
 	};
 
 	ht_json_pool_init(); /* as the tools run */
@@ -777,6 +811,6 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: ht-unit duration|size|ksyms|container|runtime|json|store|envelope|"
 		"tracer-id|tracer-data|cgroup-path|pid-cgroup|procfs|dcb|printf|printable|safedir|"
-		"metrics-labels|metrics|metrics-cap|raw-string|btf-subset|btf-min|enum-range ARGS\n");
+		"metrics-labels|metrics|metrics-cap|raw-string|btf-subset|btf-min|enum-range|evsummary ARGS\n");
 	return HT_EX_USAGE;
 }

@@ -390,3 +390,58 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_success
 	assert_output ""
 }
+
+# huatuo-capture's summary (libcommon/evsummary.c) of the lines on stdin
+@test "capture summary: events, snapshots and losses per tracer; OOM victims by container name and pod, else id" {
+	run U evsummary oom:0:2 hungtask:1:0 dropwatch <<-'EOF'
+		{"tracer_name":"oom","tracer_type":"auto","container_id":"abc","container_name":"web","container_pod_name":"web-1","tracer_data":{"victim_pid":12,"victim_process_name":"py","victim_memcg":"/kubepods/x","trigger_pid":12,"trigger_process_name":"py"}}
+		{"tracer_name":"oom","tracer_type":"auto","container_id":"0123abcd","tracer_data":{"victim_pid":13,"victim_process_name":"java","victim_memcg":"/docker/0123abcd","trigger_pid":14,"trigger_process_name":"sh"}}
+		{"tracer_name":"oom","tracer_type":"auto","tracer_data":{"victim_pid":15,"victim_process_name":"hog","victim_memcg":"/t","trigger_pid":15,"trigger_process_name":"hog"}}
+		{"tracer_name":"hungtask","tracer_type":"manual","tracer_data":{"pid":0,"d_process_count":3}}
+		{"tracer_name":"hungtask","tracer_type":"manual","tracer_data":{"pid":0,"d_process_count":0}}
+	EOF
+	assert_success
+	assert_line --regexp '^oom +3 +0 +0 +2$'
+	assert_line --regexp '^hungtask +0 +2 +1 +0$'
+	assert_line --regexp '^dropwatch +0 +0 +\? +\?$'
+	assert_line '         1  pid=12 comm=py container=web(pod web-1) memcg=/kubepods/x trigger_pid=12 trigger=py'
+	assert_line '         1  pid=13 comm=java container=0123abcd memcg=/docker/0123abcd trigger_pid=14 trigger=sh'
+	assert_line '         1  pid=15 comm=hog container=- memcg=/t trigger_pid=15 trigger=hog'
+	assert_line 'hungtask: tasks in D state at each snapshot: 3 0'
+}
+
+@test "capture summary: drop reasons by count, top 10 then the others; worst latencies by value" {
+	input=$(
+		for r in R1 R1 R1 R1 R1 R2 R2 R2 R3 R4 R5 R6 R7 R8 R9 R10 R11 R12; do
+			printf '{"tracer_name":"dropwatch","tracer_type":"auto","tracer_data":{"reason":"%s","location":"f+0x1"}}\n' "$r"
+		done
+		for l in 5:1001 250:1002 30:1003 250:1002; do
+			printf '{"tracer_name":"net_rx_latency","tracer_type":"auto","tracer_data":{"where":"TO_USER_COPY","comm":"srv","pid":7,"saddr":"10.0.0.1","sport":%s,"daddr":"10.0.0.2","dport":80,"latency_ms":%s}}\n' "${l#*:}" "${l%%:*}"
+		done
+		printf '{"tracer_name":"softirq","tracer_type":"auto","tracer_data":{"cpu":1,"offtime":150000000}}\n'
+	)
+	run U evsummary dropwatch:0:40 net_rx_latency:0:0 softirq:0:0 <<<"$input"
+	assert_success
+	assert_line --regexp '^dropwatch +18 +0 +0 +40$'
+	# R1 5, R2 3, then eight of the ten single ones (ties by name), the last two as others
+	assert_equal "$(grep -A12 '^dropwatch: drop reasons$' <<<"$output" | sed -n '3,13p' | xargs)" \
+		"5 reason=R1 3 reason=R2 1 reason=R10 1 reason=R11 1 reason=R12 1 reason=R3 1 reason=R4 1 reason=R5 1 reason=R6 1 reason=R7 2 (others)"
+	assert_line '        18  location=f+0x1'
+	assert_equal "$(grep -A5 '^net_rx_latency: worst receive latencies$' <<<"$output" | sed -n '3,5p' | xargs)" \
+		"250ms 2 where=TO_USER_COPY comm=srv pid=7 saddr=10.0.0.1 sport=1002 daddr=10.0.0.2 dport=80 30ms 1 where=TO_USER_COPY comm=srv pid=7 saddr=10.0.0.1 sport=1003 daddr=10.0.0.2 dport=80 5ms 1 where=TO_USER_COPY comm=srv pid=7 saddr=10.0.0.1 sport=1001 daddr=10.0.0.2 dport=80"
+	assert_line --regexp '^ +150\.0ms +1  cpu=1$'
+}
+
+@test "capture summary: hostile names stay on their line, lines that are not events are counted" {
+	run U evsummary oom:0:0 <<-'EOF'
+		{"tracer_name":"oom","tracer_type":"auto","container_name":"c\nTRACER x","tracer_data":{"victim_pid":1,"victim_process_name":"a\nb\u001b[2J\u00ff","victim_memcg":"/"}}
+		not json at all
+		{"tracer_name":"evil\nname","tracer_type":"auto","tracer_data":{}}
+	EOF
+	assert_success
+	assert_line '1 lines were not JSON event lines'
+	assert_line --regexp '^evil\?name +1 +0 +- +-$'
+	assert_equal "$(grep -c '^TRACER' <<<"$output")" 1
+	assert_line --regexp '^ +1  pid=1 comm=a\?b\?\[2J.* container=c\?TRACER x memcg=/ '
+	! grep -q $'\x1b' <<<"$output"
+}
