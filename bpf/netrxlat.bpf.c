@@ -16,11 +16,12 @@
  * __kfree_skb (no tracepoint), and the next skb at that address may be one that is not
  * stamped (a FIN, an ACK, UDP, another netns). So a stamp also keeps the packet's identity
  * (struct pkt_id), and a stage over its threshold reports only if the packet there has the
- * same identity; otherwise the stale stamp is dropped. Under the threshold nothing is read.
+ * same identity; otherwise the stale stamp is dropped. Under the threshold nothing is read
+ * but the stamp's key and time.
  *
  * The first stage over its threshold is reported and the stamp dropped, so a packet is
  * reported at most once. Filtering (TCP only, netns) happens at the stamp: later stages only
- * look up the map. No stacks: this runs per packet.
+ * look the stamp up. No stacks: this runs per packet.
  */
 #define HT_WANT_CONTAINERS
 #include "common.bpf.h"
@@ -30,7 +31,6 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
-#define NR_STAMPS 16384
 
 const volatile __u64 threshold_ns[NETRXLAT_NR_STAGES] = { 5000000, 10000000, 115000000 };
 const volatile __u32 netns_only = 0;	/* netns inum to keep, 0 = all */
@@ -43,28 +43,128 @@ const volatile __u32 rate_per_sec = 0;	/* events per second, 0 = no limit */
  * payload_len) and TCP's sequence and acknowledgment numbers, data offset and flags, as they
  * are in the headers (TCP does not rewrite them when it coalesces later segments into the
  * skb; NAT rewrites addresses and ports, which are left out so a redirected packet still
- * matches). Two packets with the same are copies of one segment.
+ * matches). Two packets with the same are copies of one segment. A stamp keeps a 32-bit hash
+ * of it (pkt_id_hash): two packets pass for one with odds of 1 in 2^32.
  */
 struct pkt_id {
 	__u32 seq; /* network order, as all of these */
 	__u32 ack_seq;
 	__u16 doff_flags; /* bytes 12-13 of the TCP header */
 	__u16 ip_len;
-};
+} __attribute__((aligned(8)));
+
+/*
+ * The stamps: a set-associative table indexed by the skb address, STAMP_SETS sets of two
+ * ways, a set one cache line. Every stage reads one line, found by an array index that the
+ * verifier inlines: no hash, lock or allocation per packet. (An LRU hash insert, three
+ * lookups and a delete per packet, each on lines the other CPU had just written, were 40 %
+ * of the tool's cost per packet.) A full set gives its older stamp up, as a full LRU hash
+ * does. Stamps leave at the copy (or at TCP for a report, at a drop), and at
+ * netif_receive_skb the next skb at an address takes a stamp left there over or clears it,
+ * so a set fills only with packets that wait. Two CPUs may write one way at once: a way
+ * carries a check of its key, time, device and identity, verified before a report reads the
+ * packet's headers; a way failing it is no stamp.
+ */
+#define STAMP_SET_BITS 15
+#define STAMP_SETS (1 << STAMP_SET_BITS) /* 65536 stamps, 2 MB */
+#define PENDING_RX 1ULL /* in a key: stamped by netif_rx, netif_receive_skb still to come */
 
 struct stamp {
+	__u64 key; /* skb address, | PENDING_RX; 0 = free */
 	__u64 ts_ns;
-	__u64 dev; /* struct net_device * at the stamp */
-	struct pkt_id id;
-	__u32 pending_rx; /* stamped by netif_rx, netif_receive_skb not seen yet */
+	__u64 dev;   /* struct net_device * at the stamp */
+	__u32 id;    /* pkt_id_hash() of the packet's struct pkt_id */
+	__u32 check; /* stamp_check() */
+};
+
+struct stamp_set {
+	struct stamp way[2];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NR_STAMPS);
-	__type(key, __u64);
-	__type(value, struct stamp);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE); /* its values are page-aligned: a set is one line */
+	__uint(max_entries, STAMP_SETS);
+	__type(key, __u32);
+	__type(value, struct stamp_set);
 } stamps SEC(".maps");
+
+#define GOLDEN64 0x9E3779B97F4A7C15ULL
+
+static __always_inline __u64 mix64(__u64 h, __u64 v)
+{
+	h = (h ^ v) * GOLDEN64;
+	return h ^ (h >> 32);
+}
+
+static __always_inline __u32 pkt_id_hash(const struct pkt_id *id)
+{
+	return mix64(mix64(0, *(const __u64 *)id), *((const __u32 *)id + 2));
+}
+
+static __always_inline __u32 stamp_check(__u64 skb, const struct stamp *st)
+{
+	return mix64(mix64(mix64(skb, st->ts_ns), st->dev), st->id);
+}
+
+static __always_inline struct stamp_set *stamp_set(struct sk_buff *skb)
+{
+	__u32 i = ((__u64)skb * GOLDEN64) >> (64 - STAMP_SET_BITS);
+
+	return bpf_map_lookup_elem(&stamps, &i);
+}
+
+/* The way of @set that holds @skb's stamp, -1 if none. */
+static __always_inline int stamp_find(const struct stamp_set *set, struct sk_buff *skb)
+{
+	if ((set->way[0].key & ~PENDING_RX) == (__u64)skb)
+		return 0;
+	if ((set->way[1].key & ~PENDING_RX) == (__u64)skb)
+		return 1;
+	return -1;
+}
+
+/* Put @st (key: @skb, | PENDING_RX or not) in @skb's own way, else a free one, else the older. */
+static __always_inline void stamp_put(struct stamp_set *set, struct sk_buff *skb,
+				      const struct stamp *st)
+{
+	struct stamp *way;
+	int w = stamp_find(set, skb);
+
+	if (w < 0 && !set->way[0].key)
+		w = 0;
+	else if (w < 0 && !set->way[1].key)
+		w = 1;
+	else if (w < 0)
+		w = set->way[1].ts_ns < set->way[0].ts_ns;
+	way = &set->way[w & 1];
+	way->key = 0; /* no stamp while it is written */
+	way->ts_ns = st->ts_ns;
+	way->dev = st->dev;
+	way->id = st->id;
+	way->check = stamp_check((__u64)skb, st);
+	way->key = st->key;
+}
+
+/*
+ * The stamp in way @w of @set, copied into @st, if it is whole and still @skb's: checked
+ * before the work that reads the packet's headers, for a stage over its threshold.
+ */
+static __always_inline bool stamp_read(const struct stamp_set *set, int w, struct sk_buff *skb,
+				       struct stamp *st)
+{
+	*st = set->way[w & 1];
+	return (st->key & ~PENDING_RX) == (__u64)skb && st->check == stamp_check((__u64)skb, st);
+}
+
+/* The stamp in way @w of @set is done with (if it is still @skb's). */
+static __always_inline void stamp_drop(struct stamp_set *set, int w, struct sk_buff *skb)
+{
+	struct stamp *way = &set->way[w & 1];
+
+	if ((way->key & ~PENDING_RX) == (__u64)skb)
+		way->key = 0;
+}
 
 static __always_inline __u32 dev_netns(struct net_device *dev)
 {
@@ -86,7 +186,7 @@ static __always_inline bool netns_wanted(__u32 inum)
 /*
  * A TCP segment with payload at @nh, the network header? Then @id is its identity.
  * Segments without payload (pure ACKs, the handshake) are not timed: half the packets of a
- * bulk transfer are ACKs, and a stamp costs an LRU insert and a delete. One read of the
+ * bulk transfer are ACKs, and a stamp costs a table write and a delete. One read of the
  * first 64 bytes holds the IP header and, unless IPv4 options run past 36 bytes, the TCP
  * fields of @id; the lengths come from the IP header (0 for BIG TCP and jumbograms, which
  * are over 64K: payload).
@@ -128,24 +228,35 @@ static __always_inline bool tcp_with_payload(void *nh, struct pkt_id *id)
 	return !total || total > l3 + (*(__u8 *)&id->doff_flags >> 4) * 4;
 }
 
-/* Stamp @skb now (@from_rx: by netif_rx, so netif_receive_skb is still to come). */
-static __always_inline void stamp_skb(struct sk_buff *skb, bool from_rx)
+/*
+ * Stamp @skb now (@from_rx: by netif_rx, so netif_receive_skb is still to come); false if
+ * it is not a packet we time.
+ */
+static __always_inline bool stamp_skb(struct stamp_set *set, struct sk_buff *skb, bool from_rx)
 {
-	struct stamp fresh = {};
-	__u64 key = (__u64)skb;
 	struct net_device *dev;
+	struct pkt_id id = {};
+	struct stamp st;
 
 	/* at these hooks skb->data is the network header (eth_type_trans pulled L2) */
-	if (!tcp_with_payload(BPF_CORE_READ(skb, data), &fresh.id))
-		return;
+	if (!tcp_with_payload(BPF_CORE_READ(skb, data), &id))
+		return false;
 	dev = BPF_CORE_READ(skb, dev);
 	/* the netns only to filter here; a report reads it through the stamp's device */
 	if ((netns_only || netns_exclude) && !netns_wanted(dev_netns(dev)))
-		return;
-	fresh.ts_ns = bpf_ktime_get_ns();
-	fresh.dev = (__u64)dev;
-	fresh.pending_rx = from_rx;
-	bpf_map_update_elem(&stamps, &key, &fresh, BPF_ANY);
+		return false;
+	st.key = (__u64)skb | (from_rx ? PENDING_RX : 0);
+	st.ts_ns = bpf_ktime_get_ns();
+	st.dev = (__u64)dev;
+	st.id = pkt_id_hash(&id);
+	stamp_put(set, skb, &st);
+	return true;
+}
+
+/* The same for netif_receive_skb, not inlined: its program stays short for what netif_rx stamped. */
+static __noinline bool stamp_skb_napi(struct stamp_set *set, struct sk_buff *skb)
+{
+	return stamp_skb(set, skb, false);
 }
 
 /* The headers of the packet at a stage, read only when its stamp is over the threshold. */
@@ -157,53 +268,77 @@ struct pkt_hdrs {
 };
 
 /*
- * Is the packet with network header @nh and TCP header @th the one @st was taken for (TCP,
- * same struct pkt_id)? @th NULL: right after the IP header. Reads its headers into @p.
+ * Is the packet with network header @nh and TCP header @th the one stamped with identity
+ * @id (TCP, the same struct pkt_id)? @th NULL: right after the IP header. Reads its headers
+ * into @p.
  */
-static __always_inline bool same_packet(const struct stamp *st, void *nh, void *th,
-					struct pkt_hdrs *p)
+static __always_inline bool same_packet(__u32 id, void *nh, void *th, struct pkt_hdrs *p)
 {
+	struct pkt_id have;
 	__u8 ip[10];
 
 	if (bpf_probe_read_kernel(ip, sizeof(ip), nh))
 		return false;
 	if (ip[0] >> 4 == 4) {
-		if (ip[9] != IPPROTO_TCP || *(__u16 *)&ip[2] != st->id.ip_len)
+		if (ip[9] != IPPROTO_TCP)
 			return false;
+		have.ip_len = *(__u16 *)&ip[2];
 		p->family = AF_INET;
 		bpf_probe_read_kernel(p->saddr, 8, nh + offsetof(struct iphdr, saddr));
 		__builtin_memcpy(p->daddr, p->saddr + 4, 4);
 		th = th ?: nh + (ip[0] & 0xf) * 4;
 	} else {
-		if (ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP || *(__u16 *)&ip[4] != st->id.ip_len)
+		if (ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
 			return false;
+		have.ip_len = *(__u16 *)&ip[4];
 		p->family = AF_INET6;
 		bpf_probe_read_kernel(p->saddr, 32, nh + offsetof(struct ipv6hdr, saddr));
 		th = th ?: nh + sizeof(struct ipv6hdr);
 	}
-	return !bpf_probe_read_kernel(&p->tcp, sizeof(p->tcp), th) && p->tcp.seq == st->id.seq &&
-	       p->tcp.ack_seq == st->id.ack_seq && ((__u16 *)&p->tcp)[6] == st->id.doff_flags;
+	if (bpf_probe_read_kernel(&p->tcp, sizeof(p->tcp), th))
+		return false;
+	have.seq = p->tcp.seq;
+	have.ack_seq = p->tcp.ack_seq;
+	have.doff_flags = ((__u16 *)&p->tcp)[6];
+	return pkt_id_hash(&have) == id;
 }
 
+/* A stage of a packet whose stamp looks over the threshold (report()). */
+struct stage {
+	struct sk_buff *skb;
+	const struct stamp_set *set;
+	int w;	   /* the stamp's way in set */
+	int where; /* enum netrxlat_where */
+	__u64 now;
+	void *nh;	 /* network header */
+	void *th;	 /* TCP header, NULL: right after the IP header */
+	struct sock *sk; /* NULL if not known */
+};
+
 /*
- * Stage @where of @skb took @now - @st->ts_ns, over its threshold: report it (if the rate
- * allows) when @st was taken for this very packet. @nh/@th: network and transport headers
- * (@th NULL: after the IP header); @sk: the socket, if known. False: @st is a stale stamp
- * of an earlier skb at this address.
+ * Stage @s->where of @s->skb looks over its threshold: report it (if the rate allows) when
+ * its stamp is whole, over the threshold and was taken for this very packet. False: the
+ * stamp is stale (an earlier skb at this address) or was being rewritten. Not inlined: the
+ * stages' own code stays short, this runs once per report.
  */
-static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct stamp *st,
-				   __u64 now, int where, void *nh, void *th, struct sock *sk)
+static __noinline bool report(void *ctx, const struct stage *s)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sk_buff *skb = s->skb;
+	struct sock *sk = s->sk;
+	__u64 now = s->now;
+	int where = s->where;
 	struct netrxlat_event *e;
 	struct pkt_hdrs p = {};
+	struct stamp st;
 	__u32 netns;
 
-	if (!same_packet(st, nh, th, &p))
+	if (where < 0 || where >= NETRXLAT_NR_STAGES || !stamp_read(s->set, s->w, skb, &st) ||
+	    now - st.ts_ns < threshold_ns[where] || !same_packet(st.id, s->nh, s->th, &p))
 		return false;
 	/* --container: the reader's at the user copy, else the packet's network namespace's */
 	if (ht_filter_containers) {
-		netns = dev_netns((struct net_device *)st->dev);
+		netns = dev_netns((struct net_device *)st.dev);
 		if (!ht_wanted(where == NETRXLAT_TO_USER_COPY ? ht_task_cgroup_id_only(task) :
 								HT_VERDICT_NETNS | netns))
 			return true;
@@ -216,13 +351,13 @@ static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct 
 		return true;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
-	e->latency_ns = now - st->ts_ns;
+	e->latency_ns = now - st.ts_ns;
 	e->where = where;
 	e->pkt_len = BPF_CORE_READ(skb, len);
-	e->netns_inum = dev_netns((struct net_device *)st->dev);
-	if (st->dev)
+	e->netns_inum = dev_netns((struct net_device *)st.dev);
+	if (st.dev)
 		bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname),
-					  ((struct net_device *)st->dev)->name);
+					  ((struct net_device *)st.dev)->name);
 	if (sk)
 		e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (where == NETRXLAT_TO_USER_COPY) {
@@ -242,6 +377,23 @@ static __always_inline bool report(void *ctx, struct sk_buff *skb, const struct 
 	return true;
 }
 
+/* report() of the stage @where of @skb, its stamp in way @w of @set */
+static __always_inline bool report_stage(void *ctx, struct sk_buff *skb,
+					 const struct stamp_set *set, int w, __u64 now, int where,
+					 void *nh, void *th, struct sock *sk)
+{
+	struct stage s = { .skb = skb,
+			   .set = set,
+			   .w = w,
+			   .where = where,
+			   .now = now,
+			   .nh = nh,
+			   .th = th,
+			   .sk = sk };
+
+	return report(ctx, &s);
+}
+
 static __always_inline void *skb_l3(struct sk_buff *skb)
 {
 	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
@@ -255,89 +407,111 @@ static __always_inline void *skb_l4(struct sk_buff *skb)
 /* netif_receive_skb after netif_rx: the backlog stage. Otherwise a fresh stamp. */
 static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb, now;
-	struct stamp *st;
+	struct stamp_set *set = stamp_set(skb);
+	struct stamp *way;
 	bool stale;
+	__u64 now;
+	int w;
 
-	st = bpf_map_lookup_elem(&stamps, &key);
-	if (!st || !st->pending_rx) {
-		stamp_skb(skb, false);
+	if (!set)
+		return 0;
+	w = stamp_find(set, skb);
+	if (w < 0) {
+		stamp_skb_napi(set, skb);
 		return 0;
 	}
-	st->pending_rx = 0;
-	now = bpf_ktime_get_ns();
-	if (now - st->ts_ns < threshold_ns[NETRXLAT_TO_NETIF_RCV] || target_pid)
+	way = &set->way[w & 1];
+	if (!(way->key & PENDING_RX)) {
+		/* a stamp left by an earlier skb at this address: this one's, or none */
+		if (!stamp_skb_napi(set, skb))
+			stamp_drop(set, w, skb);
 		return 0;
-	stale = !report(ctx, skb, st, now, NETRXLAT_TO_NETIF_RCV, BPF_CORE_READ(skb, data), NULL,
-			NULL);
-	bpf_map_delete_elem(&stamps, &key);
+	}
+	now = bpf_ktime_get_ns();
+	if (now - way->ts_ns < threshold_ns[NETRXLAT_TO_NETIF_RCV] || target_pid) {
+		way->key = (__u64)skb; /* not pending any more */
+		return 0;
+	}
+	stale = !report_stage(ctx, skb, set, w, now, NETRXLAT_TO_NETIF_RCV,
+			      BPF_CORE_READ(skb, data), NULL, NULL);
+	stamp_drop(set, w, skb);
 	if (stale) /* this packet did not come through netif_rx: time it from here */
-		stamp_skb(skb, false);
+		stamp_skb_napi(set, skb);
 	return 0;
 }
 
 static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb, now;
-	struct stamp *st;
+	struct stamp_set *set = stamp_set(skb);
+	__u64 now;
+	int w;
 
-	st = bpf_map_lookup_elem(&stamps, &key);
-	if (!st)
+	if (!set || (w = stamp_find(set, skb)) < 0)
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* reported or stale (report() tells them apart): the stamp is done with either way */
-	if (now - st->ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
-		report(ctx, skb, st, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), skb_l4(skb), sk);
-		bpf_map_delete_elem(&stamps, &key);
+	if (now - set->way[w & 1].ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
+		report_stage(ctx, skb, set, w, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), skb_l4(skb),
+			     sk);
+		stamp_drop(set, w, skb);
 	}
 	return 0;
 }
 
 static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb, now;
-	struct stamp *st;
+	struct stamp_set *set = stamp_set(skb);
 	struct sock *sk;
 	__u16 family;
+	__u64 now;
+	int w;
 
-	st = bpf_map_lookup_elem(&stamps, &key);
-	if (!st)
+	if (!set || (w = stamp_find(set, skb)) < 0)
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (now - st->ts_ns >= threshold_ns[NETRXLAT_TO_USER_COPY] &&
+	if (now - set->way[w & 1].ts_ns >= threshold_ns[NETRXLAT_TO_USER_COPY] &&
 	    (!target_pid || (bpf_get_current_pid_tgid() >> 32) == target_pid)) {
 		sk = BPF_CORE_READ(skb, sk);
 		family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
 		/* a unix or netlink skb holds user data where report() would read headers */
 		if (family == AF_INET || family == AF_INET6)
-			report(ctx, skb, st, now, NETRXLAT_TO_USER_COPY, skb_l3(skb), skb_l4(skb),
-			       sk);
+			report_stage(ctx, skb, set, w, now, NETRXLAT_TO_USER_COPY, skb_l3(skb),
+				     skb_l4(skb), sk);
 	}
-	bpf_map_delete_elem(&stamps, &key);
+	stamp_drop(set, w, skb);
 	return 0;
 }
 
-/* Dropped packets leave the map at once (consumed ones leave at the copy or at TCP). */
+/* Dropped packets leave the table at once (consumed ones leave at the copy or at TCP). */
 static __always_inline int on_drop(struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
+	struct stamp_set *set = stamp_set(skb);
+	int w;
 
-	bpf_map_delete_elem(&stamps, &key);
+	if (set && (w = stamp_find(set, skb)) >= 0)
+		stamp_drop(set, w, skb);
+	return 0;
+}
+
+static __always_inline int on_netif_rx(struct sk_buff *skb)
+{
+	struct stamp_set *set = stamp_set(skb);
+
+	if (set)
+		stamp_skb(set, skb, true);
 	return 0;
 }
 
 SEC("tp_btf/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_btf, struct sk_buff *skb)
 {
-	stamp_skb(skb, true);
-	return 0;
+	return on_netif_rx(skb);
 }
 
 SEC("raw_tp/netif_rx")
 int BPF_PROG(netrxlat_netif_rx_raw, struct sk_buff *skb)
 {
-	stamp_skb(skb, true);
-	return 0;
+	return on_netif_rx(skb);
 }
 
 SEC("tp_btf/netif_receive_skb")

@@ -76,6 +76,24 @@ burst() {
 	assert_output ""
 }
 
+@test "the burst under a bulk transfer in the same namespace: still one TO_USER_COPY within the reader's delay" {
+	require_cmd iperf3
+	# ~50k stamped segments/s go through the stamp table while the burst waits 300 ms
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j -d 60 --netns "/run/netns/$NS"
+	ip netns exec "$NS" iperf3 -s -D -1 -p 7011 >/dev/null 2>&1
+	for _ in $(seq 50); do ip netns exec "$NS" ss -ltn | grep -q ':7011 ' && break; sleep 0.1; done
+	ip netns exec "$NS" iperf3 -c 127.0.0.1 -p 7011 -t 3 >/dev/null 2>&1 &
+	local bulk=$!
+	burst 127.0.0.1 7010
+	wait "$bulk" || fail "iperf3 failed"
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	jq -e -s --argjson lo "$LO" --argjson hi "$HI" '
+		map(select(.tracer_data.dport == 7010 and .tracer_data.where == "TO_USER_COPY"))
+		| length == 1 and (.[0].tracer_data.latency_ms * 1e6 | . >= $lo and . <= $hi)' \
+		"$OUT" || fail "want one TO_USER_COPY in [$LO, $HI] ns: $(cat "$OUT")"
+}
+
 @test "the same burst with 1 ns stage thresholds: each of the 10 segments at its first stage, once" {
 	for stage in netif tcp; do
 		if [ $stage = netif ]; then
