@@ -52,7 +52,19 @@ struct {
 	__type(value, __u8);
 } reason_high SEC(".maps");
 
-/* --summary: drops per (location, reason), per CPU, summed and diffed by user space. */
+/*
+ * --summary: drops per (location, reason), per CPU, summed and diffed by user space. A storm
+ * has a few keys: they are counted in a per-CPU array of slots indexed by a hash of the key
+ * (one inlined lookup, no hash map, no lock); a key whose slot another key took first goes
+ * to the per-CPU hash.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_slots);
+} drop_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -219,16 +231,38 @@ static __always_inline bool packet_filters(void)
 static __always_inline void count_drop(void *location, __u32 reason)
 {
 	struct drop_key key = { .location = (__u64)location, .reason = reason };
-	__u64 one = 1, *count = bpf_map_lookup_elem(&drop_counts, &key);
+	__u32 zero = 0, i = (((__u64)location ^ reason) * 0x9E3779B97F4A7C15ULL) >> 56;
+	struct drop_slots *slots = bpf_map_lookup_elem(&drop_slots, &zero);
+	__u64 one = 1, *count;
+	struct drop_slot *s;
 
+	if (slots) { /* per-CPU: no other writer */
+		s = &slots->slot[i & (DW_COUNT_SLOTS - 1)];
+		if (s->key.location == key.location && s->key.reason == reason) {
+			s->count++;
+			return;
+		}
+		if (!s->key.location) {
+			/* the location last: user space reads a slot with one as whole */
+			s->key.reason = reason;
+			s->count = 1;
+			s->key.location = key.location;
+			return;
+		}
+	}
+	count = bpf_map_lookup_elem(&drop_counts, &key);
 	if (count)
-		*count += 1; /* per-CPU value */
+		*count += 1;
 	else
 		bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
 }
 
-static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
-				   struct sock *rx_sk)
+/*
+ * A drop whose reason is wanted, past --summary's fast path: the filters on the task and the
+ * packet, then the report (or the count). Not inlined: the fast path's program stays short.
+ */
+static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
+				    struct sock *rx_sk)
 {
 	struct task_struct *task;
 	struct drop_event *e;
@@ -238,14 +272,6 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 	long stack_bytes;
 	__u32 zero = 0;
 
-	if (!reason_ok(reason))
-		return 0;
-	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters() &&
-	    !ht_filter_containers) {
-		/* nothing to look at but the reason: count and leave */
-		count_drop(location, reason);
-		return 0;
-	}
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
@@ -314,6 +340,20 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 	 * holds three times as many drops before a storm fills it */
 	ht_output(ctx, e, offsetof(struct drop_event, ips) + (__u64)stack_bytes);
 	return 0;
+}
+
+static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
+				   struct sock *rx_sk)
+{
+	if (!reason_ok(reason))
+		return 0;
+	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters() &&
+	    !ht_filter_containers) {
+		/* nothing to look at but the reason: count and leave */
+		count_drop(location, reason);
+		return 0;
+	}
+	return drop_filtered(ctx, skb, location, reason, rx_sk);
 }
 
 /* 6.11+: kfree_skb(skb, location, reason, rx_sk) */

@@ -54,4 +54,19 @@ struct drop_key {
 	__u32 pad;
 };
 
+/*
+ * --summary's first table: per CPU, DW_COUNT_SLOTS slots indexed by a hash of the key; a key
+ * whose slot another one holds is counted in the drop_counts hash instead.
+ */
+#define DW_COUNT_SLOTS 256
+
+struct drop_slot {
+	struct drop_key key; /* location 0: a free slot */
+	__u64 count;
+};
+
+struct drop_slots {
+	struct drop_slot slot[DW_COUNT_SLOTS];
+};
+
 #endif

@@ -585,49 +585,97 @@ static int cmp_rows(const void *a, const void *b)
 	return strcmp(x->func, y->func);
 }
 
-/* Sum the per-CPU counters of every (location, reason) into a sorted array. */
-static int read_counts(int fd, struct count **out, size_t *n)
+/* One more (location, reason) total in @counts (@n of @cap); false when out of memory. */
+static bool add_count(struct count **counts, size_t *n, size_t *cap, const struct drop_key *key,
+		      uint64_t total)
+{
+	if (*n == *cap) {
+		struct count *grown;
+
+		*cap = *cap ? *cap * 2 : 64;
+		grown = realloc(*counts, *cap * sizeof(*grown));
+		if (!grown)
+			return false;
+		*counts = grown;
+	}
+	(*counts)[*n].key = *key;
+	(*counts)[*n].total = total;
+	(*n)++;
+	return true;
+}
+
+/*
+ * Sum the per-CPU counters of every (location, reason), from the slots (@slots_fd) and the
+ * hash (@hash_fd) where a key may be counted on some CPUs, into a sorted array of keys.
+ */
+static int read_counts(int slots_fd, int hash_fd, struct count **out, size_t *n)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct drop_key key, next, *cur = NULL;
 	struct count *counts = NULL;
-	size_t cap = 0;
+	struct drop_slots *slots;
+	size_t cap = 0, merged = 0;
+	uint32_t zero = 0;
 	uint64_t *values;
+	int err = 0;
 
 	*n = 0;
 	if (ncpus <= 0)
 		return -EINVAL;
 	values = calloc((size_t)ncpus, sizeof(*values));
-	if (!values)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, cur, &next)) {
+	slots = calloc((size_t)ncpus, sizeof(*slots));
+	if (!values || !slots) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(slots_fd, &zero, slots)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		for (int i = 0; i < DW_COUNT_SLOTS; i++) {
+			const struct drop_slot *sl = &slots[c].slot[i];
+
+			if (sl->key.location && !add_count(&counts, n, &cap, &sl->key, sl->count)) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+	}
+	while (!bpf_map_get_next_key(hash_fd, cur, &next)) {
+		uint64_t total = 0;
+
 		key = next;
 		cur = &key;
-		if (bpf_map_lookup_elem(fd, &key, values))
+		if (bpf_map_lookup_elem(hash_fd, &key, values))
 			continue; /* deleted meanwhile */
-		if (*n == cap) {
-			struct count *grown;
-
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(counts, cap * sizeof(*grown));
-			if (!grown) {
-				free(counts);
-				free(values);
-				return -ENOMEM;
-			}
-			counts = grown;
-		}
-		counts[*n].key = key;
-		counts[*n].total = 0;
 		for (int i = 0; i < ncpus; i++)
-			counts[*n].total += values[i];
-		(*n)++;
+			total += values[i];
+		if (!add_count(&counts, n, &cap, &key, total)) {
+			err = -ENOMEM;
+			goto out;
+		}
 	}
-	free(values);
 	if (*n)
 		qsort(counts, *n, sizeof(*counts), cmp_key);
+	/* one key counted on several CPUs, in slots and in the hash: one total */
+	for (size_t i = 0; i < *n; i++) {
+		if (merged && !cmp_key(&counts[merged - 1].key, &counts[i].key))
+			counts[merged - 1].total += counts[i].total;
+		else
+			counts[merged++] = counts[i];
+	}
+	*n = merged;
+out:
+	free(values);
+	free(slots);
+	if (err) {
+		free(counts);
+		counts = NULL;
+		*n = 0;
+	}
 	*out = counts;
-	return 0;
+	return err;
 }
 
 static uint64_t previous_total(const struct drop_key *key)
@@ -735,7 +783,8 @@ static int summary_tick(struct ht_env *env, void *ctx)
 	int err;
 
 	(void)ctx;
-	err = read_counts(bpf_map__fd(skel->maps.drop_counts), &counts, &n);
+	err = read_counts(bpf_map__fd(skel->maps.drop_slots), bpf_map__fd(skel->maps.drop_counts),
+			  &counts, &n);
 	if (err) {
 		ht_err(env, "reading the drop counters failed: %s", strerror(-err));
 		return err;

@@ -133,6 +133,31 @@ except ConnectionRefusedError:
 	assert_output 290
 }
 
+@test "--summary with no filter: 300 keys driven through the raw_tp program, every count exact (per-CPU slots, and the hash for keys whose slot is taken)" {
+	local loc r k keys=300
+	[ -x "$HT_BUILD/ht-testrun" ] || skip "no $HT_BUILD/ht-testrun (make builds it)"
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" --probe raw_tp -j --summary \
+		--interval 1
+	# a location no drop comes from, reasons past the kernel's: only ours are at both;
+	# 300 keys in 256 slots per CPU: some go to the hash
+	loc=0x$(awk '$3 == "schedule" { print $1; exit }' /proc/kallsyms)
+	for r in $(seq 150 $((150 + keys - 1))); do
+		for k in $(seq $((r % 3 + 1))); do
+			HT_TESTRUN_PID=$TRACER_PID "$HT_BUILD/ht-testrun" dropwatch_raw 0 "$loc" "$r" 0 \
+				> /dev/null || fail "ht-testrun failed"
+		done
+	done
+	sleep 1.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	jq -e -s --argjson keys "$keys" '
+		[.[].tracer_data.drops[] | select(.location == "schedule")]
+		| group_by(.reason_code) | map({ r: .[0].reason_code, n: (map(.count) | add) })
+		| length == $keys and all(.n == .r % 3 + 1)' "$OUT" ||
+		fail "$(jq -c '.tracer_data.drops[] | select(.location == "schedule")' "$OUT")"
+}
+
 @test "--summary table: a header per interval, rows sorted by count" {
 	dropwatch --summary --interval 1
 	in_ns "$SEND" 127.0.0.1 9999 3 > /dev/null
