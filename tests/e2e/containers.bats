@@ -198,9 +198,11 @@ oom_docker() {
 		one_event "$f" '.container_id == $id' '.container_pod_name == $want' \
 			--arg id "$(cat "$CT_DIR/pcid")" --arg want "$want2" || fail "$(cat "$f")"
 	done
-	# the table: a header and one line per kill, nothing a name could have split or added
+	# the table: a header and one line per kill, nothing a name could have split or added;
+	# the CONTAINER column holds the name with its control bytes as '?', in one column
 	assert_equal "$(wc -l < "$OUT.table")" 3
 	! grep -q "$(printf '\001')" "$OUT.table"
+	assert_equal "$(awk '$2 == "ev?il\"p\\od??\xef\xbf\xbd"' "$OUT.table" | wc -l)" 1
 }
 
 @test "a container whose /etc/hostname is a symlink to a host file gets no host data into any output" {
@@ -317,4 +319,66 @@ oom_docker() {
 	# --container: d's drops only (e's nc dropped in e's namespace)
 	jq -s -e --arg id "$did" 'length >= 4 and all(.container_id == $id)' "$OUT.ct" ||
 		fail "$(cat "$OUT.ct")"
+}
+
+@test "netrxlat: the reader in a container (user copy), and the container of the packet's namespace (TCP stage)" {
+	docker_run -d --name "${NAME}_r" --label io.kubernetes.pod.name="pod-r-$$" "$CT_IMAGE" \
+		nc -ll -p 8080 -e /bin/cat > /dev/null
+	rid=$(docker inspect -f '{{.Id}}' "${NAME}_r")
+	rpid=$(docker inspect -f '{{.State.Pid}}' "${NAME}_r")
+	for _ in $(seq 50); do
+		docker exec "${NAME}_r" netstat -ltn | grep -q ':8080 ' && break
+		sleep 0.1
+	done
+	# the first stage over its threshold is reported: TCP for one tracer, the copy for the other
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j -d 60 --rate 0 \
+		--netns "/proc/$rpid/ns/net" --netif-threshold 3600s --tcp-threshold 1ns
+	start_tracer2 "$OUT.copy" "$ERR.copy" "$HT_BUILD/huatuo-netrxlat" -j -d 60 --rate 0 \
+		--netns "/proc/$rpid/ns/net" --netif-threshold 3600s --tcp-threshold 3600s \
+		--user-threshold 1ns --container "pod-r-$$"
+	for i in 1 2 3; do
+		docker exec "${NAME}_r" sh -c "echo hello-$i | nc -w 1 127.0.0.1 8080" || true
+	done
+	sleep 0.5
+	stop_tracer
+	stop_tracer2
+	docker rm -f "${NAME}_r" > /dev/null
+	assert_ndjson "$OUT"
+	assert_ndjson "$OUT.copy"
+	jq -s -e --arg id "$rid" --arg pod "pod-r-$$" 'map(select(.tracer_data.where == "TO_TCPV4_RCV")) |
+		length >= 1 and all(.container_id == $id and .container_pod_name == $pod)' "$OUT" ||
+		fail "$(cat "$OUT")"
+	jq -s -e --arg id "$rid" 'map(select(.tracer_data.where == "TO_USER_COPY")) | length >= 1
+		and all(.container_id == $id)' "$OUT.copy" ||
+		fail "$(cat "$OUT.copy")"
+}
+
+@test "softlockup: a CPU held in the kernel by a container's process is that container's stall; --container keeps another's out" {
+	local spin=$CT_DIR/spin cpu=1
+	[ "$(nproc)" -ge 2 ] || cpu=0
+	mkdir -p "$spin"
+	build_bpf_helper cpu-spin "$spin" || skip "cpu-spin helper not built (needs clang, gcc, libbpf-dev)"
+	for c in s t; do
+		docker_run -d --name "${NAME}_$c" --cap-add ALL --cap-drop SYS_RESOURCE \
+			--security-opt seccomp=unconfined -v /usr:/usr:ro -v "$spin:$spin:ro" \
+			--label io.kubernetes.pod.name="pod-$c-$$" "$CT_IMAGE" sleep 60 > /dev/null
+	done
+	sid=$(docker inspect -f '{{.Id}}' "${NAME}_s")
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-softlockup" -j -t 100ms -d 60 --comm cpu-spin \
+		--container "pod-s-$$"
+	sleep 0.3 # a few samples, so every CPU has a last switch
+	# t's stall first: its cgroup is decided (not wanted) at its first event
+	for c in t s; do
+		docker exec "${NAME}_$c" taskset -c "$cpu" "$spin/cpu-spin" "$spin/cpu-spin.bpf.o" 400 \
+			> /dev/null
+	done
+	sleep 0.5
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	docker rm -f "${NAME}_s" "${NAME}_t" > /dev/null
+	assert_ndjson "$OUT"
+	jq -s -e --arg id "$sid" --arg pod "pod-s-$$" 'length == 1 and (.[0] |
+		.container_id == $id and .container_pod_name == $pod
+		and .tracer_data.source == "early" and .tracer_data.comm == "cpu-spin")' "$OUT" ||
+		fail "$(cat "$OUT" "$ERR")"
 }
