@@ -220,16 +220,11 @@ struct {
 	__type(value, struct ht_cgroup_path);
 } ht_cgroup_paths SEC(".maps");
 
-struct ht_cgroup_scratch {
-	struct ht_cgroup_path p;
-	char spill[HT_CGROUP_PATH_MAX]; /* room for the last name read past the end of p.path */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ht_cgroup_scratch);
+	__type(value, struct ht_cgroup_path);
 } ht_cgroup_scratch SEC(".maps");
 
 /* struct ht_cgroup_event records; not created on kernels without a ring buffer */
@@ -251,29 +246,17 @@ static __always_inline struct kernfs_node *ht_kn_parent(struct kernfs_node *kn)
 }
 
 /*
- * An offset into ht_cgroup_scratch's path, masked so that the verifier sees it stay within
- * path[] and spill[]; the empty asm keeps the compiler from dropping the mask where it knows
- * the offset is small already (the verifier does not follow its min() forms).
- */
-static __always_inline __u32 ht_cgroup_off(__u32 off)
-{
-	asm volatile("" : "+r"(off));
-	return off & (HT_CGROUP_PATH_MAX - 1);
-}
-
-/*
  * Record the path of @cgrp in ht_cgroup_paths unless it is there; returns its id (0 if none).
- * Costs one hash lookup once a cgroup is known; the walk (at most HT_CGROUP_DEPTH names)
- * happens once per cgroup.
+ * Costs one hash lookup once a cgroup is known; the walk (at most HT_CGROUP_DEPTH names, each
+ * read into its own slot, unrolled) happens once per cgroup.
  */
 static __always_inline __u64 ht_note_cgroup(struct cgroup *cgrp)
 {
-	const char *names[HT_CGROUP_DEPTH];
-	struct ht_cgroup_scratch *s;
 	struct kernfs_node *kn, *parent;
-	__u32 zero = 0, off = 0;
-	int depth = 0;
+	struct ht_cgroup_path *s;
+	__u32 zero = 0;
 	__u64 id;
+	long n;
 
 	kn = BPF_CORE_READ(cgrp, kn);
 	if (!kn)
@@ -284,41 +267,23 @@ static __always_inline __u64 ht_note_cgroup(struct cgroup *cgrp)
 	s = bpf_map_lookup_elem(&ht_cgroup_scratch, &zero);
 	if (!s)
 		return id;
+	s->depth = 0;
+	s->truncated = 0;
 	/* leaf first; the hierarchy's root (no parent) has no name in the path */
+#pragma unroll
 	for (int i = 0; i < HT_CGROUP_DEPTH; i++) {
 		parent = ht_kn_parent(kn);
 		if (!parent)
 			break;
-		names[i] = BPF_CORE_READ(kn, name);
-		depth++;
+		n = bpf_probe_read_kernel_str(s->names[i], HT_CGROUP_NAME, BPF_CORE_READ(kn, name));
+		if (n >= HT_CGROUP_NAME || n < 0)
+			s->truncated = 1;
+		s->depth = i + 1;
 		kn = parent;
 	}
-	s->p.truncated = depth == HT_CGROUP_DEPTH && ht_kn_parent(kn);
-	for (int i = HT_CGROUP_DEPTH - 1; i >= 0; i--) {
-		long n;
-
-		if (i >= depth)
-			continue;
-		if (off >= sizeof(s->p.path) - 1) {
-			s->p.truncated = 1;
-			break;
-		}
-		s->p.path[ht_cgroup_off(off)] = '/';
-		off++;
-		n = bpf_probe_read_kernel_str(&s->p.path[ht_cgroup_off(off)], sizeof(s->p.path),
-					      names[i]);
-		if (n > 1)
-			off += n - 1;
-	}
-	if (!depth)
-		s->p.path[ht_cgroup_off(off++)] = '/';
-	if (off >= sizeof(s->p.path)) {
-		off = sizeof(s->p.path) - 1;
-		s->p.truncated = 1;
-	}
-	s->p.path[ht_cgroup_off(off)] = '\0';
-	s->p.len = off;
-	bpf_map_update_elem(&ht_cgroup_paths, &id, &s->p, BPF_NOEXIST);
+	if (s->depth == HT_CGROUP_DEPTH && ht_kn_parent(kn))
+		s->truncated = 1;
+	bpf_map_update_elem(&ht_cgroup_paths, &id, s, BPF_NOEXIST);
 	return id;
 }
 

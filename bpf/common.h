@@ -23,13 +23,15 @@ struct ht_task {
  * from its kernfs names when an event first names it, so that a container that the event
  * itself ends (an OOM kill of a --rm container) is still attributed after its cgroup is gone.
  */
-#define HT_CGROUP_PATH_MAX 512 /* map value size; the path itself holds up to 503 bytes */
-#define HT_CGROUP_DEPTH 16     /* levels below the hierarchy's root */
+#define HT_CGROUP_DEPTH 8 /* levels below the hierarchy's root kept */
+#define HT_CGROUP_NAME 96 /* bytes per level: "cri-containerd-<64 hex>.scope" fits */
 
+/* Names in fixed slots: the kernel side reads each at a constant offset (cheap to verify). */
 struct ht_cgroup_path {
-	__u32 len;	 /* strlen(path) */
-	__u32 truncated; /* deeper than HT_CGROUP_DEPTH or longer than path[]: path is partial */
-	char path[HT_CGROUP_PATH_MAX - 8]; /* "/docker/<id>", relative to the hierarchy's root */
+	__u32 depth;	 /* levels in names[], leaf first */
+	__u32 truncated; /* deeper than HT_CGROUP_DEPTH (the outer levels are missing), or a
+			  * name of HT_CGROUP_NAME - 1 bytes or more (maybe cut) */
+	char names[HT_CGROUP_DEPTH][HT_CGROUP_NAME];
 };
 
 /* ht_verdicts: whether events of a cgroup or network namespace pass --cgroup/--container */

@@ -546,6 +546,7 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 		.kind = kind,
 		.target = "cgroup_mkdir",
 		.optional = true,
+		.deferred = true, /* after the banner: startup does not wait for it */
 	};
 	return 0;
 }
@@ -694,7 +695,8 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 		struct ht_attached a = env->attached[i];
 		struct bpf_program *p;
 
-		if (a.kind == HT_PROBE_NONE || a.kind == HT_PROBE_PERF || a.kind == HT_PROBE_ITER) {
+		if (a.kind == HT_PROBE_NONE || a.kind == HT_PROBE_PERF || a.kind == HT_PROBE_ITER ||
+		    (a.deferred && !env->check)) {
 			env->attached[kept++] = a;
 			continue;
 		}
@@ -725,6 +727,29 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 		return 1;
 	}
 	return 0;
+}
+
+void ht_bpf_attach_deferred(struct ht_env *env)
+{
+	struct bpf_object *obj = env->skel ? env->skel_ops->object(env->skel) : NULL;
+
+	for (int i = 0; obj && i < env->nattached; i++) {
+		struct ht_attached *a = &env->attached[i];
+		struct bpf_program *p;
+
+		if (!a->deferred || a->link)
+			continue;
+		p = bpf_object__find_program_by_name(obj, a->prog);
+		a->link = p ? bpf_program__attach(p) : NULL;
+		if (a->link)
+			ht_info(env, "attached %s: %s %s", a->hook, ht_probe_kind_name(a->kind),
+				a->target);
+		else
+			ht_info(env,
+				"cannot attach %s to %s %s: %s; new containers are looked up "
+				"at their first event",
+				a->prog, ht_probe_kind_name(a->kind), a->target, strerror(errno));
+	}
 }
 
 void ht_add_hook(struct ht_env *env, const char *hook, enum ht_probe_kind kind, const char *target)

@@ -343,16 +343,29 @@ static void recent_add(uint64_t id, const char *path)
 	recent[i].path = copy;
 }
 
-/* The path the kernel recorded for @id; false if none (or only part of a very deep one). */
-static bool kernel_path(uint64_t id, char *path, size_t len)
+/*
+ * The path the kernel recorded for @id, its names joined root first: 0, 1 when it is partial
+ * (deeper than HT_CGROUP_DEPTH: "/..." stands for the outer levels; or a name maybe cut), or
+ * -ENOENT.
+ */
+static int kernel_path(uint64_t id, char *path, size_t len)
 {
 	struct ht_cgroup_path p;
+	size_t n = 0;
 
-	if (kernel_paths_fd < 0 || bpf_map_lookup_elem(kernel_paths_fd, &id, &p) || p.truncated)
-		return false;
-	p.path[sizeof(p.path) - 1] = '\0';
-	snprintf(path, len, "%s", p.path);
-	return true;
+	if (kernel_paths_fd < 0 || bpf_map_lookup_elem(kernel_paths_fd, &id, &p) ||
+	    p.depth > HT_CGROUP_DEPTH)
+		return -ENOENT;
+	path[0] = '\0';
+	if (p.truncated && p.depth == HT_CGROUP_DEPTH)
+		n = (size_t)snprintf(path, len, "/...");
+	for (int i = (int)p.depth - 1; i >= 0 && n < len; i--) {
+		p.names[i][HT_CGROUP_NAME - 1] = '\0';
+		n += (size_t)snprintf(path + n, len - n, "/%s", p.names[i]);
+	}
+	if (!p.depth)
+		snprintf(path, len, "/");
+	return p.truncated ? 1 : 0;
 }
 
 static int walked_path(const char *controller, uint64_t cgroup_id, char *path, size_t len)
@@ -400,11 +413,10 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 		snprintf(path, len, "%s", known);
 		return 0;
 	}
-	if (!kernel_path(cgroup_id, path, len)) {
-		err = walked_path(controller, cgroup_id, path, len);
-		if (err)
-			return err;
-	}
+	/* a partial path from the kernel only if cgroupfs has no whole one (any more) */
+	err = kernel_path(cgroup_id, path, len);
+	if (err && walked_path(controller, cgroup_id, path, len) && err < 0)
+		return err;
 	recent_add(cgroup_id, path);
 	return 0;
 }
@@ -414,7 +426,7 @@ void ht_container_cgroup_made(uint64_t id)
 	struct ht_container ct;
 	char path[4096];
 
-	if (!kernel_path(id, path, sizeof(path)) || !ht_container_from_path(path, &ct))
+	if (kernel_path(id, path, sizeof(path)) < 0 || !ht_container_from_path(path, &ct))
 		return;
 	recent_add(id, path);
 	ht_runtime_fill(&ct);
@@ -607,10 +619,11 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
 
 /*
  * The container whose network namespace @inum is, found through a process in it (/proc, so
- * the tool must see the host's processes: --pid=host in a container). Only a namespace whose
- * every process is in a container is a container's: the host's namespace (shared by
- * host-network containers) is nobody's. A pod's containers share one: its sandbox wins.
- * Cached; a namespace without an answer is looked up again after a second.
+ * the tool must see the host's processes: --pid=host in a container). The host's namespace
+ * (kthreadd's; shared by host-network containers) is nobody's, and processes outside any
+ * container in another one (nsenter, a runtime joining it) do not make it theirs. A pod's
+ * containers share one: its sandbox wins. Cached; a namespace without an answer is looked up
+ * again after a second.
  */
 static struct netns_entry {
 	uint32_t inum;
@@ -631,6 +644,13 @@ static bool scan_netns(uint32_t inum, struct ht_container *ct)
 	if (!d)
 		return false;
 	snprintf(want, sizeof(want), "net:[%u]", inum);
+	/* the host's: kernel threads are in it (pid 2, kthreadd, in the host's pid namespace) */
+	n = readlink("/proc/2/ns/net", link, sizeof(link) - 1);
+	if (ht_host_pidns() && n > 0 && (size_t)n == strlen(want) &&
+	    !memcmp(link, want, (size_t)n)) {
+		closedir(d);
+		return false;
+	}
 	while ((de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
@@ -643,10 +663,8 @@ static bool scan_netns(uint32_t inum, struct ht_container *ct)
 			continue;
 		if (ht_cgroup_path_of_pid(atoi(de->d_name), "memory", path, sizeof(path)))
 			continue; /* gone meanwhile */
-		if (!ht_container_from_path(path, &c)) {
-			found = false; /* a process outside any container: not a container's */
-			break;
-		}
+		if (!ht_container_from_path(path, &c))
+			continue;
 		if (found && (!strcmp(ct->type, "sandbox") || !strcmp(c.id, ct->id)))
 			continue;
 		ht_runtime_fill(&c);
@@ -801,6 +819,7 @@ void ht_containers_start(struct ht_env *env)
 	size_t n;
 
 	report_attribution(env);
+	ht_bpf_attach_deferred(env);
 	ht_runtime_scan();
 	if (!env->container)
 		return;

@@ -82,6 +82,7 @@ struct ht_attached {
 	enum ht_probe_kind kind;
 	const char *target; /* what it attached to, e.g. "oom:mark_victim" */
 	bool optional;	    /* a failed attach drops the hook instead of the tool */
+	bool deferred;	    /* attached once the tool is tracing (ht_bpf_attach_deferred) */
 	struct bpf_link *link;
 };
 
@@ -504,6 +505,12 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
  * with a prefix ("victim_").
  */
 void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_container *ct);
+/*
+ * Attach the hooks left for after the banner (the cgroup_mkdir hook of container attribution:
+ * a tracepoint's first attach costs milliseconds of code patching). Optional: a failure is a
+ * -v note.
+ */
+void ht_bpf_attach_deferred(struct ht_env *env);
 /* The container of an event's packet's network namespace (not the host's; needs host /proc). */
 bool ht_container_of_netns(uint32_t inum, struct ht_container *ct);
 /*
