@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bpf/btf.h>
-
 #include "huatuo.h"
 
 enum {
@@ -215,8 +213,9 @@ static const char *btf_file_problem(const char *path)
 {
 	static char why[128];
 	const unsigned char *head;
+	const void *image, *sec;
 	struct stat st;
-	struct btf *btf;
+	size_t len = 0;
 	bool raw, elf;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -228,23 +227,27 @@ static const char *btf_file_problem(const char *path)
 	}
 	/* mapped, not read: a start that uses the cached subset reads nothing of it */
 	head = st.st_size >= 4 ? mmap(NULL, 4, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-	close(fd);
-	if (head == MAP_FAILED)
+	if (head == MAP_FAILED) {
+		close(fd);
 		return "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an ELF "
 		       "vmlinux with .BTF)";
+	}
 	raw = (head[0] == 0x9f && head[1] == 0xeb) || (head[0] == 0xeb && head[1] == 0x9f);
 	elf = !memcmp(head, "\177ELF", 4);
 	munmap((void *)head, 4);
-	if (raw)
-		return NULL;
-	if (!elf)
-		return "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an ELF "
-		       "vmlinux with .BTF)";
-	btf = btf__parse_elf(path, NULL);
-	if (!btf)
-		return "an ELF file without a readable .BTF section";
-	btf__free(btf);
-	return NULL;
+	if (raw || !elf) {
+		close(fd);
+		return raw ? NULL :
+			     "not a BTF file (expected raw BTF like /sys/kernel/btf/vmlinux, or an "
+			     "ELF vmlinux with .BTF)";
+	}
+	/* the section headers only (mapped): the BTF in it is walked when the subset is made */
+	image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	sec = image != MAP_FAILED ? ht_elf_section(image, (size_t)st.st_size, ".BTF", &len) : NULL;
+	if (image != MAP_FAILED)
+		munmap((void *)image, (size_t)st.st_size);
+	return sec && len ? NULL : "an ELF file without a .BTF section";
 }
 
 static error_t common_parser(int key, char *arg, struct argp_state *state)
