@@ -188,9 +188,9 @@ bool ht_tracepoint_exists(const char *category, const char *event)
 static struct btf *kernel_btf(const struct ht_env *env);
 
 /* Without tracefs (a container): the tracepoint's record, struct trace_event_raw_<event>. */
-static bool btf_event_has_field(const char *event, const char *field)
+static bool btf_event_has_field(const struct ht_env *env, const char *event, const char *field)
 {
-	const struct btf *btf = print_env ? kernel_btf(print_env) : NULL;
+	const struct btf *btf = kernel_btf(env);
 	const struct btf_type *t;
 	char name[256];
 	int id;
@@ -206,13 +206,15 @@ static bool btf_event_has_field(const char *event, const char *field)
 	return false;
 }
 
-bool ht_tracepoint_has_field(const char *category, const char *event, const char *field)
+/* Has tracepoint @category/@event's record the field @field? */
+static bool tracepoint_has_field(const struct ht_env *env, const char *category, const char *event,
+				 const char *field)
 {
 	const char *tfs = ht_tracefs();
 	char path[512], buf[8192], needle[128];
 
 	if (!tfs)
-		return btf_event_has_field(event, field);
+		return btf_event_has_field(env, event, field);
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tfs, category, event);
 	if (ht_read_file(path, buf, sizeof(buf)) < 0)
 		return false;
@@ -567,6 +569,18 @@ static void add_missing(struct ht_env *env, const char *hook, const char *fmt, .
 	env->nmissing++;
 }
 
+/* Has hook->tracepoint's format the field candidate @c's typed arguments need? */
+static bool prototype_here(const struct ht_env *env, const struct ht_hook *hook, int c)
+{
+	const char *slash = strchr(hook->tracepoint ? hook->tracepoint : "", '/');
+	char cat[64];
+
+	if (!slash || (size_t)(slash - hook->tracepoint) >= sizeof(cat))
+		return false;
+	snprintf(cat, sizeof(cat), "%.*s", (int)(slash - hook->tracepoint), hook->tracepoint);
+	return tracepoint_has_field(env, cat, slash + 1, hook->needs_field[c]);
+}
+
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
 static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
 		   int nhooks)
@@ -614,8 +628,12 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				why = "not the --probe kind";
 			else
 				why = unavailable_reason(env, kind, target, buf, sizeof(buf));
-			if (!why && hook->usable && !hook->usable(env, name, kind, target))
-				why = "not usable on this kernel version";
+			if (!why && (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP) &&
+			    hook->needs_field[order[c]] && !prototype_here(env, hook, order[c])) {
+				snprintf(buf, sizeof(buf), "another prototype here (no field %s)",
+					 hook->needs_field[order[c]]);
+				why = buf;
+			}
 			if (why) {
 				if (!*last_why || kind_allowed(env, kind))
 					last_why = why;

@@ -179,15 +179,20 @@ void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /*
  * One logical hook and the programs that can implement it, best first. A candidate is a BPF
  * program name in the object; its kind and target are read from its SEC(). Only one
- * candidate per hook is loaded. @usable, if set, vetoes a candidate on this kernel
- * (e.g. a tracepoint whose prototype changed).
+ * candidate per hook is loaded.
  */
 struct ht_hook {
 	const char *name;
 	const char *progs[6];
-	bool optional; /* a missing optional hook is a -v note, not an error */
-	bool (*usable)(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
-		       const char *target);
+	/*
+	 * Per candidate (same index): a field the format of @tracepoint ("skb/kfree_skb") must
+	 * have for a tp_btf or raw_tp flavour to apply. Their typed arguments are one prototype
+	 * of the tracepoint, and the format's fields tell the kernel's apart (oom/mark_victim
+	 * has total_vm since 6.9, when it began to pass the task_struct).
+	 */
+	const char *tracepoint;
+	const char *needs_field[6];
+	bool optional; /* a missing optional hook is listed by --check, not an error */
 };
 
 /* A tool's skeleton, generically: HT_SKEL_OPS(oom) gives oom_skel_ops for oom.skel.h. */
@@ -310,7 +315,6 @@ const void *ht_elf_section(const void *elf, size_t size, const char *name, size_
 
 /* Kernel facilities, found by trying. */
 bool ht_tracepoint_exists(const char *category, const char *event);
-bool ht_tracepoint_has_field(const char *category, const char *event, const char *field);
 /*
  * The mounted tracefs path; mounted at /sys/kernel/tracing if needed, unmounted when the tool
  * exits. NULL if none: ht_tracefs_error() says why.

@@ -180,25 +180,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
-/* The 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+). */
-static bool prototype_matches(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
-			      const char *target)
-{
-	size_t len = strlen(prog);
-
-	(void)env, (void)target;
-	if (kind != HT_PROBE_TP_BTF && kind != HT_PROBE_RAW_TP)
-		return true;
-	if (prog[len - 1] == '3')
-		return ht_tracepoint_has_field("skb", "kfree_skb", "reason");
-	return ht_tracepoint_has_field("skb", "kfree_skb", "rx_sk");
-}
-
 static const struct ht_hook hooks[] = {
 	{ .name = "kfree_skb",
-	  .usable = prototype_matches,
 	  .progs = { "dropwatch_btf", "dropwatch_btf3", "dropwatch_raw", "dropwatch_raw3",
-		     "dropwatch_tp" } },
+		     "dropwatch_tp" },
+	  /* the 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+) */
+	  .tracepoint = "skb/kfree_skb",
+	  .needs_field = { "rx_sk", "reason", "rx_sk", "reason" } },
 };
 
 /*

@@ -27,21 +27,13 @@ static const char doc[] =
 
 static const struct argp argp = { .doc = doc };
 
-static bool victim_uses_task_struct(const struct ht_env *env, const char *prog,
-				    enum ht_probe_kind kind, const char *target)
-{
-	(void)env, (void)prog, (void)target;
-	/* since 6.9 mark_victim(struct task_struct *, uid_t) also added the total_vm field */
-	if (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP)
-		return ht_tracepoint_has_field("oom", "mark_victim", "total_vm");
-	return true;
-}
-
 static const struct ht_hook hooks[] = {
 	{ .name = "mark_victim",
 	  .progs = { "oom_mark_victim_btf", "oom_mark_victim_raw", "oom_mark_victim_tp",
 		     "oom_kill_process_fentry", "oom_kill_process_kprobe" },
-	  .usable = victim_uses_task_struct },
+	  /* since 6.9 mark_victim(struct task_struct *, uid_t), with the total_vm field */
+	  .tracepoint = "oom/mark_victim",
+	  .needs_field = { "total_vm", "total_vm" } },
 };
 
 struct side {

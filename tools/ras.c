@@ -73,50 +73,24 @@ static const struct argp argp = { .options = options, .parser = parse_opt, .doc 
 
 /* ---- hooks: every tracepoint optional, each in three flavors ---- */
 
-static bool arm_has_sev(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
-			const char *target)
-{
-	(void)env, (void)prog, (void)target;
-	/* tp_btf/raw_tp read 9 arguments: the 6.16+ prototype (sev and cpu) */
-	if (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP)
-		return ht_tracepoint_has_field("ras", "arm_event", "sev");
-	return true;
-}
-
-static bool aer_has_tlp(const struct ht_env *env, const char *prog, enum ht_probe_kind kind,
-			const char *target)
-{
-	(void)env, (void)prog, (void)target;
-	/* tp_btf/raw_tp read 5 arguments: tlp_header_valid and tlp (4.17+) */
-	if (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP)
-		return ht_tracepoint_has_field("ras", "aer_event", "tlp_header_valid");
-	return true;
-}
-
-#define RAS_HOOK(n, p, ...)                                                                     \
-	{                                                                                       \
-		.name = n, .progs = { "htras_" p "_btf", "htras_" p "_raw", "htras_" p "_tp" }, \
-		.optional = true, __VA_ARGS__                                                   \
+/* @field: what the typed tp_btf/raw_tp arguments need in tracepoint @cat/@n's format */
+#define RAS_HOOK(cat, n, p, field)                                                                \
+	{                                                                                         \
+		.name = (n), .progs = { "htras_" p "_btf", "htras_" p "_raw", "htras_" p "_tp" }, \
+		.tracepoint = cat "/" n, .needs_field = { (field), (field) }, .optional = true    \
 	}
 
 static const struct ht_hook hooks[] = {
-	RAS_HOOK("mce_record", "mce"),
-	RAS_HOOK("mc_event", "mc"),
-	RAS_HOOK("aer_event", "aer", .usable = aer_has_tlp),
-	RAS_HOOK("non_standard_event", "ns"),
-	RAS_HOOK("arm_event", "arm", .usable = arm_has_sev),
-	RAS_HOOK("threshold_apic_entry", "thr"),
-	RAS_HOOK("extlog_mem_event", "extlog"),
-	RAS_HOOK("memory_failure_event", "mf"),
-};
-
-static const struct {
-	const char *category, *event;
-} tracepoints[] = {
-	{ "mce", "mce_record" },       { "ras", "mc_event" },
-	{ "ras", "aer_event" },	       { "ras", "non_standard_event" },
-	{ "ras", "arm_event" },	       { "irq_vectors", "threshold_apic_entry" },
-	{ "ras", "extlog_mem_event" }, { "ras", "memory_failure_event" },
+	RAS_HOOK("mce", "mce_record", "mce", NULL),
+	RAS_HOOK("ras", "mc_event", "mc", NULL),
+	/* 5 arguments: tlp_header_valid and tlp (4.17+) */
+	RAS_HOOK("ras", "aer_event", "aer", "tlp_header_valid"),
+	RAS_HOOK("ras", "non_standard_event", "ns", NULL),
+	/* 9 arguments: the 6.16+ prototype (sev and cpu) */
+	RAS_HOOK("ras", "arm_event", "arm", "sev"),
+	RAS_HOOK("irq_vectors", "threshold_apic_entry", "thr", NULL),
+	RAS_HOOK("ras", "extlog_mem_event", "extlog", NULL),
+	RAS_HOOK("ras", "memory_failure_event", "mf", NULL),
 };
 
 /* ---- decoding ---- */
@@ -849,11 +823,15 @@ static bool any_tracepoint(char *list, size_t len)
 
 	if (!ht_tracefs())
 		return true; /* cannot tell: let the BTF-based checks decide */
-	for (size_t i = 0; i < ARRAY_SIZE(tracepoints); i++) {
-		if (ht_tracepoint_exists(tracepoints[i].category, tracepoints[i].event))
+	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
+		const char *tp = hooks[i].tracepoint, *slash = strchr(tp, '/');
+		char cat[32];
+
+		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - tp), tp);
+		if (ht_tracepoint_exists(cat, slash + 1))
 			return true;
-		used += (size_t)snprintf(list + used, len - used, "%s%s:%s", i ? ", " : "",
-					 tracepoints[i].category, tracepoints[i].event);
+		used += (size_t)snprintf(list + used, len - used, "%s%s:%s", i ? ", " : "", cat,
+					 slash + 1);
 		if (used >= len)
 			used = len - 1;
 	}
