@@ -174,7 +174,7 @@ void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* Only with -v. */
 void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- a tool's life: options, kernel side, report, exit (tool.c, bpf.c) ---- */
+/* ---- a tool's life: options, kernel side, report, exit (tool.c, bpf.c, probe.c) ---- */
 
 /*
  * One logical hook and the programs that can implement it, best first. A candidate is a BPF

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The steps ht_main() (tool.c) takes, implemented in bpf.c, loop.c and output.c. Tools do not
- * call them: they describe themselves in a struct ht_tool.
+ * The steps ht_main() (tool.c) takes, implemented in bpf.c, probe.c, loop.c and output.c.
+ * Tools do not call them: they describe themselves in a struct ht_tool.
  */
 #ifndef HT_TOOL_H
 #define HT_TOOL_H
@@ -22,6 +22,18 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 void ht_bpf_close(struct ht_env *env);
 /* The hooks used, for --check. */
 void ht_print_hooks(const struct ht_env *env, FILE *f);
+
+/* Kernel and process facilities the loader asks about (probe.c). */
+/* Why a @kind hook on @target cannot run here (into @buf if it must format), or NULL. */
+const char *ht_hook_unavailable(const struct ht_env *env, enum ht_probe_kind kind,
+				const char *target, char *buf, size_t len);
+/* Raw tracepoint @name exists here (kernel BTF's btf_trace_<name>, else tracefs). */
+bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name);
+/* Tracepoint @category/@event's record has @field (its tracefs format, else kernel BTF). */
+bool ht_tracepoint_has_field(const struct ht_env *env, const char *category, const char *event,
+			     const char *field);
+/* A seccomp filter is on this process (a container's profile may refuse bpf()). */
+bool ht_seccomp_filtered(void);
 
 /* Install SIGINT/SIGTERM/SIGHUP handlers and ignore SIGPIPE (loop.c). */
 void ht_signals_init(void);
