@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The option table every tool shares: one letter means the same thing in every tool.
- * Tools add their own options through their own argp; these come as an argp child.
+ * A tool's own options (its struct ht_option table, opts.c) come first, these as an argp
+ * child.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -400,7 +401,7 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv)
+void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv)
 {
 	static struct argp common_argp = {
 		enabled_opts, common_parser, NULL, NULL, NULL, NULL, NULL
@@ -413,6 +414,13 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 	const char *probe_env = getenv("HUATUO_PROBE");
 	size_t n = 0;
 
+	env->tool = tool->name;
+	env->tracer_name = tool->tracer_name;
+	env->what = tool->what;
+	env->opt_flags |= tool->opt_flags;
+	env->threshold_ns = tool->threshold_ns;
+	env->btf_keep = tool->btf_keep;
+	env->kconfig_hz = tool->kconfig_hz;
 	g_env = env;
 	/* argp names the program in its messages: the tool, not the path it was run by */
 	program_invocation_name = program_invocation_short_name = (char *)env->tool;
@@ -427,20 +435,13 @@ void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, c
 			continue;
 		enabled_opts[n++] = o->opt;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (env->buffer_doc && enabled_opts[i].key == OPT_BUFFER_SIZE)
-			enabled_opts[i].doc = env->buffer_doc;
-		if (env->metrics_doc && enabled_opts[i].key == OPT_METRICS)
-			enabled_opts[i].doc = env->metrics_doc;
-	}
-	for (const struct ht_opt_doc *od = env->opt_docs; od && od->key; od++)
+	for (const struct ht_opt_doc *od = tool->opt_docs; od && od->name; od++)
 		for (size_t i = 0; i < n; i++)
-			if (enabled_opts[i].key == od->key)
+			if (enabled_opts[i].name && !strcmp(enabled_opts[i].name, od->name))
 				enabled_opts[i].doc = od->doc;
 	memset(&enabled_opts[n], 0, sizeof(enabled_opts[n]));
 
-	if (tool_argp)
-		argp = *tool_argp;
+	argp = *ht_tool_argp(tool);
 	argp.children = children;
 
 	ht_json_pool_init();

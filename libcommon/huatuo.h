@@ -60,8 +60,81 @@ enum ht_opt_flags {
 
 /* A shared option's help text as one tool means it (its default, what -o holds). */
 struct ht_opt_doc {
-	int key;
+	const char *name; /* the long option, e.g. "buffer-size" */
 	const char *doc;
+};
+
+/*
+ * A tool's own option, declared (opts.c parses them all): what it takes, where the value
+ * goes, its bounds. A bad value exits 64 naming the option.
+ */
+enum ht_arg_kind {
+	HT_ARG_FLAG,	   /* bool = true */
+	HT_ARG_DURATION,   /* uint64_t ns in [min, max]; a bare number is in @unit ns */
+	HT_ARG_UINT,	   /* an unsigned integer of @unit bytes, in [min, max] */
+	HT_ARG_IFNAME,	   /* const char *: a network device name */
+	HT_ARG_IFNAMES,	   /* const char *[max], repeatable, *@count of them */
+	HT_ARG_NETNS,	   /* uint32_t: a netns inode (ht_netns_inode) */
+	HT_ARG_NETNS_PATH, /* struct ht_netns_arg (ht_netns_path) */
+	HT_ARG_CALL,	   /* @parse does it; state->input is the struct ht_env */
+};
+
+struct ht_option {
+	const char *name; /* long option, no short letter: those are the shared options' */
+	const char *arg;  /* its value's name in --help, NULL for a flag */
+	enum ht_arg_kind kind;
+	void *dest;
+	uint64_t min, max;
+	uint64_t unit;
+	int *count;
+	void (*parse)(struct argp_state *state, const struct ht_option *o, const char *arg);
+	const char *doc;
+};
+
+#define HT_FLAG(_name, _dest, _doc)                                                  \
+	{                                                                            \
+		.name = (_name), .kind = HT_ARG_FLAG, .dest = (_dest), .doc = (_doc) \
+	}
+#define HT_DURATION(_name, _dest, _unit, _min, _max, _doc)                               \
+	{                                                                                \
+		.name = (_name), .arg = "DUR", .kind = HT_ARG_DURATION, .dest = (_dest), \
+		.min = (_min), .max = (_max), .unit = (_unit), .doc = (_doc)             \
+	}
+#define HT_UINT(_name, _arg, _dest, _min, _max, _doc)                                 \
+	{                                                                             \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_UINT, .dest = (_dest), \
+		.min = (_min), .max = (_max), .unit = sizeof(*(_dest)), .doc = (_doc) \
+	}
+#define HT_IFNAME(_name, _arg, _dest, _doc)                                             \
+	{                                                                               \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_IFNAME, .dest = (_dest), \
+		.doc = (_doc)                                                           \
+	}
+#define HT_IFNAMES(_name, _arg, _array, _count, _doc)                                     \
+	{                                                                                 \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_IFNAMES, .dest = (_array), \
+		.max = ARRAY_SIZE(_array), .count = (_count), .doc = (_doc)               \
+	}
+#define HT_NETNS(_name, _arg, _dest, _doc)                                             \
+	{                                                                              \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_NETNS, .dest = (_dest), \
+		.doc = (_doc)                                                          \
+	}
+#define HT_NETNS_PATH(_name, _arg, _dest, _doc)                                             \
+	{                                                                                   \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_NETNS_PATH, .dest = (_dest), \
+		.doc = (_doc)                                                               \
+	}
+#define HT_CALL(_name, _arg, _parse, _dest, _doc)                                       \
+	{                                                                               \
+		.name = (_name), .arg = (_arg), .kind = HT_ARG_CALL, .parse = (_parse), \
+		.dest = (_dest), .doc = (_doc)                                          \
+	}
+
+/* --netns NAME|PATH of the netlink tools: the value and the path it names. */
+struct ht_netns_arg {
+	const char *spec;
+	char path[4096];
 };
 
 enum ht_probe_kind {
@@ -88,8 +161,10 @@ struct ht_attached {
 
 #define HT_MAX_HOOKS 32
 
+struct ht_tool;
+
 struct ht_env {
-	/* set by the tool before ht_parse_args() */
+	/* from the struct ht_tool, by ht_parse_args() */
 	const char *tool;	 /* "huatuo-oom" */
 	const char *tracer_name; /* "oom" */
 	const char *what;	 /* "OOM kills", used in the banner */
@@ -116,14 +191,11 @@ struct ht_env {
 	enum ht_probe_kind probe;
 	uint64_t buffer_bytes; /* 256K unless --buffer-size (buffer_set) or the tool sizes it */
 	bool buffer_set;
-	const char *buffer_doc; /* --buffer-size help when the tool sizes the buffer itself */
-	const struct ht_opt_doc *opt_docs; /* other shared options' help, {0} ends */
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
 	bool once; /* reports once and exits (--snapshot): no banner, no table header */
 	const char *metrics_path; /* --metrics FILE */
-	const char *metrics_doc;  /* --metrics help when the tool's differs (pfc) */
 	bool interval_set;	  /* --interval given: how often --metrics is rewritten */
 	uint64_t interval_ns;	  /* ... (and dropwatch's --summary period) */
 	bool metrics_own_count;	  /* the tool counts events_total itself (ht_metrics_count) */
@@ -150,10 +222,12 @@ struct ht_env {
 };
 
 /*
- * Parse argv with the tool's own argp (may be NULL) plus the shared options. Bad usage exits
- * 64 through argp. @tool_argp's parser sees its own keys; @doc/@args_doc come from it.
+ * Take @tool's name, tracer_name, what and defaults into @env, and parse argv: @tool's own
+ * options (opts.c) plus the shared ones. Bad usage exits 64 through argp.
  */
-void ht_parse_args(struct ht_env *env, const struct argp *tool_argp, int argc, char **argv);
+void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv);
+/* The argp for @tool's own options (doc and Examples from @tool->doc), built once. */
+const struct argp *ht_tool_argp(const struct ht_tool *tool);
 /*
  * Validate a tool option's value or exit 64 naming it ("invalid --backoff 'x': expected a
  * duration from 0ns to 3h ..."). @opt is the long name without dashes.
@@ -235,16 +309,28 @@ typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
 struct ht_metrics;
 
 /*
- * What a tool is, for ht_main(). Everything but @argp is optional. The stages that return
- * int return 0, or 1 with their one-line message printed.
+ * What a tool is, for ht_main(). Everything but the names and @doc is optional. The stages
+ * that return int return 0, or 1 with their one-line message printed.
  */
 struct ht_tool {
-	const struct argp *argp; /* the tool's own options (doc, Examples) */
+	const char *name;	 /* "huatuo-oom" */
+	const char *tracer_name; /* "oom", the envelope's */
+	const char *what;	 /* "OOM kills", for the banner */
+	const char *doc;	 /* --help: what it reports, then "\v" and Examples */
+	/* the shared options it takes (enum ht_opt_flags), and the help some of them get here */
+	unsigned int opt_flags;
+	const struct ht_opt_doc *opt_docs; /* { NULL } ends */
+	uint64_t threshold_ns;		   /* -t default */
+	/* its own options ({ NULL } ends), and the checks once all are parsed (ARGP_KEY_END) */
+	const struct ht_option *options;
+	void (*options_done)(struct argp_state *state, struct ht_env *env);
 	/* kernel side; no @skel: a tool without BPF (netlink, procfs) */
 	const struct ht_skel_ops *skel;
 	const struct ht_hook *hooks;
 	int nhooks;
 	void (*configure)(void *skel, struct ht_env *env); /* rodata, between open and load */
+	const char *const *btf_keep; /* kernel types it reads from BTF itself (enum names) */
+	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
 
 	/* before the BPF object is opened: derived options, checks; failure exits 1 at once */
 	int (*prepare)(struct ht_env *env);
@@ -287,7 +373,7 @@ struct ht_tool {
  * either print the hooks (--check) or start (-o store, banner, header) and run until the
  * end, and always detach, destroy, clean up and say how it ended. Returns the exit status.
  */
-int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv);
+int ht_main(const struct ht_tool *tool, int argc, char **argv);
 
 /* Root or CAP_BPF+CAP_PERFMON? 0, or 1 with the message printed. */
 int ht_check_privilege(const struct ht_env *env);

@@ -33,13 +33,15 @@ static int run(struct ht_env *env, const struct ht_tool *tool)
 		      tool->tick_ns);
 }
 
-int ht_main(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv)
+int ht_main(const struct ht_tool *tool, int argc, char **argv)
 {
+	static struct ht_env the_env;
+	struct ht_env *env = &the_env;
 	int err = 0;
 
 	if (tool->skel)
 		env->opt_flags |= HT_OPT_BPF;
-	ht_parse_args(env, tool->argp, argc, argv);
+	ht_parse_args(env, tool, argc, argv);
 	ht_signals_init();
 	if (ht_metrics_setup(env, tool) || (tool->prepare && tool->prepare(env)) ||
 	    (tool->skel && ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->nhooks,

@@ -28,10 +28,6 @@
 #define MAX_SLAVES 256
 #define CONTENT_MAX (256 * 1024)
 
-enum {
-	OPT_WAIT = 0x100,
-};
-
 static const char doc[] =
 	"Report 802.3ad LACP state changes on bond slaves (actor/partner port state, aggregator, "
 	"MII status, active/backup), with the bond's /proc/net/bonding text at that moment.\n"
@@ -41,12 +37,6 @@ static const char doc[] =
 	"  huatuo-bondlacp -j | jq .tracer_data.content -r\n"
 	"  huatuo-bondlacp -j -c 1 -d 10m    # wait up to 10 minutes for one change\n"
 	"  huatuo-bondlacp --wait            # start before any bond exists\n";
-
-static const struct argp_option options[] = {
-	{ "wait", OPT_WAIT, NULL, 0,
-	  "Keep running when no bonding interface exists yet, and report bonds that appear", 0 },
-	{ 0 },
-};
 
 struct slave {
 	bool used;
@@ -66,20 +56,11 @@ struct bond_ctx {
 
 static struct bond_ctx bctx;
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	(void)arg, (void)state;
-	switch (key) {
-	case OPT_WAIT:
-		bctx.wait = true;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+static const struct ht_option options[] = {
+	HT_FLAG("wait", &bctx.wait,
+		"Keep running when no bonding interface exists yet, and report bonds that appear"),
+	{ 0 },
+};
 
 static bool proc_bonding_has_bonds(void)
 {
@@ -387,20 +368,21 @@ static void cleanup(struct ht_env *env, void *skel)
 	free(bctx.content);
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-bondlacp",
+	.tracer_name = "netdev_bonding_lacp",
+	.what = "bond LACP state changes",
+	.doc = doc,
+	.options = options,
+	.prepare = prepare,
+	.setup = setup,
+	.header = { "%-16s %-16s %-10s %5s %7s %7s %s",
+		    { "BOND", "SLAVE", "MII", "AGG", "ACTOR", "PARTNER", "CHANGED" } },
+	.run = run,
+	.cleanup = cleanup,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-bondlacp",
-			      .tracer_name = "netdev_bonding_lacp",
-			      .what = "bond LACP state changes" };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.prepare = prepare,
-		.setup = setup,
-		.header = { "%-16s %-16s %-10s %5s %7s %7s %s",
-			    { "BOND", "SLAVE", "MII", "AGG", "ACTOR", "PARTNER", "CHANGED" } },
-		.run = run,
-		.cleanup = cleanup,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

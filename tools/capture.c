@@ -103,16 +103,9 @@ static const char *bundle_path;
 static bool archive, write_failed, bad_tool_args;
 static int sigfd = -1, signals_seen, last_signal;
 
-static struct ht_env env = {
-	.tool = "huatuo-capture",
-	.tracer_name = "capture",
-	.what = "every tracer",
-	.opt_flags = HT_OPT_RUNNER,
-};
+static struct ht_env env;
 
 /* ---- options ---- */
-
-enum { OPT_ARCHIVE = 0x100, OPT_TOOLS, OPT_EXCLUDE, OPT_TOOL_ARGS };
 
 static const char doc[] =
 	"Run every huatuo-* tracer that attaches on this kernel at once, for a duration or until "
@@ -128,16 +121,6 @@ static const char doc[] =
 	"  huatuo-capture -d 1h -o /var/log/huatuo/incident-42\n"
 	"  huatuo-capture --tools oom,memreclaim,hungtask\n"
 	"  huatuo-capture --exclude netrxlat --tool-args 'softirq:-t 20ms'\n";
-
-static const struct argp_option options[] = {
-	{ "archive", OPT_ARCHIVE, NULL, 0, "Also write DIR.tar.gz at the end", 0 },
-	{ "tools", OPT_TOOLS, "LIST", 0,
-	  "Only these tools (comma-separated names without huatuo-, e.g. oom,dropwatch)", 0 },
-	{ "exclude", OPT_EXCLUDE, "LIST", 0, "Not these tools (comma-separated)", 0 },
-	{ "tool-args", OPT_TOOL_ARGS, "TOOL:ARGS", 0,
-	  "Options for one tool, separated by spaces (repeatable; e.g. 'softirq:-t 20ms')", 0 },
-	{ 0 },
-};
 
 static struct tool *tool_named(const char *name, size_t len)
 {
@@ -179,12 +162,13 @@ static void select_tools(struct argp_state *state, const char *opt, const char *
 	}
 }
 
-static void tool_args(struct argp_state *state, const char *arg)
+static void tool_args(struct argp_state *state, const struct ht_option *o, const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	struct tool *t = colon ? tool_named(arg, (size_t)(colon - arg)) : NULL;
 	char *save = NULL;
 
+	(void)o;
 	if (!t) {
 		ht_usage_error(state,
 			       "invalid --tool-args '%s': expected TOOL:ARGS with a tool of %s",
@@ -208,32 +192,49 @@ static void tool_args(struct argp_state *state, const char *arg)
 	}
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+static void parse_tools(struct argp_state *state, const struct ht_option *o, const char *arg)
 {
 	static bool only;
 
-	switch (key) {
-	case OPT_ARCHIVE:
-		archive = true;
-		break;
-	case OPT_TOOLS:
-		if (!only)
-			for (size_t i = 0; i < NTOOLS; i++)
-				tools[i].selected = false;
-		only = true;
-		select_tools(state, "tools", arg, true);
-		break;
-	case OPT_EXCLUDE:
-		select_tools(state, "exclude", arg, false);
-		break;
-	case OPT_TOOL_ARGS:
-		tool_args(state, arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	if (!only)
+		for (size_t i = 0; i < NTOOLS; i++)
+			tools[i].selected = false;
+	only = true;
+	select_tools(state, o->name, arg, true);
 }
+
+static void parse_exclude(struct argp_state *state, const struct ht_option *o, const char *arg)
+{
+	select_tools(state, o->name, arg, false);
+}
+
+static const struct ht_option options[] = {
+	HT_FLAG("archive", &archive, "Also write DIR.tar.gz at the end"),
+	HT_CALL("tools", "LIST", parse_tools, NULL,
+		"Only these tools (comma-separated names without huatuo-, e.g. oom,dropwatch)"),
+	HT_CALL("exclude", "LIST", parse_exclude, NULL, "Not these tools (comma-separated)"),
+	HT_CALL("tool-args", "TOOL:ARGS", tool_args, NULL,
+		"Options for one tool, separated by spaces (repeatable; e.g. 'softirq:-t 20ms')"),
+	{ 0 },
+};
+
+static const struct ht_tool capture = {
+	.name = "huatuo-capture",
+	.tracer_name = "capture",
+	.what = "every tracer",
+	.doc = doc,
+	.opt_flags = HT_OPT_RUNNER,
+	.opt_docs =
+		(const struct ht_opt_doc[]){
+			{ "duration",
+			  "Capture for DUR (30s, 5m, 1h; bare number = seconds; default 60s; "
+			  "0 = attach, take the snapshots and stop)" },
+			{ "output",
+			  "Bundle directory (default ./huatuo-capture-HOSTNAME-YYYYmmddTHHMMSS)" },
+			{ "verbose", "Also print each tool's messages as they come" },
+			{ NULL } },
+	.options = options,
+};
 
 /* ---- the bundle ---- */
 
@@ -828,14 +829,6 @@ static void make_archive(void)
 
 int main(int argc, char **argv)
 {
-	static const struct ht_opt_doc docs[] = {
-		{ 'd', "Capture for DUR (30s, 5m, 1h; bare number = seconds; default 60s; 0 = "
-		       "attach, take the snapshots and stop)" },
-		{ 'o', "Bundle directory (default ./huatuo-capture-HOSTNAME-YYYYmmddTHHMMSS)" },
-		{ 'v', "Also print each tool's messages as they come" },
-		{ 0, NULL },
-	};
-	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
 	int tools_fd, host_fd, summary_fd, ntracers = 0, nsnapshots = 0, kmsg, kill_at;
 	struct ht_strbuf host = { 0 }, list = { 0 }, sum = { 0 };
 	uint64_t t0, attached_ns, deadline;
@@ -846,8 +839,7 @@ int main(int argc, char **argv)
 		tools[i] = (struct tool){
 			.def = &catalog[i], .selected = true, .data_fd = -1, .log_fd = -1
 		};
-	env.opt_docs = docs;
-	ht_parse_args(&env, &argp, argc, argv);
+	ht_parse_args(&env, &capture, argc, argv);
 	if (ht_check_privilege(&env))
 		return 1;
 	find_tools();

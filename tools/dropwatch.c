@@ -22,20 +22,6 @@
 #define REASON_PREFIX "SKB_DROP_REASON_"
 #define MAX_REASON_ARGS 64
 
-enum {
-	OPT_REASON = 0x100,
-	OPT_EXCLUDE_REASON,
-	OPT_PROTO,
-	OPT_SADDR,
-	OPT_DADDR,
-	OPT_PORT,
-	OPT_NETNS,
-	OPT_RATE,
-	OPT_SUMMARY,
-	OPT_INTERVAL,
-	OPT_STACK,
-};
-
 static struct {
 	const char *reasons[MAX_REASON_ARGS];
 	int nreasons;
@@ -68,117 +54,95 @@ static const char doc[] =
 	"  huatuo-dropwatch --exclude-reason NOT_SPECIFIED --stack\n"
 	"  huatuo-dropwatch -j --rate 0 -o /var/log/huatuo   # everything, kept on disk\n";
 
-static const struct argp_option options[] = {
-	{ "reason", OPT_REASON, "NAME[,NAME]", 0,
-	  "Only these drop reasons (repeatable; names or numbers)", 0 },
-	{ "exclude-reason", OPT_EXCLUDE_REASON, "NAME[,NAME]", 0,
-	  "Not these drop reasons (repeatable)", 0 },
-	{ "proto", OPT_PROTO, "tcp|udp|icmp", 0, "Only IPv4/IPv6 packets of this protocol", 0 },
-	{ "saddr", OPT_SADDR, "ADDR", 0, "Only packets from this IPv4/IPv6 address", 0 },
-	{ "daddr", OPT_DADDR, "ADDR", 0, "Only packets to this IPv4/IPv6 address", 0 },
-	{ "port", OPT_PORT, "PORT", 0, "Only TCP/UDP packets with this source or destination port",
-	  0 },
-	{ "netns", OPT_NETNS, "NAME|PATH|INODE", 0,
-	  "Only packets of this network namespace (name in /run/netns, /proc/PID/ns/net, inode)",
-	  0 },
-	{ "rate", OPT_RATE, "N", 0,
-	  "Report at most N drops per second, counting the rest (default 100, 0 = no limit)", 0 },
-	{ "summary", OPT_SUMMARY, NULL, 0,
-	  "No per-packet lines: every --interval, drops by reason and location (exact counts)", 0 },
-	{ "interval", OPT_INTERVAL, "DUR", 0,
-	  "Summary interval (default 5s), and how often --metrics is rewritten (default 15s); "
-	  "bare number = s",
-	  0 },
-	{ "stack", OPT_STACK, NULL, 0, "Print the kernel stack under each table row", 0 },
-	{ 0 }
-};
+/* --reason, --exclude-reason: checked against the kernel's names once parsing is done */
+static void add_reasons(struct argp_state *state, const struct ht_option *o, const char *arg)
+{
+	const char **list = o->dest;
+	int *n = list == opts.reasons ? &opts.nreasons : &opts.nexcluded;
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+	if (!arg[strspn(arg, ", ")])
+		ht_usage_error(state, "invalid --%s '': expected reason names", o->name);
+	if (*n >= MAX_REASON_ARGS)
+		ht_usage_error(state, "too many --%s options (at most %d)", o->name,
+			       MAX_REASON_ARGS);
+	list[(*n)++] = arg;
+}
+
+static void parse_proto(struct argp_state *state, const struct ht_option *o, const char *arg)
+{
+	static const struct {
+		const char *name;
+		uint8_t proto;
+	} protos[] = { { "tcp", DW_PROTO_TCP },
+		       { "udp", DW_PROTO_UDP },
+		       { "icmp", DW_PROTO_ICMP } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+		if (!strcasecmp(arg, protos[i].name)) {
+			*(uint8_t *)o->dest = protos[i].proto;
+			return;
+		}
+	}
+	ht_usage_error(state, "invalid --%s '%s': expected tcp, udp or icmp", o->name, arg);
+}
+
+static void parse_addr(struct argp_state *state, const struct ht_option *o, const char *arg)
+{
+	uint8_t *family = o->dest == opts.saddr ? &opts.saddr_family : &opts.daddr_family;
+
+	if (ht_parse_addr(arg, o->dest, family))
+		ht_usage_error(state, "invalid --%s '%s': expected an IPv4 or IPv6 address",
+			       o->name, arg);
+}
+
+/* the summary's period, and --metrics' (ht_metrics_interval_ns) */
+static void parse_interval(struct argp_state *state, const struct ht_option *o, const char *arg)
 {
 	struct ht_env *env = state->input;
 
-	switch (key) {
-	case OPT_REASON:
-	case OPT_EXCLUDE_REASON: {
-		const char **list = key == OPT_REASON ? opts.reasons : opts.excluded;
-		int *n = key == OPT_REASON ? &opts.nreasons : &opts.nexcluded;
-
-		if (!arg[strspn(arg, ", ")])
-			ht_usage_error(state, "invalid --%s '': expected reason names",
-				       key == OPT_REASON ? "reason" : "exclude-reason");
-		if (*n >= MAX_REASON_ARGS)
-			ht_usage_error(state, "too many --%s options (at most %d)",
-				       key == OPT_REASON ? "reason" : "exclude-reason",
-				       MAX_REASON_ARGS);
-		list[(*n)++] = arg; /* checked against the kernel's names once parsing is done */
-		break;
-	}
-	case OPT_PROTO:
-		if (!strcasecmp(arg, "tcp"))
-			opts.proto = DW_PROTO_TCP;
-		else if (!strcasecmp(arg, "udp"))
-			opts.proto = DW_PROTO_UDP;
-		else if (!strcasecmp(arg, "icmp"))
-			opts.proto = DW_PROTO_ICMP;
-		else
-			ht_usage_error(state, "invalid --proto '%s': expected tcp, udp or icmp",
-				       arg);
-		break;
-	case OPT_SADDR:
-		if (ht_parse_addr(arg, opts.saddr, &opts.saddr_family))
-			ht_usage_error(state,
-				       "invalid --saddr '%s': expected an IPv4 or IPv6 address",
-				       arg);
-		break;
-	case OPT_DADDR:
-		if (ht_parse_addr(arg, opts.daddr, &opts.daddr_family))
-			ht_usage_error(state,
-				       "invalid --daddr '%s': expected an IPv4 or IPv6 address",
-				       arg);
-		break;
-	case OPT_PORT:
-		opts.port = (uint16_t)ht_opt_u64(state, "port", arg, 1, 65535);
-		break;
-	case OPT_NETNS: {
-		int err = ht_netns_inode(arg, &opts.netns);
-
-		if (err)
-			ht_usage_error(state,
-				       "invalid --netns '%s': %s (a name in /run/netns, a path "
-				       "such as /proc/PID/ns/net, or an inode number)",
-				       arg, strerror(-err));
-		break;
-	}
-	case OPT_RATE:
-		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 10000000);
-		break;
-	case OPT_SUMMARY:
-		opts.summary = true;
-		break;
-	case OPT_INTERVAL:
-		env->interval_ns = ht_opt_duration(state, "interval", arg, NSEC_PER_SEC,
-						   100 * NSEC_PER_MSEC, 24 * 3600 * NSEC_PER_SEC);
-		env->interval_set = true;
-		break;
-	case OPT_STACK:
-		opts.stack = true;
-		break;
-	case ARGP_KEY_END:
-		if (env->interval_set && !opts.summary && !env->metrics_path)
-			ht_usage_error(state, "--interval only applies to --summary and --metrics");
-		if (opts.stack && opts.summary)
-			ht_usage_error(state, "--stack and --summary exclude each other");
-		/* the summary counts drops in the kernel, none goes through user space's lookup */
-		if (opts.summary && env->container)
-			ht_usage_error(state, "--container and --summary exclude each other");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	env->interval_ns = ht_opt_duration(state, o->name, arg, NSEC_PER_SEC, 100 * NSEC_PER_MSEC,
+					   24 * 3600 * NSEC_PER_SEC);
+	env->interval_set = true;
 }
 
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+static const struct ht_option options[] = {
+	HT_CALL("reason", "NAME[,NAME]", add_reasons, opts.reasons,
+		"Only these drop reasons (repeatable; names or numbers)"),
+	HT_CALL("exclude-reason", "NAME[,NAME]", add_reasons, opts.excluded,
+		"Not these drop reasons (repeatable)"),
+	HT_CALL("proto", "tcp|udp|icmp", parse_proto, &opts.proto,
+		"Only IPv4/IPv6 packets of this protocol"),
+	HT_CALL("saddr", "ADDR", parse_addr, opts.saddr,
+		"Only packets from this IPv4/IPv6 address"),
+	HT_CALL("daddr", "ADDR", parse_addr, opts.daddr, "Only packets to this IPv4/IPv6 address"),
+	HT_UINT("port", "PORT", &opts.port, 1, 65535,
+		"Only TCP/UDP packets with this source or destination port"),
+	HT_NETNS("netns", "NAME|PATH|INODE", &opts.netns,
+		 "Only packets of this network namespace (name in /run/netns, /proc/PID/ns/net, "
+		 "inode)"),
+	HT_UINT("rate", "N", &opts.rate, 0, 10000000,
+		"Report at most N drops per second, counting the rest (default 100, 0 = no "
+		"limit)"),
+	HT_FLAG("summary", &opts.summary,
+		"No per-packet lines: every --interval, drops by reason and location (exact "
+		"counts)"),
+	HT_CALL("interval", "DUR", parse_interval, NULL,
+		"Summary interval (default 5s), and how often --metrics is rewritten (default "
+		"15s); bare number = s"),
+	HT_FLAG("stack", &opts.stack, "Print the kernel stack under each table row"),
+	{ 0 }
+};
+
+static void options_done(struct argp_state *state, struct ht_env *env)
+{
+	if (env->interval_set && !opts.summary && !env->metrics_path)
+		ht_usage_error(state, "--interval only applies to --summary and --metrics");
+	if (opts.stack && opts.summary)
+		ht_usage_error(state, "--stack and --summary exclude each other");
+	/* the summary counts drops in the kernel, none goes through user space's lookup */
+	if (opts.summary && env->container)
+		ht_usage_error(state, "--container and --summary exclude each other");
+}
 
 static const struct ht_hook hooks[] = {
 	{ .name = "kfree_skb",
@@ -886,11 +850,24 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static struct ht_tool tool = {
-	.argp = &argp,
+	.name = "huatuo-dropwatch",
+	.tracer_name = "dropwatch",
+	.what = "packet drops",
+	.doc = doc,
+	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL | HT_OPT_CONTAINER,
+	.opt_docs =
+		(const struct ht_opt_doc[]){
+			{ "buffer-size",
+			  "Kernel ring buffer size (K, M, power of two; default one second "
+			  "of --rate reports, 256K to 4M)" },
+			{ NULL } },
+	.options = options,
+	.options_done = options_done,
 	.skel = &dropwatch_skel_ops,
 	.hooks = hooks,
 	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
+	.btf_keep = (const char *const[]){ "skb_drop_reason", "skb_drop_reason_subsys", NULL },
 	.prepare = prepare,
 	.setup = setup,
 	.header = { "%-16s %-7s %-20s %-28s %-5s %-23s %-23s %-8s %s",
@@ -904,15 +881,5 @@ static struct ht_tool tool = {
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-dropwatch",
-			      .tracer_name = "dropwatch",
-			      .what = "packet drops",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL |
-					   HT_OPT_CONTAINER,
-			      .buffer_doc = "Kernel ring buffer size (K, M, power of two; default "
-					    "one second of --rate reports, 256K to 4M)",
-			      .btf_keep = (const char *const[]){ "skb_drop_reason",
-								 "skb_drop_reason_subsys", NULL } };
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

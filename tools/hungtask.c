@@ -20,10 +20,6 @@
 #include "hungtask.skel.h"
 #include "hungtask_iter.skel.h"
 
-#define OPT_SNAPSHOT 0x300
-#define OPT_BACKOFF 0x301
-#define OPT_BURST 0x302
-
 #define MAX_DTASKS 4096
 #define MAX_TRACKED 1024
 #define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
@@ -49,38 +45,16 @@ static struct {
 	uint32_t burst;
 } opts = { .backoff_ns = 600 * NSEC_PER_SEC, .burst = 10 };
 
-static const struct argp_option options[] = {
-	{ "snapshot", OPT_SNAPSHOT, NULL, 0,
-	  "Dump the tasks in D state now (tracer_type manual) and exit", 0 },
-	{ "backoff", OPT_BACKOFF, "DUR", 0,
-	  "Report the same hung task again only after DUR, doubling up to 3h (default 10m, "
-	  "0 = every time the kernel reports it)",
-	  0 },
-	{ "burst", OPT_BURST, "N", 0,
-	  "At most N reports per minute over all tasks (default 10, 0 = no limit)", 0 },
+static const struct ht_option options[] = {
+	HT_FLAG("snapshot", &opts.snapshot,
+		"Dump the tasks in D state now (tracer_type manual) and exit"),
+	HT_DURATION("backoff", &opts.backoff_ns, NSEC_PER_SEC, 0, BACKOFF_MAX_NS,
+		    "Report the same hung task again only after DUR, doubling up to 3h (default "
+		    "10m, 0 = every time the kernel reports it)"),
+	HT_UINT("burst", "N", &opts.burst, 0, 100000,
+		"At most N reports per minute over all tasks (default 10, 0 = no limit)"),
 	{ 0 },
 };
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_SNAPSHOT:
-		opts.snapshot = true;
-		break;
-	case OPT_BACKOFF:
-		opts.backoff_ns =
-			ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0, BACKOFF_MAX_NS);
-		break;
-	case OPT_BURST:
-		opts.burst = (uint32_t)ht_opt_u64(state, "burst", arg, 0, 100000);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 static const struct ht_hook hooks[] = {
 	{ .name = "sched_process_hang",
@@ -599,27 +573,27 @@ static void cleanup(struct ht_env *env, void *skel)
 	hungtask_iter_bpf__destroy(st.iter_skel);
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-hungtask",
+	.tracer_name = "hungtask",
+	.what = "hung tasks",
+	.doc = doc,
+	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER,
+	.options = options,
+	.skel = &hungtask_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.prepare = prepare,
+	.setup = setup,
+	.start = start,
+	.header = { "%-7s %-7s %-16s %7s %6s", { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
+	.stacks = true,
+	.run = run,
+	.cleanup = cleanup,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-hungtask",
-			      .tracer_name = "hungtask",
-			      .what = "hung tasks",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &hungtask_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.prepare = prepare,
-		.setup = setup,
-		.start = start,
-		.header = { "%-7s %-7s %-16s %7s %6s",
-			    { "PID", "TID", "COMM", "D-TASKS", "HANGS" } },
-		.stacks = true,
-		.run = run,
-		.cleanup = cleanup,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -25,8 +25,6 @@ static const char doc[] =
 	"  huatuo-memreclaim -p 1234 -c 1    # first stall of PID 1234\n"
 	"  huatuo-memreclaim --cgroup /docker # stalls of tasks under a memory cgroup\n";
 
-static const struct argp argp = { .doc = doc };
-
 static const struct ht_hook hooks[] = {
 	{ .name = "direct_reclaim_begin",
 	  .progs = { "direct_begin_btf", "direct_begin_raw", "direct_begin_kprobe" } },
@@ -157,24 +155,23 @@ static void configure(void *skel, struct ht_env *env)
 	s->rodata->target_pid = (uint32_t)env->pid;
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-memreclaim",
+	.tracer_name = "memory_reclaim_events",
+	.what = "direct reclaim stalls",
+	.doc = doc,
+	.opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP | HT_OPT_CONTAINER,
+	.threshold_ns = 900 * NSEC_PER_MSEC,
+	.skel = &memreclaim_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.header = { "%-7s %-7s %-16s %9s %9s %6s %-12s %s",
+		    { "PID", "TID", "COMM", "STALL", "MAX", "CALLS", "TYPE", "MEMCG" } },
+	.run = run,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-memreclaim",
-			      .tracer_name = "memory_reclaim_events",
-			      .what = "direct reclaim stalls",
-			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
-					   HT_OPT_CGROUP | HT_OPT_CONTAINER,
-			      .threshold_ns = 900 * NSEC_PER_MSEC };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &memreclaim_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.header = { "%-7s %-7s %-16s %9s %9s %6s %-12s %s",
-			    { "PID", "TID", "COMM", "STALL", "MAX", "CALLS", "TYPE", "MEMCG" } },
-		.run = run,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

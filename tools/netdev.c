@@ -26,12 +26,6 @@
 #define IFF_LOWER_UP 0x10000 /* linux/if.h: driver signals L1 up (carrier) */
 #endif
 
-enum {
-	OPT_DEV = 0x100,
-	OPT_NETNS,
-	OPT_SNAPSHOT,
-};
-
 struct netdev_state {
 	int ifindex;
 	char name[IFNAMSIZ];
@@ -43,9 +37,8 @@ struct netdev_state {
 struct netdev_ctx {
 	const char *devs[MAX_DEVS];
 	int ndevs;
-	const char *netns;
-	char netns_path[4096];
-	struct stat netns_st; /* what netns_path named when we entered it */
+	struct ht_netns_arg netns;
+	struct stat netns_st; /* what netns.path named when we entered it */
 	bool netns_gone;
 	bool snapshot; /* --snapshot: the state now, tracer_type manual, then exit */
 	struct netdev_state *state;
@@ -67,49 +60,17 @@ static const char doc[] =
 	"  huatuo-netdev --netns /proc/1234/ns/net -c 1\n"
 	"  huatuo-netdev --snapshot -j        # every device's state now, then exit\n";
 
-static const struct argp_option options[] = {
-	{ "dev", OPT_DEV, "NAME", 0,
-	  "Only this device (repeatable; default every device but loopback). A device that does "
-	  "not exist yet is reported when it appears",
-	  0 },
-	{ "netns", OPT_NETNS, "NAME|PATH", 0,
-	  "Watch the devices of another network namespace: a name from 'ip netns add' or a path "
-	  "such as /proc/PID/ns/net; the tool ends when that name is deleted",
-	  0 },
-	{ "snapshot", OPT_SNAPSHOT, NULL, 0,
-	  "Print every device's state now (tracer_type manual) and exit", 0 },
+static const struct ht_option options[] = {
+	HT_IFNAMES("dev", "NAME", nd.devs, &nd.ndevs,
+		   "Only this device (repeatable; default every device but loopback). A device "
+		   "that does not exist yet is reported when it appears"),
+	HT_NETNS_PATH("netns", "NAME|PATH", &nd.netns,
+		      "Watch the devices of another network namespace: a name from 'ip netns add' "
+		      "or a path such as /proc/PID/ns/net; the tool ends when that name is deleted"),
+	HT_FLAG("snapshot", &nd.snapshot,
+		"Print every device's state now (tracer_type manual) and exit"),
 	{ 0 },
 };
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	int err;
-
-	switch (key) {
-	case OPT_DEV:
-		ht_opt_ifname(state, "dev", arg);
-		if (nd.ndevs == MAX_DEVS)
-			ht_usage_error(state, "invalid --dev '%s': at most %d devices", arg,
-				       MAX_DEVS);
-		nd.devs[nd.ndevs++] = arg;
-		break;
-	case OPT_NETNS:
-		err = ht_netns_path(arg, nd.netns_path, sizeof(nd.netns_path));
-		if (err)
-			ht_usage_error(state, "invalid --netns '%s': %s does not exist", arg,
-				       *arg ? nd.netns_path : "''");
-		nd.netns = arg;
-		break;
-	case OPT_SNAPSHOT:
-		nd.snapshot = true;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 /* ---- device state ---- */
 
@@ -310,11 +271,11 @@ static int check_netns(struct ht_env *env, void *ctx)
 	struct stat st;
 
 	(void)ctx;
-	if (!stat(nd.netns_path, &st) && st.st_dev == nd.netns_st.st_dev &&
+	if (!stat(nd.netns.path, &st) && st.st_dev == nd.netns_st.st_dev &&
 	    st.st_ino == nd.netns_st.st_ino)
 		return 0;
-	ht_warn(env, "--netns %s: %s no longer names the namespace (deleted); stopping", nd.netns,
-		nd.netns_path);
+	ht_warn(env, "--netns %s: %s no longer names the namespace (deleted); stopping",
+		nd.netns.spec, nd.netns.path);
 	nd.netns_gone = true;
 	return -ECANCELED;
 }
@@ -357,7 +318,7 @@ static void warn_missing_devs(struct ht_env *env, struct nl_cache *cache)
 			ht_warn(env,
 				"--dev %s: no such device%s%s (yet): reporting it when it "
 				"appears",
-				nd.devs[i], nd.netns ? " in netns " : "", nd.netns ?: "");
+				nd.devs[i], nd.netns.spec ? " in netns " : "", nd.netns.spec ?: "");
 	}
 }
 
@@ -512,13 +473,13 @@ static int prepare(struct ht_env *env)
 	env->once = nd.snapshot; /* no banner: it reports and exits */
 	if (ht_check_net_privilege(env))
 		return 1;
-	if (!nd.netns)
+	if (!nd.netns.spec)
 		return 0;
-	if (ht_netns_enter(env, nd.netns, nd.netns_path))
+	if (ht_netns_enter(env, nd.netns.spec, nd.netns.path))
 		return 1;
-	if (stat(nd.netns_path, &nd.netns_st)) {
-		ht_err(env, "--netns %s: %s went away as it was entered: %s", nd.netns,
-		       nd.netns_path, strerror(errno));
+	if (stat(nd.netns.path, &nd.netns_st)) {
+		ht_err(env, "--netns %s: %s went away as it was entered: %s", nd.netns.spec,
+		       nd.netns.path, strerror(errno));
 		return 1;
 	}
 	return 0;
@@ -572,7 +533,7 @@ static int run(struct ht_env *env, void *skel)
 	}
 	if (!err && !nd.snapshot)
 		err = ht_run_fd(env, nl_socket_get_fd(link.sk), on_readable, link.sk,
-				nd.netns ? check_netns : NULL, NETNS_CHECK_NS);
+				nd.netns.spec ? check_netns : NULL, NETNS_CHECK_NS);
 	return nd.netns_gone ? 0 : err;
 }
 
@@ -585,21 +546,22 @@ static void cleanup(struct ht_env *env, void *skel)
 	free(nd.state);
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-netdev",
+	.tracer_name = "netdev_events",
+	.what = "network device link changes",
+	.doc = doc,
+	.options = options,
+	.prepare = prepare,
+	.setup = setup,
+	.start = start,
+	.header = { HEADER_FMT, { HEADER_COLS } },
+	.run = run,
+	.cleanup = cleanup,
+	.metrics = { .labels = { "action" }, .collect = collect_counters },
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-netdev",
-			      .tracer_name = "netdev_events",
-			      .what = "network device link changes" };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.prepare = prepare,
-		.setup = setup,
-		.start = start,
-		.header = { HEADER_FMT, { HEADER_COLS } },
-		.run = run,
-		.cleanup = cleanup,
-		.metrics = { .labels = { "action" }, .collect = collect_counters },
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -19,14 +19,6 @@
 #include "netrxlat.h"
 #include "netrxlat.skel.h"
 
-#define OPT_NETIF_THR 0x200
-#define OPT_TCP_THR 0x201
-#define OPT_USER_THR 0x202
-#define OPT_NETNS 0x203
-#define OPT_EXCL_HOST 0x204
-#define OPT_HOST_ONLY 0x205
-#define OPT_RATE 0x206
-
 #define MAX_THRESHOLD_NS (3600 * NSEC_PER_SEC)
 
 static const char doc[] =
@@ -43,9 +35,6 @@ static const char doc[] =
 
 static const char *const where_names[NETRXLAT_NR_STAGES] = { "TO_NETIF_RCV", "TO_TCPV4_RCV",
 							     "TO_USER_COPY" };
-static const char *const where_opts[NETRXLAT_NR_STAGES] = { "netif-threshold", "tcp-threshold",
-							    "user-threshold" };
-
 static struct {
 	uint64_t threshold_ns[NETRXLAT_NR_STAGES];
 	uint32_t netns;
@@ -54,23 +43,31 @@ static struct {
 } opts = { .threshold_ns = { 5 * NSEC_PER_MSEC, 10 * NSEC_PER_MSEC, 115 * NSEC_PER_MSEC },
 	   .rate = 100 };
 
-static const struct argp_option options[] = {
-	{ "netif-threshold", OPT_NETIF_THR, "DUR", 0,
-	  "Driver -> netif receive latency to report (default 5ms; bare number = ms)", 0 },
-	{ "tcp-threshold", OPT_TCP_THR, "DUR", 0,
-	  "Driver -> TCP receive latency to report (default 10ms)", 0 },
-	{ "user-threshold", OPT_USER_THR, "DUR", 0,
-	  "Driver -> copy to user space latency to report (default 115ms)", 0 },
-	{ "netns", OPT_NETNS, "NAME|PATH|INODE", 0,
-	  "Only packets received in this network namespace (filtered in the kernel)", 0 },
-	{ "exclude-host-netns", OPT_EXCL_HOST, NULL, 0,
-	  "Skip packets received in the host's network namespace", 0 },
-	{ "host-netns-only", OPT_HOST_ONLY, NULL, 0,
-	  "Only packets received in the host's network namespace", 0 },
-	{ "rate", OPT_RATE, "N", 0,
-	  "At most about N events per second, in the kernel (default 100, 0 = no limit)", 0 },
+static const struct ht_option options[] = {
+	HT_DURATION("netif-threshold", &opts.threshold_ns[0], NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS,
+		    "Driver -> netif receive latency to report (default 5ms; bare number = ms)"),
+	HT_DURATION("tcp-threshold", &opts.threshold_ns[1], NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS,
+		    "Driver -> TCP receive latency to report (default 10ms)"),
+	HT_DURATION("user-threshold", &opts.threshold_ns[2], NSEC_PER_MSEC, 1, MAX_THRESHOLD_NS,
+		    "Driver -> copy to user space latency to report (default 115ms)"),
+	HT_NETNS("netns", "NAME|PATH|INODE", &opts.netns,
+		 "Only packets received in this network namespace (filtered in the kernel)"),
+	HT_FLAG("exclude-host-netns", &opts.exclude_host,
+		"Skip packets received in the host's network namespace"),
+	HT_FLAG("host-netns-only", &opts.host_only,
+		"Only packets received in the host's network namespace"),
+	HT_UINT("rate", "N", &opts.rate, 0, 1000000,
+		"At most about N events per second, in the kernel (default 100, 0 = no limit)"),
 	{ 0 },
 };
+
+static void options_done(struct argp_state *state, struct ht_env *env)
+{
+	(void)env;
+	if (opts.exclude_host + opts.host_only + !!opts.netns > 1)
+		ht_usage_error(state, "invalid --netns, --exclude-host-netns, --host-netns-only: "
+				      "use only one of them");
+}
 
 static uint32_t netns_inum(const char *path)
 {
@@ -86,46 +83,6 @@ static uint32_t host_netns(void)
 
 	return inum ? inum : netns_inum("/proc/self/ns/net");
 }
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_NETIF_THR:
-	case OPT_TCP_THR:
-	case OPT_USER_THR:
-		opts.threshold_ns[key - OPT_NETIF_THR] =
-			ht_opt_duration(state, where_opts[key - OPT_NETIF_THR], arg, NSEC_PER_MSEC,
-					1, MAX_THRESHOLD_NS);
-		break;
-	case OPT_NETNS:
-		if (ht_netns_inode(arg, &opts.netns))
-			ht_usage_error(
-				state,
-				"invalid --netns '%s': expected a name in /run/netns, a netns "
-				"file (/proc/PID/ns/net) or its inode number",
-				arg);
-		break;
-	case OPT_EXCL_HOST:
-		opts.exclude_host = true;
-		break;
-	case OPT_HOST_ONLY:
-		opts.host_only = true;
-		break;
-	case OPT_RATE:
-		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 1000000);
-		break;
-	case ARGP_KEY_END:
-		if (opts.exclude_host + opts.host_only + !!opts.netns > 1)
-			ht_usage_error(state, "invalid --netns, --exclude-host-netns, "
-					      "--host-netns-only: use only one of them");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 static const struct ht_hook hooks[] = {
 	{ .name = "netif_rx", .progs = { "netrxlat_netif_rx_btf", "netrxlat_netif_rx_raw" } },
@@ -225,26 +182,27 @@ static void configure(void *skel, struct ht_env *env)
 	s->rodata->rate_per_sec = opts.rate;
 }
 
+/* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
+static const struct ht_tool tool = {
+	.name = "huatuo-netrxlat",
+	.tracer_name = "net_rx_latency",
+	.what = "slow TCP receive paths",
+	.doc = doc,
+	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER,
+	.options = options,
+	.options_done = options_done,
+	.skel = &netrxlat_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.prepare = prepare,
+	.header = { "%-12s %-7s %-16s %9s %-12s %s",
+		    { "WHERE", "PID", "COMM", "LAT(ms)", "STATE", "SADDR:SPORT -> DADDR:DPORT" } },
+	.on_event = handle_event,
+	.metrics = { .labels = { "where" }, .suppressed = true },
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-netrxlat",
-			      .tracer_name = "net_rx_latency",
-			      .what = "slow TCP receive paths",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER };
-	/* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &netrxlat_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.prepare = prepare,
-		.header = { "%-12s %-7s %-16s %9s %-12s %s",
-			    { "WHERE", "PID", "COMM", "LAT(ms)", "STATE",
-			      "SADDR:SPORT -> DADDR:DPORT" } },
-		.on_event = handle_event,
-		.metrics = { .labels = { "where" }, .suppressed = true },
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

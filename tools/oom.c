@@ -25,8 +25,6 @@ static const char doc[] =
 	"  huatuo-oom --cgroup /kubepods  # kills of tasks under a cgroup\n"
 	"  huatuo-oom -o /var/log/huatuo  # also keep JSON lines in /var/log/huatuo/oom\n";
 
-static const struct argp argp = { .doc = doc };
-
 static const struct ht_hook hooks[] = {
 	{ .name = "mark_victim",
 	  .progs = { "oom_mark_victim_btf", "oom_mark_victim_raw", "oom_mark_victim_tp",
@@ -189,24 +187,23 @@ static void configure(void *skel, struct ht_env *env)
 	((struct oom_bpf *)skel)->rodata->target_pid = (uint32_t)env->pid;
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-oom",
+	.tracer_name = "oom",
+	.what = "OOM kills",
+	.doc = doc,
+	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP | HT_OPT_CONTAINER,
+	.skel = &oom_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.header = { "%-7s %-16s %-7s %-16s %7s %7s %7s %8s %8s %s",
+		    { "TPID", "TRIGGER", "VPID", "VICTIM", "ANON", "FILE", "SHMEM", "USAGE",
+		      "LIMIT", "MEMCG" } },
+	.on_event = handle_event,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-oom",
-			      .tracer_name = "oom",
-			      .what = "OOM kills",
-			      .opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP |
-					   HT_OPT_CONTAINER };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &oom_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.header = { "%-7s %-16s %-7s %-16s %7s %7s %7s %8s %8s %s",
-			    { "TPID", "TRIGGER", "VPID", "VICTIM", "ANON", "FILE", "SHMEM", "USAGE",
-			      "LIMIT", "MEMCG" } },
-		.on_event = handle_event,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

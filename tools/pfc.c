@@ -22,16 +22,10 @@
 
 #define MAX_DEVS 64
 
-enum {
-	OPT_DEV = 0x100,
-	OPT_NETNS,
-};
-
 struct pfc_ctx {
 	const char *devs[MAX_DEVS];
 	int ndevs;
-	const char *netns;
-	char netns_path[4096];
+	struct ht_netns_arg netns;
 	struct nl_sock *sk;
 	struct ht_metrics *metrics; /* env->metrics, or the exposition printed once */
 	struct ht_metrics *once;
@@ -51,41 +45,15 @@ static const char doc[] =
 	"  huatuo-pfc --metrics /var/lib/node_exporter/textfile/pfc.prom --interval 30s\n"
 	"  huatuo-pfc --netns blue -v        # devices of 'ip netns add blue', say which lack DCB\n";
 
-static const struct argp_option options[] = {
-	{ "dev", OPT_DEV, "NAME", 0,
-	  "Only this device (repeatable; default every device but loopback, and exit 0 even if "
-	  "none has DCB; with --dev, exit 1 when none of them has DCB)",
-	  0 },
-	{ "netns", OPT_NETNS, "NAME|PATH", 0,
-	  "Devices of another network namespace: a name from 'ip netns add' or a path such as "
-	  "/proc/PID/ns/net",
-	  0 },
+static const struct ht_option options[] = {
+	HT_IFNAMES("dev", "NAME", pfc.devs, &pfc.ndevs,
+		   "Only this device (repeatable; default every device but loopback, and exit 0 "
+		   "even if none has DCB; with --dev, exit 1 when none of them has DCB)"),
+	HT_NETNS_PATH("netns", "NAME|PATH", &pfc.netns,
+		      "Devices of another network namespace: a name from 'ip netns add' or a path "
+		      "such as /proc/PID/ns/net"),
 	{ 0 },
 };
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_DEV:
-		ht_opt_ifname(state, "dev", arg);
-		if (pfc.ndevs == MAX_DEVS)
-			ht_usage_error(state, "invalid --dev '%s': at most %d devices", arg,
-				       MAX_DEVS);
-		pfc.devs[pfc.ndevs++] = arg;
-		break;
-	case OPT_NETNS:
-		if (ht_netns_path(arg, pfc.netns_path, sizeof(pfc.netns_path)))
-			ht_usage_error(state, "invalid --netns '%s': %s does not exist", arg,
-				       *arg ? pfc.netns_path : "''");
-		pfc.netns = arg;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 /* ---- DCB ---- */
 
@@ -281,7 +249,7 @@ static int prepare(struct ht_env *env)
 {
 	if (ht_check_net_privilege(env))
 		return 1;
-	if (pfc.netns && ht_netns_enter(env, pfc.netns, pfc.netns_path))
+	if (pfc.netns.spec && ht_netns_enter(env, pfc.netns.spec, pfc.netns.path))
 		return 1;
 	env->once = !env->metrics; /* prints the counters once */
 	return 0;
@@ -342,23 +310,26 @@ static void cleanup(struct ht_env *env, void *skel)
 	ht_metrics_free(pfc.once);
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-pfc",
+	.tracer_name = "netdev_dcb_pfc",
+	.what = "PFC counters",
+	.doc = doc,
+	.opt_docs =
+		(const struct ht_opt_doc[]){
+			{ "metrics",
+			  "Rewrite FILE atomically every --interval until stopped, instead of "
+			  "printing once" },
+			{ NULL } },
+	.options = options,
+	.prepare = prepare,
+	.setup = setup,
+	.run = run,
+	.cleanup = cleanup,
+	.metrics = { .collect = refresh, .counters_only = true },
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = {
-		.tool = "huatuo-pfc",
-		.tracer_name = "netdev_dcb_pfc",
-		.what = "PFC counters",
-		.metrics_doc = "Rewrite FILE atomically every --interval until stopped, instead of "
-			       "printing once",
-	};
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.prepare = prepare,
-		.setup = setup,
-		.run = run,
-		.cleanup = cleanup,
-		.metrics = { .collect = refresh, .counters_only = true },
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -24,10 +24,6 @@
 
 #define METRIC_TOTAL "huatuo_bamai_ras_hw_total"
 
-enum {
-	OPT_THR_BACKOFF = 0x100,
-};
-
 struct ras_ctx {
 	uint64_t thr_backoff_ns;
 	uint64_t thr_last_ns;	 /* ts of the last reported threshold interrupt, 0 = none */
@@ -48,28 +44,12 @@ static const char doc[] =
 	"  huatuo-ras --thr-backoff 5m      # threshold storms: one report per 5m\n"
 	"  huatuo-ras --metrics /var/lib/node_exporter/textfile/ras.prom\n";
 
-static const struct argp_option options[] = {
-	{ "thr-backoff", OPT_THR_BACKOFF, "DUR", 0,
-	  "Report at most one MCE threshold interrupt per DUR, counting the rest (default 30m; "
-	  "bare number = seconds; 0 = report all)",
-	  0 },
+static const struct ht_option options[] = {
+	HT_DURATION("thr-backoff", &ras.thr_backoff_ns, NSEC_PER_SEC, 0, THR_BACKOFF_MAX_NS,
+		    "Report at most one MCE threshold interrupt per DUR, counting the rest (default "
+		    "30m; bare number = seconds; 0 = report all)"),
 	{ 0 },
 };
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_THR_BACKOFF:
-		ras.thr_backoff_ns = ht_opt_duration(state, "thr-backoff", arg, NSEC_PER_SEC, 0,
-						     THR_BACKOFF_MAX_NS);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 /* ---- hooks: every tracepoint optional, each in three flavors ---- */
 
@@ -863,7 +843,11 @@ static int prepare(struct ht_env *env)
 }
 
 static const struct ht_tool tool = {
-	.argp = &argp,
+	.name = "huatuo-ras",
+	.tracer_name = "ras",
+	.what = "hardware errors",
+	.doc = doc,
+	.options = options,
 	.skel = &ras_skel_ops,
 	.hooks = hooks,
 	.nhooks = ARRAY_SIZE(hooks),
@@ -875,9 +859,5 @@ static const struct ht_tool tool = {
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-ras",
-			      .tracer_name = "ras",
-			      .what = "hardware errors" };
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -16,9 +16,6 @@
 #include "softirq.h"
 #include "softirq.skel.h"
 
-#define OPT_CPU 0x200
-#define OPT_RATE 0x201
-
 static const char doc[] =
 	"Report scheduler ticks that came late on a CPU (interrupts or bottom halves held off "
 	"too long), NO_HZ idle gaps excluded, with the interrupted task and kernel stack.\n"
@@ -34,36 +31,23 @@ static struct {
 	uint32_t rate;
 } opts = { .cpu = -1, .rate = 10 };
 
-static const struct argp_option options[] = {
-	{ "cpu", OPT_CPU, "CPU", 0, "Only this CPU (filtered in the kernel)", 0 },
-	{ "rate", OPT_RATE, "N", 0,
-	  "At most N reports per CPU per second (default 10, 0 = no limit)", 0 },
-	{ 0 },
-};
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+static void parse_cpu(struct argp_state *state, const struct ht_option *o, const char *arg)
 {
+	int ncpus = libbpf_num_possible_cpus();
 	uint64_t v;
-	int ncpus;
 
-	switch (key) {
-	case OPT_CPU:
-		ncpus = libbpf_num_possible_cpus();
-		if (ncpus <= 0 || ht_parse_u64(arg, 0, (uint64_t)ncpus - 1, &v))
-			ht_usage_error(state, "invalid --cpu '%s': expected a CPU from 0 to %d",
-				       arg, ncpus - 1);
-		opts.cpu = (int)v;
-		break;
-	case OPT_RATE:
-		opts.rate = (uint32_t)ht_opt_u64(state, "rate", arg, 0, 100000);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	if (ncpus <= 0 || ht_parse_u64(arg, 0, (uint64_t)ncpus - 1, &v))
+		ht_usage_error(state, "invalid --cpu '%s': expected a CPU from 0 to %d", arg,
+			       ncpus - 1);
+	*(int *)o->dest = (int)v;
 }
 
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+static const struct ht_option options[] = {
+	HT_CALL("cpu", "CPU", parse_cpu, &opts.cpu, "Only this CPU (filtered in the kernel)"),
+	HT_UINT("rate", "N", &opts.rate, 0, 100000,
+		"At most N reports per CPU per second (default 10, 0 = no limit)"),
+	{ 0 },
+};
 
 static const struct ht_hook hooks[] = {
 	{ .name = "tick_stop",
@@ -267,28 +251,27 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-softirq",
+	.tracer_name = "softirq",
+	.what = "late scheduler ticks",
+	.doc = doc,
+	.opt_flags = HT_OPT_THRESHOLD | HT_OPT_CONTAINER,
+	.threshold_ns = 100 * NSEC_PER_MSEC,
+	.options = options,
+	.skel = &softirq_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.kconfig_hz = true, /* extern CONFIG_HZ __kconfig: the tick period */
+	.prepare = prepare,
+	.setup = setup,
+	.header = { "%-4s %-7s %-16s %9s %s", { "CPU", "PID", "COMM", "OFFTIME", "INTERRUPTED" } },
+	.stacks = true,
+	.on_event = handle_event,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-softirq",
-			      .tracer_name = "softirq",
-			      .what = "late scheduler ticks",
-			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_CONTAINER,
-			      .threshold_ns = 100 * NSEC_PER_MSEC,
-			      .kconfig_hz =
-				      true /* extern CONFIG_HZ __kconfig: the tick period */ };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &softirq_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.prepare = prepare,
-		.setup = setup,
-		.header = { "%-4s %-7s %-16s %9s %s",
-			    { "CPU", "PID", "COMM", "OFFTIME", "INTERRUPTED" } },
-		.stacks = true,
-		.on_event = handle_event,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -22,9 +22,6 @@
 #include "softlockup.h"
 #include "softlockup.skel.h"
 
-#define OPT_NO_EARLY 0x400
-#define OPT_BACKOFF 0x401
-
 #define BACKOFF_MAX_NS (3 * 3600 * NSEC_PER_SEC)
 #define CPUS_STACK_TIMEOUT_NS (1000 * NSEC_PER_MSEC) /* a loaded CPU may take a while */
 #define MIN_PERIOD_NS (5 * NSEC_PER_MSEC)
@@ -46,33 +43,14 @@ static struct {
 	uint64_t backoff_ns;
 } opts = { .backoff_ns = 600 * NSEC_PER_SEC };
 
-static const struct argp_option options[] = {
-	{ "no-early", OPT_NO_EARLY, NULL, 0,
-	  "Only the kernel's own soft-lockup reports (no sampling, no heartbeat threads)", 0 },
-	{ "backoff", OPT_BACKOFF, "DUR", 0,
-	  "Report the same CPU again only after DUR, doubling up to 3h (default 10m, 0 = every "
-	  "time)",
-	  0 },
+static const struct ht_option options[] = {
+	HT_FLAG("no-early", &opts.no_early,
+		"Only the kernel's own soft-lockup reports (no sampling, no heartbeat threads)"),
+	HT_DURATION("backoff", &opts.backoff_ns, NSEC_PER_SEC, 0, BACKOFF_MAX_NS,
+		    "Report the same CPU again only after DUR, doubling up to 3h (default 10m, 0 "
+		    "= every time)"),
 	{ 0 },
 };
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_NO_EARLY:
-		opts.no_early = true;
-		break;
-	case OPT_BACKOFF:
-		opts.backoff_ns =
-			ht_opt_duration(state, "backoff", arg, NSEC_PER_SEC, 0, BACKOFF_MAX_NS);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
 
 static const struct ht_hook hooks[] = {
 	{ .name = "kernel_report",
@@ -518,7 +496,13 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static struct ht_tool tool = {
-	.argp = &argp,
+	.name = "huatuo-softlockup",
+	.tracer_name = "softlockup",
+	.what = "soft lockups",
+	.doc = doc,
+	.opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER,
+	.threshold_ns = NSEC_PER_SEC,
+	.options = options,
 	.skel = &softlockup_skel_ops,
 	.hooks = hooks,
 	.nhooks = ARRAY_SIZE(hooks),
@@ -537,12 +521,5 @@ static struct ht_tool tool = {
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-softlockup",
-			      .tracer_name = "softlockup",
-			      .what = "soft lockups",
-			      .opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM |
-					   HT_OPT_CONTAINER,
-			      .threshold_ns = NSEC_PER_SEC };
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

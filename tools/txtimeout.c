@@ -12,10 +12,6 @@
 #include "txtimeout.h"
 #include "txtimeout.skel.h"
 
-enum {
-	OPT_DEV = 0x100,
-};
-
 static const char doc[] =
 	"Report transmit queue timeouts (the NETDEV WATCHDOG \"transmit queue N timed out\" "
 	"path): device, queue, driver, queue state and time since its last transmit.\n"
@@ -26,26 +22,13 @@ static const char doc[] =
 	"  huatuo-txtimeout --dev eth0 -c 1   # wait for one timeout on eth0\n"
 	"  huatuo-txtimeout --check           # which hook this kernel offers\n";
 
-static const struct argp_option options[] = {
-	{ "dev", OPT_DEV, "IFNAME", 0, "Only this network device (filtered in the kernel)", 0 },
-	{ 0 },
-};
-
 static const char *target_dev;
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
-{
-	switch (key) {
-	case OPT_DEV:
-		target_dev = ht_opt_ifname(state, "dev", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static const struct argp argp = { .options = options, .parser = parse_opt, .doc = doc };
+static const struct ht_option options[] = {
+	HT_IFNAME("dev", "IFNAME", &target_dev,
+		  "Only this network device (filtered in the kernel)"),
+	{ 0 },
+};
 
 static const struct ht_hook hooks[] = {
 	{ .name = "net_dev_xmit_timeout",
@@ -138,23 +121,24 @@ static int start(struct ht_env *env, void *skel)
 	return 0;
 }
 
+static const struct ht_tool tool = {
+	.name = "huatuo-txtimeout",
+	.tracer_name = "netdev_txqueue_timeout",
+	.what = "TX queue timeouts",
+	.doc = doc,
+	.options = options,
+	.skel = &txtimeout_skel_ops,
+	.hooks = hooks,
+	.nhooks = ARRAY_SIZE(hooks),
+	.configure = configure,
+	.kconfig_hz = true, /* extern CONFIG_HZ __kconfig */
+	.start = start,
+	.header = { "%-16s %5s %-16s %10s %s",
+		    { "IFNAME", "QUEUE", "DRIVER", "AGE(ms)", "STATE" } },
+	.on_event = handle_event,
+};
+
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-txtimeout",
-			      .tracer_name = "netdev_txqueue_timeout",
-			      .what = "TX queue timeouts",
-			      .kconfig_hz = true /* extern CONFIG_HZ __kconfig */ };
-	static const struct ht_tool tool = {
-		.argp = &argp,
-		.skel = &txtimeout_skel_ops,
-		.hooks = hooks,
-		.nhooks = ARRAY_SIZE(hooks),
-		.configure = configure,
-		.start = start,
-		.header = { "%-16s %5s %-16s %10s %s",
-			    { "IFNAME", "QUEUE", "DRIVER", "AGE(ms)", "STATE" } },
-		.on_event = handle_event,
-	};
-
-	return ht_main(&env, &tool, argc, argv);
+	return ht_main(&tool, argc, argv);
 }

@@ -178,15 +178,13 @@ static int set_field(struct ras_event *e, const char *key, char *val)
 /* Parse the command line and set up --metrics, as ht_main() does for huatuo-ras. */
 static int ras_setup(struct ht_env *env, int argc, char **argv)
 {
-	ht_parse_args(env, &argp, argc, argv);
+	ht_parse_args(env, &tool, argc, argv);
 	return ht_metrics_setup(env, &tool) || metrics_open(env) || ht_metrics_update(env, true);
 }
 
 int main(int argc, char **argv)
 {
-	struct ht_env env = { .tool = "huatuo-ras",
-			      .tracer_name = "ras",
-			      .what = "hardware errors" };
+	struct ht_env env = { 0 };
 	char line[4096];
 	int lineno = 0, err;
 
