@@ -47,10 +47,11 @@ docker() {
 	/usr/bin/docker "$@"
 }
 
-# podman on the test's own storage; runc and cgroupfs (see above)
+# podman on the test's own storage; runc and cgroupfs (see above). From $CT_DIR: Debian 12's
+# conmon writes an 'oom' file into its working directory when the container is OOM killed.
 podman() {
-	command podman --root "$CT_DIR/storage" --runroot "$CT_DIR/run" --tmpdir "$CT_DIR/ptmp" \
-		--runtime runc --cgroup-manager cgroupfs --events-backend none "$@"
+	(cd "$CT_DIR" && command podman --root "$CT_DIR/storage" --runroot "$CT_DIR/run" \
+		--tmpdir "$CT_DIR/ptmp" --runtime runc --cgroup-manager cgroupfs --events-backend none "$@")
 }
 
 # docker_run ARGS...: docker run with the options this machine needs
