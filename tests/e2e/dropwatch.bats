@@ -259,15 +259,14 @@ ring_size() {
 	EOF
 }
 
-@test "the first drop is on stdout within 50 ms of the kernel's time when it wakes the tool (kallsyms, reason names read at start)" {
-	local stamped=$BATS_TEST_TMPDIR/stamped sent lat
-	# --buffer-size 4K and three drops at once: they cross an eighth of the ring and wake the
-	# tool at once, so this is the tool's own work for its first event (165 ms when it read
-	# /proc/kallsyms then). A drop happens inside sendto() on lo: the time before the first
-	# sendto() bounds its kernel time.
+# first_drop_latency: huatuo-dropwatch -c 1 with a 4K ring, three drops at once a second after it
+# attached; prints the first line's arrival on stdout minus the time before the first sendto()
+first_drop_latency() {
+	local stamped=$BATS_TEST_TMPDIR/stamped sent arrival line
+	: > "$ERR"
 	("$HT_BUILD/huatuo-dropwatch" --netns "$NS" -j -c 1 -d 20 --buffer-size 4K |
 		"$HT_TOP/tests/helpers/stamp-lines.py" > "$stamped") 2> "$ERR" &
-	for i in $(seq 100); do grep -q '^Tracing ' "$ERR" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -q '^Tracing ' "$ERR" && break; sleep 0.1; done
 	sleep 1 # what an incident sees: the tool has been running a while
 	sent=$(in_ns python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -277,9 +276,23 @@ for _ in range(3):
 print(t)')
 	wait
 	read -r arrival line < "$stamped"
-	jq -e '.tracer_data.reason == "NO_SOCKET"' <<<"$line" > /dev/null || fail "$line"
-	lat=$((arrival - sent))
-	[ "$lat" -lt 50000000 ] || fail "first drop after $lat ns: $(cat "$ERR")"
+	jq -e '.tracer_data.reason == "NO_SOCKET"' <<<"$line" > /dev/null || return 1
+	echo $((arrival - sent))
+}
+
+@test "the first drop is on stdout within 50 ms of the kernel's time when it wakes the tool (kallsyms, reason names read at start)" {
+	local lat tries=
+	# --buffer-size 4K and three drops at once: they cross an eighth of the ring and wake the
+	# tool at once, so this is the tool's own work for its first event (165 ms when it read
+	# /proc/kallsyms then). A drop happens inside sendto() on lo: the time before the first
+	# sendto() bounds its kernel time. Best of three tries (each a new tool): another
+	# process's burst of CPU can delay one wakeup, the tool's own work would delay all three.
+	for _ in 1 2 3; do
+		lat=$(first_drop_latency) || fail "not a NO_SOCKET drop: $(cat "$BATS_TEST_TMPDIR/stamped")"
+		[ "$lat" -lt 50000000 ] && return 0
+		tries+=" $lat"
+	done
+	fail "first drop after$tries ns: $(cat "$ERR")"
 }
 
 @test "--netns, --pid and --comm keep other drops out" {

@@ -187,16 +187,28 @@ first_event_latency() {
 	jq -r --argjson at "$arrival" '$at - .tracer_data.now' <<<"$line"
 }
 
+# first_event_within NS ARGS...: a first event within NS of its kernel time, in one of three
+# tries (each is a new tool and a new stall: another process's burst of CPU on a 2-CPU machine
+# can delay one wakeup, a first event that waits for the tool's own work delays all three)
+first_event_within() {
+	local bound=$1 lat tries=
+	shift
+	for _ in 1 2 3; do
+		lat=$(first_event_latency "$@")
+		[ -n "$lat" ] && [ "$lat" -lt "$bound" ] && return 0
+		tries+=" ${lat:-none}"
+	done
+	fail "first event after$tries ns: $(cat "$ERR")"
+}
+
 @test "the first event is on stdout within 50 ms of its kernel time when it wakes the tool, the 100 ms poll period plus 50 ms otherwise" {
 	require_irqoff
 	# --buffer-size 4K: one event crosses an eighth of the ring and wakes the tool at once,
 	# so this is the tool's own work for its first event (140-220 ms when it read
 	# /proc/kallsyms then; a few ms now, 50 ms allowed for a loaded machine's scheduling)
-	lat=$(first_event_latency --buffer-size 4K)
-	[ -n "$lat" ] && [ "$lat" -lt 50000000 ] || fail "first event after $lat ns: $(cat "$ERR")"
+	first_event_within 50000000 --buffer-size 4K
 	# the default ring is read every 100 ms (README): at most that, plus the same margin
-	lat=$(first_event_latency)
-	[ -n "$lat" ] && [ "$lat" -lt 150000000 ] || fail "first event after $lat ns: $(cat "$ERR")"
+	first_event_within 150000000
 }
 
 @test "default threshold (100ms) on an idle CPU: no report in 3 s (NO_HZ idle gaps excluded)" {
