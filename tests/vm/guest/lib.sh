@@ -17,6 +17,9 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 start_tracer() {
 	out=$1 err=$2
 	shift 2
+	# emptied first: the background shell truncates it only when it gets to run, and until
+	# then the last run's "Tracing" line would pass for this one's (its hooks not attached)
+	: > "$err"
 	"$@" > "$out" 2> "$err" &
 	TRACER_PID=$!
 	i=0

@@ -33,7 +33,9 @@ oom_run() {
 	rc=$?
 	pid=$(cat $W/pid)
 	wait_tracer 30
+	# the kind asked for is the one that saw it
 	if [ "$rc" = 137 ] && [ "$TRACER_RC" = 0 ] && [ "$(wc -l < $W/out)" = 1 ] &&
+		{ [ $kind = auto ] || grep -q "^huatuo-oom: attached mark_victim: $kind " $W/err; } &&
 		jq -e --argjson pid "$pid" --arg cg "/$name" '
 			.tracer_name == "oom" and .tracer_type == "auto"
 			and .tracer_data.victim_pid == $pid and .tracer_data.trigger_pid == $pid
