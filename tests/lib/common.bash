@@ -79,6 +79,9 @@ remove_cgroup() {
 start_tracer() {
 	local out=$1 err=$2 i
 	shift 2
+	# emptied first: until the background shell truncates it, a previous tracer's "Tracing"
+	# line would pass for this one's
+	: > "$err"
 	"$@" > "$out" 2> "$err" &
 	TRACER_PID=$!
 	for i in $(seq 1 100); do

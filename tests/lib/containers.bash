@@ -120,6 +120,7 @@ one_event() {
 start_tracer2() {
 	local out=$1 err=$2
 	shift 2
+	: > "$err" # as start_tracer: no earlier "Tracing" line
 	"$@" > "$out" 2> "$err" &
 	TRACER2_PID=$!
 	for _ in $(seq 100); do
