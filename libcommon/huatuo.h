@@ -670,8 +670,11 @@ struct ht_ksym {
 struct ht_ksyms;
 struct ht_ksyms *ht_ksyms_load(const char *path); /* NULL path = /proc/kallsyms */
 void ht_ksyms_free(struct ht_ksyms *ks);
-/* Floor symbol of @addr; NULL if below the first, past the end or addresses are hidden. */
-const struct ht_ksym *ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, uint64_t *offset);
+/*
+ * Floor symbol of @addr into *@sym (its names live as long as @ks); false if below the first,
+ * past the end or addresses are hidden.
+ */
+bool ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, struct ht_ksym *sym, uint64_t *offset);
 /* Address of a symbol by name (first match), 0 if absent. */
 uint64_t ht_ksyms_addr(const struct ht_ksyms *ks, const char *name);
 /* True if every address read as 0 (kptr_restrict). */

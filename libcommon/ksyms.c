@@ -4,18 +4,19 @@
  * by the next symbol (kallsyms has no sizes), module names are kept, and hidden addresses
  * (kptr_restrict) are detected instead of resolving everything to the first symbol.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 
 #include "huatuo.h"
+#include "ksyms_scan.h"
 
 /*
  * No function is this big: an address further past its floor symbol is in a gap (freed init
@@ -24,6 +25,8 @@
 #define MAX_SYMBOL_SIZE (1ULL << 20)
 #define LOOKUP_CACHE_SLOTS 4096 /* power of two */
 #define NO_SYMBOL SIZE_MAX
+#define NO_MODULE UINT32_MAX
+#define VBUF_FIRST (256 << 10)
 
 /*
  * A drop storm symbolizes the same few stacks over and over; a binary search over ~120k
@@ -31,124 +34,347 @@
  */
 struct lookup_slot {
 	uint64_t addr; /* 0: empty */
-	size_t best;   /* index into syms, or NO_SYMBOL */
+	size_t best;   /* index into the table, or NO_SYMBOL */
 };
 
+/*
+ * An array grown by mremap(): growing never copies, the slack never written is never
+ * resident, and vbuf_fit() gives the slack back.
+ */
+struct vbuf {
+	void *p;
+	size_t len, cap; /* bytes */
+};
+
+/* kallsyms lists a module's symbols together: one run per change of module, in file order */
+struct module_run {
+	uint32_t name_off; /* the run's first symbol */
+	uint32_t module;   /* offset of its name in names, or NO_MODULE */
+};
+
+/*
+ * ~122k text symbols in ~4 MB: 4 bytes of address (an offset from the lowest, while every
+ * one fits), 4 bytes of name offset, and the names, each once, in one blob of their size.
+ */
 struct ht_ksyms {
-	struct ht_ksym *syms;
-	size_t n, cap;
-	char *strs;
-	size_t strs_len, strs_cap;
+	size_t n;
+	uint64_t base;	       /* the lowest address: addrs holds offsets from it */
+	bool wide;	       /* addrs holds uint64_t addresses: they span more than 4 GB */
+	struct vbuf addrs;     /* sorted by address, then file order */
+	struct vbuf name_offs; /* uint32_t offsets into names */
+	struct vbuf names;     /* symbol and module names, NUL-terminated */
+	struct module_run *runs;
+	size_t nruns, runs_cap;
 	bool hidden;
 	bool running;		   /* /proc/kallsyms: the running kernel's */
 	uint64_t core_lo, core_hi; /* the core kernel's text: no BPF program or module there */
 	struct lookup_slot *cache; /* LOOKUP_CACHE_SLOTS, NULL if it could not be had */
 };
 
-static int add_str(struct ht_ksyms *ks, const char *s, size_t *off)
+static void *vbuf_add(struct vbuf *b, size_t len)
 {
-	size_t n = strlen(s) + 1;
+	void *at;
 
-	if (ks->strs_len + n > ks->strs_cap) {
-		size_t cap = ks->strs_cap ? ks->strs_cap * 2 : 1 << 20;
-		char *grown;
+	if (len > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : VBUF_FIRST;
+		void *p;
 
-		while (cap < ks->strs_len + n)
+		while (cap - b->len < len)
 			cap *= 2;
-		grown = realloc(ks->strs, cap);
-		if (!grown)
-			return -ENOMEM;
-		ks->strs = grown;
-		ks->strs_cap = cap;
+		if (b->p)
+			p = mremap(b->p, b->cap, cap, MREMAP_MAYMOVE);
+		else
+			p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+				 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		b->p = p;
+		b->cap = cap;
 	}
-	memcpy(ks->strs + ks->strs_len, s, n);
-	*off = ks->strs_len;
-	ks->strs_len += n;
-	return 0;
+	at = (char *)b->p + b->len;
+	b->len += len;
+	return at;
 }
 
-static int cmp_addr(const void *a, const void *b)
+static void vbuf_free(struct vbuf *b)
 {
-	const struct ht_ksym *x = a, *y = b;
+	if (b->p)
+		munmap(b->p, b->cap);
+	*b = (struct vbuf){ 0 };
+}
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x < y ? -1 : x > y; /* stable enough: keep file order for aliases */
+static void vbuf_fit(struct vbuf *b)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t cap = (b->len + page - 1) / page * page;
+	void *p;
+
+	if (!b->p || cap == b->cap)
+		return;
+	if (!cap) {
+		vbuf_free(b);
+		return;
+	}
+	p = mremap(b->p, b->cap, cap, 0); /* in place */
+	if (p != MAP_FAILED) {
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static uint64_t sym_addr(const struct ht_ksyms *ks, size_t i)
+{
+	if (ks->wide)
+		return ((const uint64_t *)ks->addrs.p)[i];
+	return ks->base + ((const uint32_t *)ks->addrs.p)[i];
+}
+
+static uint32_t sym_name_off(const struct ht_ksyms *ks, size_t i)
+{
+	return ((const uint32_t *)ks->name_offs.p)[i];
+}
+
+static const char *sym_name(const struct ht_ksyms *ks, size_t i)
+{
+	return (const char *)ks->names.p + sym_name_off(ks, i);
+}
+
+/* Symbol @i's module: that of the last run starting at or before its name. */
+static const char *sym_module(const struct ht_ksyms *ks, size_t i)
+{
+	uint32_t off = sym_name_off(ks, i);
+	size_t lo = 0, hi = ks->nruns;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->runs[mid].name_off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (!ks->nruns || ks->runs[lo].module == NO_MODULE)
+		return NULL;
+	return (const char *)ks->names.p + ks->runs[lo].module;
+}
+
+struct loader {
+	struct ht_ksyms *ks;
+	const bool *abandon;
+	uint64_t first, lo, hi; /* addresses: the first read, the lowest and highest so far */
+	bool any_nonzero, failed;
+};
+
+/* Names are NUL-terminated in the blob: offsets must stay below 4 GB. */
+static bool add_name(struct ht_ksyms *ks, const char *s, size_t len, uint32_t *off)
+{
+	char *at;
+
+	if (ks->names.len + len + 1 > UINT32_MAX)
+		return false;
+	*off = (uint32_t)ks->names.len;
+	at = vbuf_add(&ks->names, len + 1);
+	if (!at)
+		return false;
+	memcpy(at, s, len);
+	at[len] = '\0';
+	return true;
+}
+
+/* Offset of module @name in names, added the first time it is seen. */
+static bool intern_module(struct ht_ksyms *ks, const char *name, size_t len, uint32_t *off)
+{
+	const char *names = ks->names.p;
+
+	for (size_t i = ks->nruns; i-- > 0;) {
+		uint32_t m = ks->runs[i].module;
+
+		if (m != NO_MODULE && strlen(names + m) == len && !memcmp(names + m, name, len)) {
+			*off = m;
+			return true;
+		}
+	}
+	return add_name(ks, name, len, off);
+}
+
+static bool add_run(struct ht_ksyms *ks, uint32_t name_off, uint32_t module)
+{
+	if (ks->nruns && ks->runs[ks->nruns - 1].module == module)
+		return true;
+	if (ks->nruns == ks->runs_cap) {
+		size_t cap = ks->runs_cap ? ks->runs_cap * 2 : 16;
+		struct module_run *grown = realloc(ks->runs, cap * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		ks->runs = grown;
+		ks->runs_cap = cap;
+	}
+	ks->runs[ks->nruns++] = (struct module_run){ name_off, module };
+	return true;
+}
+
+/*
+ * Offsets are kept from the first address read while every address so far lies within 4 GB
+ * of each other; past that, they become addresses: addr = lo + (offset - (lo - first)).
+ */
+static bool widen_addrs(struct loader *ld)
+{
+	struct ht_ksyms *ks = ld->ks;
+	const uint32_t *narrow = ks->addrs.p;
+	uint32_t shift = (uint32_t)(ld->lo - ld->first);
+	struct vbuf wide = { 0 };
+	uint64_t *a = vbuf_add(&wide, ks->n * sizeof(*a));
+
+	if (!a && ks->n)
+		return false;
+	for (size_t i = 0; i < ks->n; i++)
+		a[i] = ld->lo + (uint32_t)(narrow[i] - shift);
+	vbuf_free(&ks->addrs);
+	ks->addrs = wide;
+	ks->wide = true;
+	return true;
+}
+
+static bool add_addr(struct loader *ld, uint64_t addr)
+{
+	struct ht_ksyms *ks = ld->ks;
+	void *at;
+
+	if (!ks->n) {
+		ld->first = ld->lo = ld->hi = addr;
+	} else if (!ks->wide) {
+		uint64_t lo = addr < ld->lo ? addr : ld->lo, hi = addr > ld->hi ? addr : ld->hi;
+
+		if (hi - lo > UINT32_MAX && !widen_addrs(ld))
+			return false;
+		ld->lo = lo;
+		ld->hi = hi;
+	}
+	at = vbuf_add(&ks->addrs, ks->wide ? sizeof(uint64_t) : sizeof(uint32_t));
+	if (!at)
+		return false;
+	if (ks->wide)
+		*(uint64_t *)at = addr;
+	else
+		*(uint32_t *)at = (uint32_t)(addr - ld->first);
+	return true;
+}
+
+static bool load_line(const struct ht_kallsyms_line *l, void *ctx)
+{
+	struct loader *ld = ctx;
+	struct ht_ksyms *ks = ld->ks;
+	uint32_t module = NO_MODULE, name_off, *at;
+
+	if (ld->abandon && __atomic_load_n(ld->abandon, __ATOMIC_RELAXED))
+		return false;
+	if ((l->module && !intern_module(ks, l->module, l->module_len, &module)) ||
+	    !add_name(ks, l->name, l->name_len, &name_off) || !add_run(ks, name_off, module) ||
+	    !add_addr(ld, l->addr) || !(at = vbuf_add(&ks->name_offs, sizeof(*at)))) {
+		ld->failed = true;
+		return false;
+	}
+	*at = name_off;
+	ks->n++;
+	if (l->addr)
+		ld->any_nonzero = true;
+	if (!l->module) {
+		if (l->addr < ks->core_lo)
+			ks->core_lo = l->addr;
+		if (l->addr > ks->core_hi)
+			ks->core_hi = l->addr;
+	}
+	return true;
+}
+
+/* Address order, file order for aliases (name offsets grow with it): a total order. */
+static bool sym_before(const struct ht_ksyms *ks, size_t i, size_t j)
+{
+	uint64_t a = sym_addr(ks, i), b = sym_addr(ks, j);
+
+	return a != b ? a < b : sym_name_off(ks, i) < sym_name_off(ks, j);
+}
+
+static void sym_swap(struct ht_ksyms *ks, size_t i, size_t j)
+{
+	uint32_t *off = ks->name_offs.p, o = off[i];
+
+	off[i] = off[j];
+	off[j] = o;
+	if (ks->wide) {
+		uint64_t *a = ks->addrs.p, t = a[i];
+
+		a[i] = a[j];
+		a[j] = t;
+	} else {
+		uint32_t *a = ks->addrs.p, t = a[i];
+
+		a[i] = a[j];
+		a[j] = t;
+	}
+}
+
+static void sift_down(struct ht_ksyms *ks, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && sym_before(ks, child, child + 1))
+			child++;
+		if (!sym_before(ks, root, child))
+			return;
+		sym_swap(ks, root, child);
+	}
+}
+
+/*
+ * In place (qsort's merge sort would take a copy of the table): /proc/kallsyms is in address
+ * order but for the BPF programs and trampolines at its end, and a sorted table is left as is.
+ */
+static void sort_syms(struct ht_ksyms *ks)
+{
+	size_t i;
+
+	for (i = 1; i < ks->n && sym_before(ks, i - 1, i); i++)
+		;
+	if (i >= ks->n)
+		return;
+	for (i = ks->n / 2; i-- > 0;)
+		sift_down(ks, i, ks->n);
+	for (i = ks->n; i-- > 1;) {
+		sym_swap(ks, 0, i);
+		sift_down(ks, 0, i);
+	}
 }
 
 /* ht_ksyms_load(), giving up when *@abandon becomes true (a background load at exit). */
 static struct ht_ksyms *ksyms_load(const char *path, const bool *abandon)
 {
 	struct ht_ksyms *ks = calloc(1, sizeof(*ks));
-	char line[512], name[256], mod[128];
-	unsigned long long addr;
-	bool any_nonzero = false;
-	FILE *f;
-	char type;
+	struct loader ld = { .ks = ks, .abandon = abandon };
 
 	if (!ks)
 		return NULL;
-	f = fopen(path ? path : "/proc/kallsyms", "re");
-	if (!f) {
-		free(ks);
+	ks->core_lo = UINT64_MAX;
+	if (ht_kallsyms_each(path, load_line, &ld) || ld.failed ||
+	    (abandon && __atomic_load_n(abandon, __ATOMIC_RELAXED))) {
+		ht_ksyms_free(ks);
 		return NULL;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		size_t name_off, mod_off = (size_t)-1;
-		int fields;
+	if (ks->n && !ks->wide) {
+		uint32_t *a = ks->addrs.p, shift = (uint32_t)(ld.lo - ld.first);
 
-		if (abandon && __atomic_load_n(abandon, __ATOMIC_RELAXED))
-			goto fail;
-		mod[0] = '\0';
-		fields = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
-		if (fields < 3)
-			continue;
-		/* text symbols only: stacks point into code */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		if (addr)
-			any_nonzero = true;
-		if (ks->n == ks->cap) {
-			size_t cap = ks->cap ? ks->cap * 2 : 65536;
-			struct ht_ksym *grown = realloc(ks->syms, cap * sizeof(*grown));
-
-			if (!grown)
-				goto fail;
-			ks->syms = grown;
-			ks->cap = cap;
-		}
-		if (add_str(ks, name, &name_off) || (mod[0] && add_str(ks, mod, &mod_off)))
-			goto fail;
-		ks->syms[ks->n].addr = addr;
-		/* offsets for now: strs may still move */
-		ks->syms[ks->n].name = (const char *)(uintptr_t)name_off;
-		ks->syms[ks->n].module = (const char *)(uintptr_t)mod_off;
-		ks->n++;
+		for (size_t i = 0; i < ks->n; i++)
+			a[i] -= shift;
+		ks->base = ld.lo;
 	}
-	fclose(f);
-	for (size_t i = 0; i < ks->n; i++) {
-		size_t mo = (size_t)(uintptr_t)ks->syms[i].module;
-
-		ks->syms[i].name = ks->strs + (size_t)(uintptr_t)ks->syms[i].name;
-		ks->syms[i].module = mo == (size_t)-1 ? NULL : ks->strs + mo;
-	}
-	ks->hidden = ks->n && !any_nonzero;
+	vbuf_fit(&ks->addrs);
+	vbuf_fit(&ks->name_offs);
+	vbuf_fit(&ks->names);
+	ks->hidden = ks->n && !ld.any_nonzero;
 	ks->running = !path;
-	if (ks->n)
-		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_addr);
-	ks->core_lo = UINT64_MAX;
-	for (size_t i = 0; i < ks->n; i++)
-		if (!ks->syms[i].module) {
-			if (ks->core_lo == UINT64_MAX)
-				ks->core_lo = ks->syms[i].addr;
-			ks->core_hi = ks->syms[i].addr; /* sorted: the last one wins */
-		}
+	sort_syms(ks);
 	ks->cache = calloc(LOOKUP_CACHE_SLOTS, sizeof(*ks->cache)); /* optional */
 	return ks;
-fail:
-	fclose(f);
-	ht_ksyms_free(ks);
-	return NULL;
 }
 
 struct ht_ksyms *ht_ksyms_load(const char *path)
@@ -160,8 +386,10 @@ void ht_ksyms_free(struct ht_ksyms *ks)
 {
 	if (!ks)
 		return;
-	free(ks->syms);
-	free(ks->strs);
+	vbuf_free(&ks->addrs);
+	vbuf_free(&ks->name_offs);
+	vbuf_free(&ks->names);
+	free(ks->runs);
 	free(ks->cache);
 	free(ks);
 }
@@ -174,33 +402,33 @@ bool ht_ksyms_hidden(const struct ht_ksyms *ks)
 static size_t find_uncached(const struct ht_ksyms *ks, uint64_t addr)
 {
 	size_t lo = 0, hi = ks->n, best;
-	uint64_t limit;
+	uint64_t start, size = MAX_SYMBOL_SIZE;
 
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (ks->syms[mid].addr <= addr)
+		if (sym_addr(ks, mid) <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	best = lo;
-	/* bound the offset by the next distinct symbol */
-	while (hi < ks->n && ks->syms[hi].addr == ks->syms[best].addr)
+	start = sym_addr(ks, best);
+	/* bound the offset by the next distinct symbol (sizes: no end past 2^64 to wrap) */
+	while (hi < ks->n && sym_addr(ks, hi) == start)
 		hi++;
-	limit = ks->syms[best].addr + MAX_SYMBOL_SIZE;
-	if (hi < ks->n && ks->syms[hi].addr < limit)
-		limit = ks->syms[hi].addr;
-	return addr < limit ? best : NO_SYMBOL;
+	if (hi < ks->n && sym_addr(ks, hi) - start < size)
+		size = sym_addr(ks, hi) - start;
+	return addr - start < size ? best : NO_SYMBOL;
 }
 
-const struct ht_ksym *ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, uint64_t *offset)
+bool ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, struct ht_ksym *sym, uint64_t *offset)
 {
 	struct lookup_slot *slot = NULL;
 	size_t best;
 
-	if (!ks || !ks->n || ks->hidden || addr < ks->syms[0].addr)
-		return NULL;
+	if (!ks || !ks->n || !ks->names.p || ks->hidden || addr < sym_addr(ks, 0))
+		return false;
 	if (ks->cache)
 		slot = &ks->cache[(addr ^ (addr >> 12)) & (LOOKUP_CACHE_SLOTS - 1)];
 	if (slot && slot->addr == addr) {
@@ -211,10 +439,13 @@ const struct ht_ksym *ht_ksyms_find(const struct ht_ksyms *ks, uint64_t addr, ui
 			*slot = (struct lookup_slot){ addr, best };
 	}
 	if (best == NO_SYMBOL)
-		return NULL;
+		return false;
+	sym->addr = sym_addr(ks, best);
+	sym->name = sym_name(ks, best);
+	sym->module = sym_module(ks, best);
 	if (offset)
-		*offset = addr - ks->syms[best].addr;
-	return &ks->syms[best];
+		*offset = addr - sym->addr;
+	return true;
 }
 
 uint64_t ht_ksyms_addr(const struct ht_ksyms *ks, const char *name)
@@ -222,8 +453,8 @@ uint64_t ht_ksyms_addr(const struct ht_ksyms *ks, const char *name)
 	if (!ks)
 		return 0;
 	for (size_t i = 0; i < ks->n; i++)
-		if (!strcmp(ks->syms[i].name, name))
-			return ks->syms[i].addr ? ks->syms[i].addr : 1;
+		if (!strcmp(sym_name(ks, i), name))
+			return sym_addr(ks, i) ? sym_addr(ks, i) : 1;
 	return 0;
 }
 
@@ -231,33 +462,33 @@ uint64_t ht_ksyms_addr(const struct ht_ksyms *ks, const char *name)
 const char *ht_ksyms_format(const struct ht_ksyms *ks, uint64_t addr, char *buf, size_t len)
 {
 	uint64_t off = 0;
-	const struct ht_ksym *sym = ht_ksyms_find(ks, addr, &off);
+	struct ht_ksym sym;
 	size_t name_len, mod_len, need;
 	char hex[24], *o = buf;
 
 	if (!len)
 		return buf;
-	if (!sym) {
+	if (!ht_ksyms_find(ks, addr, &sym, &off)) {
 		ht_fmt_hex(addr, hex);
 		snprintf(buf, len, "%s", hex);
 		return buf;
 	}
-	name_len = strlen(sym->name);
-	mod_len = sym->module ? strlen(sym->module) : 0;
-	need = name_len + 1 + ht_fmt_hex(off, hex) + (sym->module ? mod_len + 3 : 0) + 1;
+	name_len = strlen(sym.name);
+	mod_len = sym.module ? strlen(sym.module) : 0;
+	need = name_len + 1 + ht_fmt_hex(off, hex) + (sym.module ? mod_len + 3 : 0) + 1;
 	if (need > len) {
-		snprintf(buf, len, "%s+%s%s%s%s", sym->name, hex, sym->module ? " [" : "",
-			 sym->module ? sym->module : "", sym->module ? "]" : "");
+		snprintf(buf, len, "%s+%s%s%s%s", sym.name, hex, sym.module ? " [" : "",
+			 sym.module ? sym.module : "", sym.module ? "]" : "");
 		return buf;
 	}
-	memcpy(o, sym->name, name_len);
+	memcpy(o, sym.name, name_len);
 	o += name_len;
 	*o++ = '+';
 	o = stpcpy(o, hex);
-	if (sym->module) {
+	if (sym.module) {
 		*o++ = ' ';
 		*o++ = '[';
-		memcpy(o, sym->module, mod_len);
+		memcpy(o, sym.module, mod_len);
 		o += mod_len;
 		*o++ = ']';
 	}
@@ -385,14 +616,13 @@ static void name_bpf_func(struct bpf_func *f)
 static bool format_bpf_frame(const struct ht_ksyms *ks, uint64_t addr, char *buf, size_t len,
 			     struct bpf_funcs *live)
 {
-	const struct ht_ksym *sym;
+	struct ht_ksym sym;
 	struct bpf_func *f = NULL;
 	char hex[24];
 
 	if (!ks || !ks->running || ks->hidden || (addr >= ks->core_lo && addr <= ks->core_hi))
 		return false;
-	sym = ht_ksyms_find(ks, addr, NULL);
-	if (sym && (!sym->module || strcmp(sym->module, "bpf")))
+	if (ht_ksyms_find(ks, addr, &sym, NULL) && (!sym.module || strcmp(sym.module, "bpf")))
 		return false; /* a module's */
 	if (!live->fetched)
 		fetch_bpf_funcs(live);
@@ -520,14 +750,14 @@ int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n)
 	int skip = 0;
 
 	for (int i = 0; i < n && i < 8 && ips[i]; i++) {
-		const struct ht_ksym *sym = ht_ksyms_find(ks, ips[i], NULL);
+		struct ht_ksym sym;
 
-		if (!sym)
+		if (!ht_ksyms_find(ks, ips[i], &sym, NULL))
 			continue;
-		if (sym->module && !strcmp(sym->module, "bpf"))
+		if (sym.module && !strcmp(sym.module, "bpf"))
 			skip = i + 1; /* a BPF program (bpf_jit_kallsyms) */
 		for (size_t m = 0; m < ARRAY_SIZE(machinery); m++)
-			if (!strncmp(sym->name, machinery[m], strlen(machinery[m])))
+			if (!strncmp(sym.name, machinery[m], strlen(machinery[m])))
 				skip = i + 1;
 	}
 	return skip;

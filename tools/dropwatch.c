@@ -647,15 +647,14 @@ static size_t group_rows(const struct count *counts, size_t n, struct row *rows)
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t delta = counts[i].total - previous_total(&counts[i].key), off;
-		const struct ht_ksym *sym;
+		struct ht_ksym sym;
 		struct row r = { .reason = counts[i].key.reason };
 		size_t j;
 
 		if (!delta)
 			continue;
-		sym = ks ? ht_ksyms_find(ks, counts[i].key.location, &off) : NULL;
-		if (sym) {
-			r.func = sym->name;
+		if (ht_ksyms_find(ks, counts[i].key.location, &sym, &off)) {
+			r.func = sym.name;
 		} else {
 			snprintf(r.addr, sizeof(r.addr), "0x%llx",
 				 (unsigned long long)counts[i].key.location);

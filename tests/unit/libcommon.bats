@@ -79,6 +79,42 @@ U() { "$HT_BUILD/ht-unit" "$@"; }
 	assert_line --index 2 "0xffffffffbfffffff"
 }
 
+@test "kallsyms: addresses more than 4 GB apart, a symbol in the last MB of the address space" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	cat > "$f" <<-'K'
+	ffff800080000000 T core
+	0000000000001000 t low
+	ffffffffc0000000 t mod_func	[m1]
+	ffffffffc0000100 t other_mod	[m2]
+	ffffffffc0000200 t back_in_m1	[m1]
+	ffff800080000000 T core_alias
+	ffffffffffffff00 t top
+	K
+	run U ksyms "$f" ffff800080000010 1001 ffffffffc0000010 ffffffffc0000110 ffffffffc0000210 \
+		ffffffffffffffff fff =core_alias
+	assert_success
+	assert_line --index 0 "core_alias+0x10" # aliases: the last one read
+	assert_line --index 1 "low+0x1"
+	assert_line --index 2 "mod_func+0x10 [m1]"
+	assert_line --index 3 "other_mod+0x10 [m2]"
+	assert_line --index 4 "back_in_m1+0x10 [m1]"
+	assert_line --index 5 "top+0xff"
+	assert_line --index 6 "0xfff"
+	assert_line --index 7 "ffff800080000000"
+}
+
+@test "kallsyms: a line longer than the read buffer is skipped, the next one is read" {
+	f=$BATS_TEST_TMPDIR/kallsyms
+	{
+		printf 'ffffffff81000000 T %s\n' "$(head -c 9000 /dev/zero | tr '\0' x)"
+		printf 'ffffffff81000100 T after\nffffffff81000200 T last_without_newline'
+	} > "$f"
+	run U ksyms "$f" ffffffff81000000 ffffffff81000101 ffffffff81000201
+	assert_line --index 0 "0xffffffff81000000"
+	assert_line --index 1 "after+0x1"
+	assert_line --index 2 "last_without_newline+0x1"
+}
+
 @test "kallsyms: hidden addresses (kptr_restrict) are detected, not resolved" {
 	f=$BATS_TEST_TMPDIR/kallsyms
 	printf '0000000000000000 T a\n0000000000000000 T b\n' > "$f"
