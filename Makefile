@@ -32,7 +32,13 @@ ifeq ($(wildcard $(VMLINUX_DIR)/vmlinux.h),)
 $(error no $(VMLINUX_DIR)/vmlinux.h for ARCH=$(ARCH): run 'make vmlinux' on a kernel with BTF)
 endif
 
-TOOLS := $(sort $(patsubst tools/%.c,%,$(wildcard tools/*.c)))
+# tools/<tool>.c is a tool; tools/<tool>_<part>.c is a part of it, linked into huatuo-<tool>
+# and into the unit tests of that part.
+TOOL_SRCS := $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+TOOLS := $(sort $(foreach t,$(TOOL_SRCS),$(if $(findstring _,$(t)),,$(t))))
+TOOL_PART_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(filter-out $(TOOLS),$(TOOL_SRCS))))
+tool_parts = $(filter $(OBJ)/$(1)_%,$(TOOL_PART_OBJS))
+TOOL_HDRS := $(wildcard tools/*.h)
 BINS := $(addprefix $(OUTPUT)/huatuo-,$(TOOLS))
 LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
 LIBCOMMON_OBJS := $(patsubst libcommon/%.c,$(OBJ)/libcommon/%.o,$(LIBCOMMON_SRCS))
@@ -47,8 +53,8 @@ TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit $(OUTPUT)
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
 CFLAGS ?= -g -O2
-override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -Ilibcommon -Ibpf -I$(OBJ) $(NL_CFLAGS) \
-		   -DHT_GIT_VERSION='"$(HT_GIT_VERSION)"' $(EXTRA_CFLAGS)
+override CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -Ilibcommon -Ibpf -Itools -I$(OBJ) \
+		   $(NL_CFLAGS) -DHT_GIT_VERSION='"$(HT_GIT_VERSION)"' $(EXTRA_CFLAGS)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf \
 	      $(EXTRA_BPF_CFLAGS)
 HT_GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -123,18 +129,22 @@ $(LIBCOMMON): $(LIBCOMMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h $(LIBCOMMON_HDRS) $(wildcard bpf/%.h) $(STATIC_DEPS) | $(OBJ)
+$(OBJ)/%.o: tools/%.c $(OBJ)/%.skel.h $(LIBCOMMON_HDRS) $(TOOL_HDRS) $(wildcard bpf/%.h) \
+	    $(STATIC_DEPS) | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# Tools without a BPF object (netlink, procfs): no skeleton to wait for.
-$(NOBPF_OBJS): $(OBJ)/%.o: tools/%.c $(LIBCOMMON_HDRS) $(STATIC_DEPS) | $(OBJ)
+# Tools without a BPF object (netlink, procfs), and the parts of tools: no skeleton to wait for.
+$(NOBPF_OBJS) $(TOOL_PART_OBJS): $(OBJ)/%.o: tools/%.c $(LIBCOMMON_HDRS) $(TOOL_HDRS) \
+				  $(wildcard bpf/*.h) $(STATIC_DEPS) | $(OBJ)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(foreach t,$(TOOLS),$(eval $(OUTPUT)/huatuo-$(t): $(call tool_parts,$(t))))
 $(OUTPUT)/huatuo-%: $(OBJ)/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -L$(STATIC_DIR) $(LDLIBS_$*) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBCOMMON) -L$(STATIC_DIR) $(LDLIBS_$*) $(LDLIBS) \
+		-o $@
 
 # Test helpers: libcommon unit driver and a BPF_PROG_TEST_RUN driver for raw_tp programs.
 $(OUTPUT)/ht-unit: tests/unit/ht-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
@@ -156,9 +166,9 @@ $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c tests/helpers/findprog.h | $(ST
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
 
 # huatuo-ras user space (decoders, --thr-backoff, --metrics) driven by synthetic records
-$(OUTPUT)/ras-unit: tests/unit/ras-unit.c tools/ras.c bpf/ras.h $(OBJ)/ras.skel.h $(LIBCOMMON) | $(STATIC_DEPS)
+$(OUTPUT)/ras-unit: tests/unit/ras-unit.c $(call tool_parts,ras) $(LIBCOMMON) | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(STATIC_DIR)/lib%.a:
 	$(call msg,STATIC,$@)
@@ -234,7 +244,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/huatuo-,$(TOOLS))
 
 format:
-	clang-format -i libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
+	clang-format -i libcommon/*.[ch] tools/*.[ch] bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
 		tests/fuzz/*.c bench/*.[ch]
 
 clean:

@@ -11,7 +11,7 @@ nl=$(pkg-config --cflags libnl-route-3.0 2>/dev/null)
 rc=0
 
 echo "lint: clang-format"
-fmt_files=$(ls libcommon/*.[ch] tools/*.c bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
+fmt_files=$(ls libcommon/*.[ch] tools/*.[ch] bpf/*.[ch] tests/unit/*.c tests/helpers/*.c \
 	tests/fuzz/*.c bench/*.[ch] 2>/dev/null)
 # shellcheck disable=SC2086
 fmt=$(clang-format --dry-run $fmt_files 2>&1 | grep -E ': (warning|error):')
@@ -24,7 +24,7 @@ fi
 echo "lint: cppcheck"
 # shellcheck disable=SC2086
 cppcheck --quiet --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
-	--std=c11 -D_GNU_SOURCE -D__x86_64__ -Ilibcommon -Ibpf -I"$obj" -I/usr/include \
+	--std=c11 -D_GNU_SOURCE -D__x86_64__ -Ilibcommon -Ibpf -Itools -I"$obj" -I/usr/include \
 	-I/usr/include/x86_64-linux-gnu $nl --suppress=missingIncludeSystem \
 	--suppress='*:/usr/include/*' --suppress="*:$obj/*" $srcs || rc=1
 
@@ -38,7 +38,7 @@ echo "lint: clang-tidy"
 checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result,-bugprone-assignment-in-if-condition,-bugprone-suspicious-string-compare,-clang-analyzer-valist.Uninitialized,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling'
 # shellcheck disable=SC2086
 out=$(clang-tidy --quiet -checks="$checks" $srcs -- -std=gnu11 -D_GNU_SOURCE \
-	-DHT_GIT_VERSION='"lint"' -Ilibcommon -Ibpf -I"$obj" $nl 2>/dev/null |
+	-DHT_GIT_VERSION='"lint"' -Ilibcommon -Ibpf -Itools -I"$obj" $nl 2>/dev/null |
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error)' | grep -v "^$obj/" | grep -v "/$obj/")
 if [ -n "$out" ]; then
 	echo "$out"

@@ -5,7 +5,8 @@ bats_load_library bats-assert
 
 HT_BUILD="${HT_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
 HT_TOP="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-HT_TOOLS=$(cd "$HT_TOP/tools" && ls *.c | sed 's/\.c$//' | sort)
+# tools/X.c is a tool, tools/X_PART.c a part of tool X (Makefile)
+HT_TOOLS=$(cd "$HT_TOP/tools" && ls *.c | sed 's/\.c$//' | grep -v _ | sort)
 # Tools that run the others (no events of their own: no -j, -c, --check...)
 HT_RUNNERS="capture"
 

@@ -1,20 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ras-unit: feed huatuo-ras's user-space side (decoders, --thr-backoff, --metrics, output)
- * with records shaped like the ones its BPF programs submit, for the sources this kernel
- * cannot raise (mce/mce_record, ras/aer_event, threshold interrupts, ...). No BPF, no root.
+ * ras-unit: feed huatuo-ras's record handling (tools/ras_decode.c: decoders, --thr-backoff,
+ * --metrics, output) with records shaped like the ones its BPF programs submit, for the
+ * sources this kernel cannot raise (mce/mce_record, ras/aer_event, threshold interrupts, ...).
+ * No BPF, no root.
  *
- *   ras-unit [huatuo-ras options] < records
+ *   ras-unit [-j] [--metrics FILE] [--thr-backoff DUR] [other common options] < records
  *
  * One record per line: SOURCE key=value..., SOURCE one of mce, edac, aer, ns, arm, thr,
  * extlog, mf; "ts" is the record's ktime in ns; numbers are decimal or 0x-hex (negative
  * allowed), strings are taken verbatim up to the next space (%XX: the byte 0xXX, e.g. %20),
  * guids and raw bytes are hex. Output: what huatuo-ras would print for them.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "huatuo.h"
+#include "ras.h"
+#include "ras_decode.h"
 #include "tool.h"
-#define main huatuo_ras_main
-#include "../../tools/ras.c" // NOLINT(bugprone-suspicious-include): tests its statics
-#undef main
+
+static struct ras_ctx ras = { .thr_backoff_ns = RAS_THR_BACKOFF_DEFAULT_NS };
+
+static const struct ht_option options[] = {
+	HT_DURATION("thr-backoff", &ras.thr_backoff_ns, NSEC_PER_SEC, 0, RAS_THR_BACKOFF_MAX_NS,
+		    "As huatuo-ras --thr-backoff"),
+	{ 0 },
+};
+
+/* huatuo-ras's names and --metrics labels, with its decoders' only option */
+static const struct ht_tool tool = {
+	.name = "huatuo-ras",
+	.tracer_name = "ras",
+	.what = "hardware errors",
+	.options = options,
+	.metrics = { .labels = { RAS_METRIC_LABELS } },
+};
 
 enum kind { NUM, STR, HEX };
 
@@ -179,7 +202,8 @@ static int set_field(struct ras_event *e, const char *key, char *val)
 static int ras_setup(struct ht_env *env, int argc, char **argv)
 {
 	ht_parse_args(env, &tool, argc, argv);
-	return ht_metrics_setup(env, &tool) || metrics_open(env) || ht_metrics_update(env, true);
+	return ht_metrics_setup(env, &tool) || ras_metrics_open(env) ||
+	       ht_metrics_update(env, true);
 }
 
 int main(int argc, char **argv)
@@ -212,7 +236,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		}
-		err = handle_event(&env, NULL, &e, sizeof(e));
+		err = ras_report(&env, &ras, &e, sizeof(e));
 		if (err < 0)
 			break;
 		/* rewritten after each record (huatuo-ras: every --interval): races readers */

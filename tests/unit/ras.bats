@@ -169,7 +169,7 @@ thr_storm() {
 
 @test "--thr-backoff: bad values exit 64 naming the option, good ones are accepted" {
 	for v in abc -1 25h 8d 5parsecs 1.x ""; do
-		run --separate-stderr "$UNIT" --thr-backoff "$v"
+		run --separate-stderr "$HT_BUILD/huatuo-ras" --thr-backoff "$v" --usage
 		[ "$status" -eq 64 ] || fail "--thr-backoff '$v': exit $status"
 		[[ "$stderr" == *"--thr-backoff"* ]] || fail "--thr-backoff '$v': $stderr"
 	done
