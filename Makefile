@@ -157,9 +157,10 @@ $(OUTPUT)/bonding-unit: tests/unit/bonding-unit.c $(LIBCOMMON) | $(STATIC_DEPS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # huatuo-bondlacp's change tracking fed with synthetic rtnetlink messages
-$(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c tools/bondlacp.c $(LIBCOMMON) | $(STATIC_DEPS)
+$(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c $(call tool_parts,bondlacp) $(LIBCOMMON) | \
+			 $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIBCOMMON) $(NL_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(NL_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c tests/helpers/findprog.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)

@@ -8,18 +8,18 @@
  * Events are printed as JSON lines, as the tool does with -j. Run from the top directory.
  */
 #include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* the fixtures stand in for /proc/net/bonding; master 1000 is the bond rtbond0 (a link to 8023ad-slave-down.txt) */
-#define PROC_BONDING "tests/unit/fixtures/bonding"
-#define if_indextoname test_if_indextoname
-static char *test_if_indextoname(unsigned int ifindex, char *name);
-
-#define main huatuo_bondlacp_main
-#include "../../tools/bondlacp.c" // NOLINT(bugprone-suspicious-include): tests its statics
-#undef main
-
+#include <linux/rtnetlink.h>
 #include <netlink/attr.h>
+#include <netlink/msg.h>
 
+#include "bondlacp_track.h"
+#include "huatuo.h"
+
+/* the master's name: 1000 is the bond rtbond0 */
 static char *test_if_indextoname(unsigned int ifindex, char *name)
 {
 	if (ifindex != 1000)
@@ -81,9 +81,12 @@ int main(int argc, char **argv)
 	static struct ht_env env = { .tool = "huatuo-bondlacp",
 				     .tracer_name = "netdev_bonding_lacp",
 				     .json = true };
+	/* the fixtures stand in for /proc/net/bonding (rtbond0: a link to 8023ad-slave-down.txt) */
+	static struct bond_ctx bctx = { .env = &env,
+					.proc_bonding = "tests/unit/fixtures/bonding",
+					.ifname = test_if_indextoname };
 
-	bctx.env = &env;
-	bctx.content = malloc(CONTENT_MAX);
+	bctx.content = malloc(BOND_CONTENT_MAX);
 	for (int i = 1; i < argc; i++) {
 		struct nl_msg *m = build(argv[i]);
 
@@ -91,7 +94,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bad message spec %s\n", argv[i]);
 			return 64;
 		}
-		on_msg(m, &bctx);
+		bond_on_msg(m, &bctx);
 		nlmsg_free(m);
 	}
 	free(bctx.content);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# huatuo-bondlacp's change tracking (tools/bondlacp.c on_msg) fed with synthetic rtnetlink
+# huatuo-bondlacp's change tracking (tools/bondlacp_track.c) fed with synthetic rtnetlink
 # messages by tests/unit/bondlacp-unit; the bond's text comes from tests/unit/fixtures/bonding.
 load ../lib/common
 
