@@ -14,6 +14,31 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * One body attached twice to tracepoint @tp_name, written like BPF_PROG (@args are the
+ * tracepoint's arguments; the body also sees ctx): as SEC("tp_btf/@tp_name") program
+ * @btf_prog, whose typed arguments the verifier checks against the tracepoint's prototype,
+ * and as SEC("raw_tp/@tp_name") program @raw_prog, the same arguments as a u64 array, for
+ * kernels where the tp_btf flavor does not load, and the flavor BPF_PROG_TEST_RUN drives.
+ */
+/* clang-format off */
+#define HT_TP_BTF_RAW(tp_name, btf_prog, raw_prog, args...)                         \
+	static __always_inline int ____##btf_prog(unsigned long long *ctx, ##args); \
+	___ht_tp_prog("tp_btf/" tp_name, btf_prog, ____##btf_prog, args)            \
+	___ht_tp_prog("raw_tp/" tp_name, raw_prog, ____##btf_prog, args)            \
+	static __always_inline int ____##btf_prog(unsigned long long *ctx, ##args)
+
+/* program @prog in section @sec: BPF_PROG's @args cast from ctx and handed to @body */
+#define ___ht_tp_prog(sec, prog, body, args...)                        \
+	SEC(sec) int prog(unsigned long long *ctx)                     \
+	{                                                              \
+		_Pragma("GCC diagnostic push")                         \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"") \
+		return body(___bpf_ctx_cast(args));                    \
+		_Pragma("GCC diagnostic pop")                          \
+	}
+/* clang-format on */
+
 /* Largest record any tool submits; the perf-buffer fallback copies through this. */
 #define HT_MAX_RECORD 8192
 

@@ -357,27 +357,15 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 }
 
 /* 6.11+: kfree_skb(skb, location, reason, rx_sk) */
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(dropwatch_btf, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
+HT_TP_BTF_RAW("kfree_skb", dropwatch_btf, dropwatch_raw, struct sk_buff *skb, void *location,
+	      int reason, struct sock *rx_sk)
 {
 	return on_drop(ctx, skb, location, (__u32)reason, rx_sk);
 }
 
 /* 5.17-6.10: kfree_skb(skb, location, reason) */
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(dropwatch_btf3, struct sk_buff *skb, void *location, int reason)
-{
-	return on_drop(ctx, skb, location, (__u32)reason, NULL);
-}
-
-SEC("raw_tp/kfree_skb")
-int BPF_PROG(dropwatch_raw, struct sk_buff *skb, void *location, int reason, struct sock *rx_sk)
-{
-	return on_drop(ctx, skb, location, (__u32)reason, rx_sk);
-}
-
-SEC("raw_tp/kfree_skb")
-int BPF_PROG(dropwatch_raw3, struct sk_buff *skb, void *location, int reason)
+HT_TP_BTF_RAW("kfree_skb", dropwatch_btf3, dropwatch_raw3, struct sk_buff *skb, void *location,
+	      int reason)
 {
 	return on_drop(ctx, skb, location, (__u32)reason, NULL);
 }

@@ -98,50 +98,24 @@ static __always_inline int on_end(unsigned long nr_reclaimed, __u32 kind)
 	return 0;
 }
 
-SEC("tp_btf/mm_vmscan_direct_reclaim_begin")
-int BPF_PROG(direct_begin_btf)
+HT_TP_BTF_RAW("mm_vmscan_direct_reclaim_begin", direct_begin_btf, direct_begin_raw)
 {
 	return on_begin(ctx);
 }
 
-SEC("tp_btf/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(direct_end_btf, unsigned long nr_reclaimed)
+HT_TP_BTF_RAW("mm_vmscan_direct_reclaim_end", direct_end_btf, direct_end_raw,
+	      unsigned long nr_reclaimed)
 {
 	return on_end(nr_reclaimed, RECLAIM_DIRECT);
 }
 
-SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(memcg_begin_btf)
+HT_TP_BTF_RAW("mm_vmscan_memcg_reclaim_begin", memcg_begin_btf, memcg_begin_raw)
 {
 	return on_begin(ctx);
 }
 
-SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(memcg_end_btf, unsigned long nr_reclaimed)
-{
-	return on_end(nr_reclaimed, RECLAIM_MEMCG);
-}
-
-SEC("raw_tp/mm_vmscan_direct_reclaim_begin")
-int BPF_PROG(direct_begin_raw)
-{
-	return on_begin(ctx);
-}
-
-SEC("raw_tp/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(direct_end_raw, unsigned long nr_reclaimed)
-{
-	return on_end(nr_reclaimed, RECLAIM_DIRECT);
-}
-
-SEC("raw_tp/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(memcg_begin_raw)
-{
-	return on_begin(ctx);
-}
-
-SEC("raw_tp/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(memcg_end_raw, unsigned long nr_reclaimed)
+HT_TP_BTF_RAW("mm_vmscan_memcg_reclaim_end", memcg_end_btf, memcg_end_raw,
+	      unsigned long nr_reclaimed)
 {
 	return on_end(nr_reclaimed, RECLAIM_MEMCG);
 }

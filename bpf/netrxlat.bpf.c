@@ -502,62 +502,30 @@ static __always_inline int on_netif_rx(struct sk_buff *skb)
 	return 0;
 }
 
-SEC("tp_btf/netif_rx")
-int BPF_PROG(netrxlat_netif_rx_btf, struct sk_buff *skb)
+HT_TP_BTF_RAW("netif_rx", netrxlat_netif_rx_btf, netrxlat_netif_rx_raw, struct sk_buff *skb)
 {
 	return on_netif_rx(skb);
 }
 
-SEC("raw_tp/netif_rx")
-int BPF_PROG(netrxlat_netif_rx_raw, struct sk_buff *skb)
-{
-	return on_netif_rx(skb);
-}
-
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(netrxlat_netif_receive_btf, struct sk_buff *skb)
+HT_TP_BTF_RAW("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
+	      struct sk_buff *skb)
 {
 	return on_netif_receive(ctx, skb);
 }
 
-SEC("raw_tp/netif_receive_skb")
-int BPF_PROG(netrxlat_netif_receive_raw, struct sk_buff *skb)
-{
-	return on_netif_receive(ctx, skb);
-}
-
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(netrxlat_tcp_probe_btf, struct sock *sk, struct sk_buff *skb)
+HT_TP_BTF_RAW("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, struct sock *sk,
+	      struct sk_buff *skb)
 {
 	return on_tcp_probe(ctx, sk, skb);
 }
 
-SEC("raw_tp/tcp_probe")
-int BPF_PROG(netrxlat_tcp_probe_raw, struct sock *sk, struct sk_buff *skb)
-{
-	return on_tcp_probe(ctx, sk, skb);
-}
-
-SEC("tp_btf/skb_copy_datagram_iovec")
-int BPF_PROG(netrxlat_copy_btf, struct sk_buff *skb, int len)
+HT_TP_BTF_RAW("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, struct sk_buff *skb,
+	      int len)
 {
 	return on_copy(ctx, skb);
 }
 
-SEC("raw_tp/skb_copy_datagram_iovec")
-int BPF_PROG(netrxlat_copy_raw, struct sk_buff *skb, int len)
-{
-	return on_copy(ctx, skb);
-}
-
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(netrxlat_kfree_skb_btf, struct sk_buff *skb)
-{
-	return on_drop(skb);
-}
-
-SEC("raw_tp/kfree_skb")
-int BPF_PROG(netrxlat_kfree_skb_raw, struct sk_buff *skb)
+HT_TP_BTF_RAW("kfree_skb", netrxlat_kfree_skb_btf, netrxlat_kfree_skb_raw, struct sk_buff *skb)
 {
 	return on_drop(skb);
 }

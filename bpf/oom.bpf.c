@@ -88,15 +88,8 @@ static __always_inline int report(void *ctx, struct task_struct *victim, uid_t u
 	return 0;
 }
 
-SEC("tp_btf/mark_victim")
-int BPF_PROG(oom_mark_victim_btf, struct task_struct *victim, uid_t uid)
-{
-	return report(ctx, victim, uid);
-}
-
-/* Same hook as raw_tp: usable where tp_btf is not, and by BPF_PROG_TEST_RUN. */
-SEC("raw_tp/mark_victim")
-int BPF_PROG(oom_mark_victim_raw, struct task_struct *victim, uid_t uid)
+HT_TP_BTF_RAW("mark_victim", oom_mark_victim_btf, oom_mark_victim_raw, struct task_struct *victim,
+	      uid_t uid)
 {
 	return report(ctx, victim, uid);
 }

@@ -200,14 +200,7 @@ static __always_inline int on_mce(void *ctx, const struct mce___ht *m)
 	return 0;
 }
 
-SEC("tp_btf/mce_record")
-int BPF_PROG(htras_mce_btf, void *m)
-{
-	return on_mce(ctx, m);
-}
-
-SEC("raw_tp/mce_record")
-int BPF_PROG(htras_mce_raw, void *m)
+HT_TP_BTF_RAW("mce_record", htras_mce_btf, htras_mce_raw, void *m)
 {
 	return on_mce(ctx, m);
 }
@@ -277,19 +270,10 @@ static __always_inline int on_mc(void *ctx, __u32 err_type, const char *msg, con
 	return 0;
 }
 
-SEC("tp_btf/mc_event")
-int BPF_PROG(htras_mc_btf, unsigned int err_type, const char *msg, const char *label,
-	     int error_count, __u8 mc_index, __s8 top, __s8 mid, __s8 low, unsigned long address,
-	     __u8 grain_bits, unsigned long syndrome, const char *driver_detail)
-{
-	return on_mc(ctx, err_type, msg, label, error_count, mc_index, top, mid, low, address,
-		     grain_bits, syndrome, driver_detail);
-}
-
-SEC("raw_tp/mc_event")
-int BPF_PROG(htras_mc_raw, unsigned int err_type, const char *msg, const char *label,
-	     int error_count, __u8 mc_index, __s8 top, __s8 mid, __s8 low, unsigned long address,
-	     __u8 grain_bits, unsigned long syndrome, const char *driver_detail)
+HT_TP_BTF_RAW("mc_event", htras_mc_btf, htras_mc_raw, unsigned int err_type, const char *msg,
+	      const char *label, int error_count, __u8 mc_index, __s8 top, __s8 mid, __s8 low,
+	      unsigned long address, __u8 grain_bits, unsigned long syndrome,
+	      const char *driver_detail)
 {
 	return on_mc(ctx, err_type, msg, label, error_count, mc_index, top, mid, low, address,
 		     grain_bits, syndrome, driver_detail);
@@ -340,16 +324,8 @@ static __always_inline int on_aer(void *ctx, const char *dev_name, __u32 status,
 	return 0;
 }
 
-SEC("tp_btf/aer_event")
-int BPF_PROG(htras_aer_btf, const char *dev_name, __u32 status, __u8 severity,
-	     __u8 tlp_header_valid, void *tlp)
-{
-	return on_aer(ctx, dev_name, status, severity, tlp_header_valid, tlp);
-}
-
-SEC("raw_tp/aer_event")
-int BPF_PROG(htras_aer_raw, const char *dev_name, __u32 status, __u8 severity,
-	     __u8 tlp_header_valid, void *tlp)
+HT_TP_BTF_RAW("aer_event", htras_aer_btf, htras_aer_raw, const char *dev_name, __u32 status,
+	      __u8 severity, __u8 tlp_header_valid, void *tlp)
 {
 	return on_aer(ctx, dev_name, status, severity, tlp_header_valid, tlp);
 }
@@ -397,16 +373,8 @@ static __always_inline int on_ns(void *ctx, const void *sec_type, const void *fr
 	return 0;
 }
 
-SEC("tp_btf/non_standard_event")
-int BPF_PROG(htras_ns_btf, const guid_t *sec_type, const guid_t *fru_id, const char *fru_text,
-	     __u8 sev, const __u8 *err, __u32 len)
-{
-	return on_ns(ctx, sec_type, fru_id, fru_text, sev, err, len);
-}
-
-SEC("raw_tp/non_standard_event")
-int BPF_PROG(htras_ns_raw, const guid_t *sec_type, const guid_t *fru_id, const char *fru_text,
-	     __u8 sev, const __u8 *err, __u32 len)
+HT_TP_BTF_RAW("non_standard_event", htras_ns_btf, htras_ns_raw, const guid_t *sec_type,
+	      const guid_t *fru_id, const char *fru_text, __u8 sev, const __u8 *err, __u32 len)
 {
 	return on_ns(ctx, sec_type, fru_id, fru_text, sev, err, len);
 }
@@ -460,18 +428,9 @@ static __always_inline int on_arm(void *ctx, const struct cper_sec_proc_arm *pro
 	return 0;
 }
 
-SEC("tp_btf/arm_event")
-int BPF_PROG(htras_arm_btf, const struct cper_sec_proc_arm *proc, const __u8 *pei_err,
-	     __u32 pei_len, const __u8 *ctx_err, __u32 ctx_len, const __u8 *oem, __u32 oem_len,
-	     __u8 sev, int cpu)
-{
-	return on_arm(ctx, proc, pei_len, ctx_len, oem_len, sev, cpu);
-}
-
-SEC("raw_tp/arm_event")
-int BPF_PROG(htras_arm_raw, const struct cper_sec_proc_arm *proc, const __u8 *pei_err,
-	     __u32 pei_len, const __u8 *ctx_err, __u32 ctx_len, const __u8 *oem, __u32 oem_len,
-	     __u8 sev, int cpu)
+HT_TP_BTF_RAW("arm_event", htras_arm_btf, htras_arm_raw, const struct cper_sec_proc_arm *proc,
+	      const __u8 *pei_err, __u32 pei_len, const __u8 *ctx_err, __u32 ctx_len,
+	      const __u8 *oem, __u32 oem_len, __u8 sev, int cpu)
 {
 	return on_arm(ctx, proc, pei_len, ctx_len, oem_len, sev, cpu);
 }
@@ -518,14 +477,7 @@ static __always_inline int on_thr(void *ctx, int vector)
 	return 0;
 }
 
-SEC("tp_btf/threshold_apic_entry")
-int BPF_PROG(htras_thr_btf, int vector)
-{
-	return on_thr(ctx, vector);
-}
-
-SEC("raw_tp/threshold_apic_entry")
-int BPF_PROG(htras_thr_raw, int vector)
+HT_TP_BTF_RAW("threshold_apic_entry", htras_thr_btf, htras_thr_raw, int vector)
 {
 	return on_thr(ctx, vector);
 }
@@ -565,16 +517,8 @@ static __always_inline int on_extlog(void *ctx, const struct cper_sec_mem_err___
 	return 0;
 }
 
-SEC("tp_btf/extlog_mem_event")
-int BPF_PROG(htras_extlog_btf, void *mem, __u32 err_seq, const void *fru_id, const char *fru_text,
-	     __u8 sev)
-{
-	return on_extlog(ctx, mem, err_seq, fru_id, fru_text, sev);
-}
-
-SEC("raw_tp/extlog_mem_event")
-int BPF_PROG(htras_extlog_raw, void *mem, __u32 err_seq, const void *fru_id, const char *fru_text,
-	     __u8 sev)
+HT_TP_BTF_RAW("extlog_mem_event", htras_extlog_btf, htras_extlog_raw, void *mem, __u32 err_seq,
+	      const void *fru_id, const char *fru_text, __u8 sev)
 {
 	return on_extlog(ctx, mem, err_seq, fru_id, fru_text, sev);
 }
@@ -631,14 +575,8 @@ static __always_inline int on_mf(void *ctx, unsigned long pfn, int type, int res
 	return 0;
 }
 
-SEC("tp_btf/memory_failure_event")
-int BPF_PROG(htras_mf_btf, unsigned long pfn, int type, int result)
-{
-	return on_mf(ctx, pfn, type, result);
-}
-
-SEC("raw_tp/memory_failure_event")
-int BPF_PROG(htras_mf_raw, unsigned long pfn, int type, int result)
+HT_TP_BTF_RAW("memory_failure_event", htras_mf_btf, htras_mf_raw, unsigned long pfn, int type,
+	      int result)
 {
 	return on_mf(ctx, pfn, type, result);
 }

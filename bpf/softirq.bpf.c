@@ -171,16 +171,8 @@ static __always_inline bool is_tick_fn(__u64 fn)
 	return fn && (fn == tick_fn || fn == tick_fn_old);
 }
 
-SEC("tp_btf/hrtimer_expire_entry")
-int BPF_PROG(softirq_tick_btf, struct hrtimer *timer, ktime_t *now)
-{
-	if (!is_tick_fn((__u64)BPF_CORE_READ(timer, function)))
-		return 0;
-	return on_tick(ctx, timer);
-}
-
-SEC("raw_tp/hrtimer_expire_entry")
-int BPF_PROG(softirq_tick_raw, struct hrtimer *timer, ktime_t *now)
+HT_TP_BTF_RAW("hrtimer_expire_entry", softirq_tick_btf, softirq_tick_raw, struct hrtimer *timer,
+	      ktime_t *now)
 {
 	if (!is_tick_fn((__u64)BPF_CORE_READ(timer, function)))
 		return 0;
@@ -217,14 +209,8 @@ static __always_inline int on_tick_stop(int success)
 	return 0;
 }
 
-SEC("tp_btf/tick_stop")
-int BPF_PROG(softirq_tick_stop_btf, int success, int dependency)
-{
-	return on_tick_stop(success);
-}
-
-SEC("raw_tp/tick_stop")
-int BPF_PROG(softirq_tick_stop_raw, int success, int dependency)
+HT_TP_BTF_RAW("tick_stop", softirq_tick_stop_btf, softirq_tick_stop_raw, int success,
+	      int dependency)
 {
 	return on_tick_stop(success);
 }

@@ -85,14 +85,7 @@ static __always_inline int on_switch(void)
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(softlockup_switch_btf)
-{
-	return on_switch();
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(softlockup_switch_raw)
+HT_TP_BTF_RAW("sched_switch", softlockup_switch_btf, softlockup_switch_raw)
 {
 	return on_switch();
 }
@@ -198,14 +191,8 @@ static __always_inline int on_console(void *ctx, const char *text)
 	return 0;
 }
 
-SEC("tp_btf/console")
-int BPF_PROG(softlockup_console_btf, const char *text, size_t len)
-{
-	return on_console(ctx, text);
-}
-
-SEC("raw_tp/console")
-int BPF_PROG(softlockup_console_raw, const char *text, size_t len)
+HT_TP_BTF_RAW("console", softlockup_console_btf, softlockup_console_raw, const char *text,
+	      size_t len)
 {
 	return on_console(ctx, text);
 }

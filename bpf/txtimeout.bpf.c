@@ -84,15 +84,8 @@ static __always_inline int report(void *ctx, struct net_device *dev, int queue_i
 	return 0;
 }
 
-SEC("tp_btf/net_dev_xmit_timeout")
-int BPF_PROG(txtimeout_btf, struct net_device *dev, int queue_index)
-{
-	return report(ctx, dev, queue_index);
-}
-
-/* Same hook as raw_tp: usable where tp_btf is not, and by BPF_PROG_TEST_RUN. */
-SEC("raw_tp/net_dev_xmit_timeout")
-int BPF_PROG(txtimeout_raw, struct net_device *dev, int queue_index)
+HT_TP_BTF_RAW("net_dev_xmit_timeout", txtimeout_btf, txtimeout_raw, struct net_device *dev,
+	      int queue_index)
 {
 	return report(ctx, dev, queue_index);
 }
