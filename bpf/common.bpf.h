@@ -414,6 +414,21 @@ static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *
 #endif
 }
 
+/*
+ * A __data_loc field @loc of classic tracepoint record @rec: the data sits at the offset in
+ * its low 16 bits (the length is in the high 16 bits).
+ */
+static __always_inline void *ht_data_loc(void *rec, __u32 loc)
+{
+	return rec + (loc & 0xffff);
+}
+
+/* A __data_loc string of classic tracepoint record @rec into @dst (empty if unreadable). */
+static __always_inline void ht_read_data_loc_str(char *dst, __u32 size, void *rec, __u32 loc)
+{
+	bpf_probe_read_kernel_str(dst, size, ht_data_loc(rec, loc));
+}
+
 /* ---- softirq, softlockup, hungtask: per-CPU rate limit and all-CPU stack capture ---- */
 
 /* A fixed window per CPU (keep it in a PERCPU_ARRAY value): at most @burst per @interval_ns. */

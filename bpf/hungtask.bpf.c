@@ -77,7 +77,7 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 {
 	struct trace_event_raw_sched_process_hang___old *old = (void *)args;
 	struct hungtask_event *e;
-	__u32 pid = args->pid, loc;
+	__u32 pid = args->pid;
 
 	/* the tid is all the tracepoint gives: the tgid filter runs in user space */
 	e = ht_reserve(HUNGTASK_NO_STACK);
@@ -92,8 +92,7 @@ int hungtask_hang_tp(struct trace_event_raw_sched_process_hang *args)
 	if (bpf_core_field_exists(old->comm)) {
 		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), old->comm);
 	} else {
-		loc = args->__data_loc_comm;
-		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (void *)args + (loc & 0xffff));
+		ht_read_data_loc_str(e->comm, sizeof(e->comm), args, args->__data_loc_comm);
 	}
 	ht_submit(args, e, HUNGTASK_NO_STACK);
 	return 0;

@@ -154,12 +154,6 @@ static __always_inline struct ras_event *ras_new(__u32 source)
 	return e;
 }
 
-/* A __data_loc string of a classic tracepoint record. */
-static __always_inline void read_data_loc_str(char *dst, __u32 size, void *rec, __u32 loc)
-{
-	bpf_probe_read_kernel_str(dst, size, rec + (loc & 0xffff));
-}
-
 /* ---- mce/mce_record: tp_btf/raw_tp pass struct mce * (struct mce_hw_err * since 6.12,
  * which starts with the struct mce) ---- */
 
@@ -295,11 +289,11 @@ int htras_mc_tp(struct trace_event_raw_mc_event *r)
 	e->edac.address = BPF_CORE_READ(r, address);
 	e->edac.grain_bits = BPF_CORE_READ(r, grain_bits);
 	e->edac.syndrome = BPF_CORE_READ(r, syndrome);
-	read_data_loc_str(e->edac.msg, sizeof(e->edac.msg), r, BPF_CORE_READ(r, __data_loc_msg));
-	read_data_loc_str(e->edac.label, sizeof(e->edac.label), r,
-			  BPF_CORE_READ(r, __data_loc_label));
-	read_data_loc_str(e->edac.driver_detail, sizeof(e->edac.driver_detail), r,
-			  BPF_CORE_READ(r, __data_loc_driver_detail));
+	ht_read_data_loc_str(e->edac.msg, sizeof(e->edac.msg), r, BPF_CORE_READ(r, __data_loc_msg));
+	ht_read_data_loc_str(e->edac.label, sizeof(e->edac.label), r,
+			     BPF_CORE_READ(r, __data_loc_label));
+	ht_read_data_loc_str(e->edac.driver_detail, sizeof(e->edac.driver_detail), r,
+			     BPF_CORE_READ(r, __data_loc_driver_detail));
 	ht_submit(r, e, ras_event_size(RAS_SRC_EDAC));
 	return 0;
 }
@@ -343,8 +337,8 @@ int htras_aer_tp(struct trace_event_raw_aer_event___ht *r)
 		e->aer.tlp_header_valid = BPF_CORE_READ(r, tlp_header_valid);
 		bpf_core_read(e->aer.tlp_header, sizeof(e->aer.tlp_header), &r->tlp_header);
 	}
-	read_data_loc_str(e->aer.dev_name, sizeof(e->aer.dev_name), r,
-			  BPF_CORE_READ(r, __data_loc_dev_name));
+	ht_read_data_loc_str(e->aer.dev_name, sizeof(e->aer.dev_name), r,
+			     BPF_CORE_READ(r, __data_loc_dev_name));
 	ht_submit(r, e, ras_event_size(RAS_SRC_AER));
 	return 0;
 }
@@ -391,14 +385,14 @@ int htras_ns_tp(struct trace_event_raw_non_standard_event *r)
 	e->ns.len = BPF_CORE_READ(r, len);
 	bpf_core_read(e->ns.sec_type, sizeof(e->ns.sec_type), &r->sec_type);
 	bpf_core_read(e->ns.fru_id, sizeof(e->ns.fru_id), &r->fru_id);
-	read_data_loc_str(e->ns.fru_text, sizeof(e->ns.fru_text), r,
-			  BPF_CORE_READ(r, __data_loc_fru_text));
+	ht_read_data_loc_str(e->ns.fru_text, sizeof(e->ns.fru_text), r,
+			     BPF_CORE_READ(r, __data_loc_fru_text));
 	loc = BPF_CORE_READ(r, __data_loc_buf);
 	n = loc >> 16;
 	if (n > RAS_RAW_LEN)
 		n = RAS_RAW_LEN;
 	if (n)
-		bpf_probe_read_kernel(e->ns.raw, RAS_RAW_SIZE(n), (void *)r + (loc & 0xffff));
+		bpf_probe_read_kernel(e->ns.raw, RAS_RAW_SIZE(n), ht_data_loc(r, loc));
 	ht_submit(r, e, ras_event_size(RAS_SRC_NON_STANDARD));
 	return 0;
 }
@@ -554,8 +548,8 @@ int htras_extlog_tp(struct trace_event_raw_extlog_mem_event___ht *r)
 	e->extlog.row = BPF_CORE_READ(r, data.row);
 	e->extlog.column = BPF_CORE_READ(r, data.column);
 	bpf_core_read(e->extlog.fru_id, sizeof(e->extlog.fru_id), &r->fru_id);
-	read_data_loc_str(e->extlog.fru_text, sizeof(e->extlog.fru_text), r,
-			  BPF_CORE_READ(r, __data_loc_fru_text));
+	ht_read_data_loc_str(e->extlog.fru_text, sizeof(e->extlog.fru_text), r,
+			     BPF_CORE_READ(r, __data_loc_fru_text));
 	ht_submit(r, e, ras_event_size(RAS_SRC_EXTLOG));
 	return 0;
 }

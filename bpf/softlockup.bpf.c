@@ -200,5 +200,5 @@ HT_TP_BTF_RAW("console", softlockup_console_btf, softlockup_console_raw, const c
 SEC("tracepoint/printk/console")
 int softlockup_console_tp(struct trace_event_raw_console *args)
 {
-	return on_console(args, (void *)args + (args->__data_loc_msg & 0xffff));
+	return on_console(args, ht_data_loc(args, args->__data_loc_msg));
 }

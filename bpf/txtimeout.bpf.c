@@ -95,7 +95,6 @@ SEC("tracepoint/net/net_dev_xmit_timeout")
 int txtimeout_tp(struct trace_event_raw_net_dev_xmit_timeout *args)
 {
 	struct txtimeout_event *e = ht_reserve(sizeof(*e));
-	__u32 loc;
 
 	if (!e)
 		return 0;
@@ -104,10 +103,10 @@ int txtimeout_tp(struct trace_event_raw_net_dev_xmit_timeout *args)
 	e->jiffies = bpf_jiffies64();
 	e->hz = CONFIG_HZ;
 	e->queue_index = BPF_CORE_READ(args, queue_index);
-	loc = BPF_CORE_READ(args, __data_loc_name);
-	bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), (void *)args + (loc & 0xffff));
-	loc = BPF_CORE_READ(args, __data_loc_driver);
-	bpf_probe_read_kernel_str(e->driver, sizeof(e->driver), (void *)args + (loc & 0xffff));
+	ht_read_data_loc_str(e->ifname, sizeof(e->ifname), args,
+			     BPF_CORE_READ(args, __data_loc_name));
+	ht_read_data_loc_str(e->driver, sizeof(e->driver), args,
+			     BPF_CORE_READ(args, __data_loc_driver));
 	if (!wanted(e->ifname)) {
 		ht_discard(e);
 		return 0;
