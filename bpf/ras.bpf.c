@@ -157,39 +157,49 @@ static __always_inline struct ras_event *ras_new(__u32 source)
 /* ---- mce/mce_record: tp_btf/raw_tp pass struct mce * (struct mce_hw_err * since 6.12,
  * which starts with the struct mce) ---- */
 
+/*
+ * The fields struct mce (@src: struct mce___ht) and the mce_record record (@src: its
+ * trace_event_raw_mce_record___ht) name alike, into struct ras_mce @dst; those a kernel may
+ * lack stay 0. The logging CPU is extcpu in the one and cpu in the other.
+ */
+#define RAS_READ_MCE(dst, src)                                            \
+	do {                                                              \
+		(dst)->mcgcap = BPF_CORE_READ(src, mcgcap);               \
+		(dst)->mcgstatus = BPF_CORE_READ(src, mcgstatus);         \
+		(dst)->status = BPF_CORE_READ(src, status);               \
+		(dst)->addr = BPF_CORE_READ(src, addr);                   \
+		(dst)->misc = BPF_CORE_READ(src, misc);                   \
+		(dst)->ip = BPF_CORE_READ(src, ip);                       \
+		(dst)->tsc = BPF_CORE_READ(src, tsc);                     \
+		(dst)->walltime = BPF_CORE_READ(src, walltime);           \
+		(dst)->cpuid = BPF_CORE_READ(src, cpuid);                 \
+		(dst)->apicid = BPF_CORE_READ(src, apicid);               \
+		(dst)->socketid = BPF_CORE_READ(src, socketid);           \
+		(dst)->cs = BPF_CORE_READ(src, cs);                       \
+		(dst)->bank = BPF_CORE_READ(src, bank);                   \
+		(dst)->cpuvendor = BPF_CORE_READ(src, cpuvendor);         \
+		if (bpf_core_field_exists((src)->synd))                   \
+			(dst)->synd = BPF_CORE_READ(src, synd);           \
+		if (bpf_core_field_exists((src)->ipid))                   \
+			(dst)->ipid = BPF_CORE_READ(src, ipid);           \
+		if (bpf_core_field_exists((src)->ppin)) {                 \
+			(dst)->ppin = BPF_CORE_READ(src, ppin);           \
+			(dst)->has_ppin = 1;                              \
+		}                                                         \
+		if (bpf_core_field_exists((src)->microcode)) {            \
+			(dst)->microcode = BPF_CORE_READ(src, microcode); \
+			(dst)->has_microcode = 1;                         \
+		}                                                         \
+	} while (0)
+
 static __always_inline int on_mce(void *ctx, const struct mce___ht *m)
 {
 	struct ras_event *e = ras_new(RAS_SRC_MCE);
 
 	if (!e)
 		return 0;
-	e->mce.mcgcap = BPF_CORE_READ(m, mcgcap);
-	e->mce.mcgstatus = BPF_CORE_READ(m, mcgstatus);
-	e->mce.status = BPF_CORE_READ(m, status);
-	e->mce.addr = BPF_CORE_READ(m, addr);
-	e->mce.misc = BPF_CORE_READ(m, misc);
-	e->mce.ip = BPF_CORE_READ(m, ip);
-	e->mce.tsc = BPF_CORE_READ(m, tsc);
-	e->mce.walltime = BPF_CORE_READ(m, walltime);
+	RAS_READ_MCE(&e->mce, m);
 	e->mce.cpu = BPF_CORE_READ(m, extcpu);
-	e->mce.cpuid = BPF_CORE_READ(m, cpuid);
-	e->mce.apicid = BPF_CORE_READ(m, apicid);
-	e->mce.socketid = BPF_CORE_READ(m, socketid);
-	e->mce.cs = BPF_CORE_READ(m, cs);
-	e->mce.bank = BPF_CORE_READ(m, bank);
-	e->mce.cpuvendor = BPF_CORE_READ(m, cpuvendor);
-	if (bpf_core_field_exists(m->synd))
-		e->mce.synd = BPF_CORE_READ(m, synd);
-	if (bpf_core_field_exists(m->ipid))
-		e->mce.ipid = BPF_CORE_READ(m, ipid);
-	if (bpf_core_field_exists(m->ppin)) {
-		e->mce.ppin = BPF_CORE_READ(m, ppin);
-		e->mce.has_ppin = 1;
-	}
-	if (bpf_core_field_exists(m->microcode)) {
-		e->mce.microcode = BPF_CORE_READ(m, microcode);
-		e->mce.has_microcode = 1;
-	}
 	ht_submit(ctx, e, ras_event_size(RAS_SRC_MCE));
 	return 0;
 }
@@ -206,32 +216,8 @@ int htras_mce_tp(struct trace_event_raw_mce_record___ht *r)
 
 	if (!e)
 		return 0;
-	e->mce.mcgcap = BPF_CORE_READ(r, mcgcap);
-	e->mce.mcgstatus = BPF_CORE_READ(r, mcgstatus);
-	e->mce.status = BPF_CORE_READ(r, status);
-	e->mce.addr = BPF_CORE_READ(r, addr);
-	e->mce.misc = BPF_CORE_READ(r, misc);
-	e->mce.synd = BPF_CORE_READ(r, synd);
-	e->mce.ip = BPF_CORE_READ(r, ip);
-	e->mce.tsc = BPF_CORE_READ(r, tsc);
-	e->mce.walltime = BPF_CORE_READ(r, walltime);
+	RAS_READ_MCE(&e->mce, r);
 	e->mce.cpu = BPF_CORE_READ(r, cpu);
-	e->mce.cpuid = BPF_CORE_READ(r, cpuid);
-	e->mce.apicid = BPF_CORE_READ(r, apicid);
-	e->mce.socketid = BPF_CORE_READ(r, socketid);
-	e->mce.cs = BPF_CORE_READ(r, cs);
-	e->mce.bank = BPF_CORE_READ(r, bank);
-	e->mce.cpuvendor = BPF_CORE_READ(r, cpuvendor);
-	if (bpf_core_field_exists(r->ipid))
-		e->mce.ipid = BPF_CORE_READ(r, ipid);
-	if (bpf_core_field_exists(r->ppin)) {
-		e->mce.ppin = BPF_CORE_READ(r, ppin);
-		e->mce.has_ppin = 1;
-	}
-	if (bpf_core_field_exists(r->microcode)) {
-		e->mce.microcode = BPF_CORE_READ(r, microcode);
-		e->mce.has_microcode = 1;
-	}
 	ht_submit(r, e, ras_event_size(RAS_SRC_MCE));
 	return 0;
 }
