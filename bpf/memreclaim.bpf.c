@@ -25,27 +25,32 @@ struct {
 	__type(value, struct memreclaim_window);
 } reclaiming SEC(".maps");
 
-/* Close @id's window @w at @now: report it if over the threshold, unless the sweep took it. */
+/*
+ * Close @id's window @w at @now: report it if over the threshold, unless the sweep took it
+ * (the delete decides: the sweep deletes the entry before it reports it). The record is
+ * tested for NULL once: the 6.1 verifier does not know that a ring buffer record found
+ * non-NULL stays so, and refuses a second test ("Unreleased reference").
+ */
 static __always_inline void close_window(void *ctx, __u64 id, struct memreclaim_window *w,
 					 __u64 now)
 {
-	struct memreclaim_event *e = NULL;
+	struct memreclaim_event *e;
 
 	/* --cgroup, --container: the kernel knows the stalled task's cgroup is not wanted */
-	if (w->over && ht_wanted(w->ev.task.memcg_id)) {
-		e = ht_reserve(sizeof(*e));
-		if (e) {
-			__builtin_memcpy(e, &w->ev, sizeof(*e));
-			e->ts_ns = now;
-		}
-	}
-	/* the delete decides: the sweep deletes the entry before it reports it */
-	if (bpf_map_delete_elem(&reclaiming, &id)) {
-		if (e)
-			ht_discard(e);
+	if (!w->over || !ht_wanted(w->ev.task.memcg_id)) {
+		bpf_map_delete_elem(&reclaiming, &id);
 		return;
 	}
-	if (e)
+	e = ht_reserve(sizeof(*e));
+	if (!e) {
+		bpf_map_delete_elem(&reclaiming, &id);
+		return;
+	}
+	__builtin_memcpy(e, &w->ev, sizeof(*e));
+	e->ts_ns = now;
+	if (bpf_map_delete_elem(&reclaiming, &id))
+		ht_discard(e);
+	else
 		ht_submit(ctx, e, sizeof(*e));
 }
 
