@@ -96,7 +96,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 const struct argp *ht_tool_argp(const struct ht_tool *tool)
 {
 	static struct argp_option table[MAX_OPTIONS + 1];
-	static struct argp argp = { .options = table, .parser = parse_opt };
+	static struct argp argp = { .parser = parse_opt };
 	int n = 0;
 
 	g_tool = tool;
@@ -112,6 +112,8 @@ const struct argp *ht_tool_argp(const struct ht_tool *tool)
 	}
 	g_noptions = n;
 	memset(&table[n], 0, sizeof(table[n]));
+	/* glibc's argp help leaks the entries it makes of an empty table: none, then */
+	argp.options = n ? table : NULL;
 	argp.doc = tool->doc;
 	return &argp;
 }
