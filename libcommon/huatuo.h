@@ -91,45 +91,28 @@ struct ht_option {
 	const char *doc;
 };
 
-#define HT_FLAG(_name, _dest, _doc)                                                  \
-	{                                                                            \
-		.name = (_name), .kind = HT_ARG_FLAG, .dest = (_dest), .doc = (_doc) \
+/* The table's entries: HT_FLAG("no-early", &opts.no_early, "help"), ... */
+#define HT_OPTION(_kind, _name, _arg, _dest, _doc, ...)                                          \
+	{                                                                                        \
+		.name = (_name), .arg = (_arg), .kind = (_kind), .dest = (_dest), .doc = (_doc), \
+		__VA_ARGS__                                                                      \
 	}
-#define HT_DURATION(_name, _dest, _unit, _min, _max, _doc)                               \
-	{                                                                                \
-		.name = (_name), .arg = "DUR", .kind = HT_ARG_DURATION, .dest = (_dest), \
-		.min = (_min), .max = (_max), .unit = (_unit), .doc = (_doc)             \
-	}
-#define HT_UINT(_name, _arg, _dest, _min, _max, _doc)                                 \
-	{                                                                             \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_UINT, .dest = (_dest), \
-		.min = (_min), .max = (_max), .unit = sizeof(*(_dest)), .doc = (_doc) \
-	}
-#define HT_IFNAME(_name, _arg, _dest, _doc)                                             \
-	{                                                                               \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_IFNAME, .dest = (_dest), \
-		.doc = (_doc)                                                           \
-	}
-#define HT_IFNAMES(_name, _arg, _array, _count, _doc)                                     \
-	{                                                                                 \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_IFNAMES, .dest = (_array), \
-		.max = ARRAY_SIZE(_array), .count = (_count), .doc = (_doc)               \
-	}
-#define HT_NETNS(_name, _arg, _dest, _doc)                                             \
-	{                                                                              \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_NETNS, .dest = (_dest), \
-		.doc = (_doc)                                                          \
-	}
-#define HT_NETNS_PATH(_name, _arg, _dest, _doc)                                             \
-	{                                                                                   \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_NETNS_PATH, .dest = (_dest), \
-		.doc = (_doc)                                                               \
-	}
-#define HT_CALL(_name, _arg, _parse, _dest, _doc)                                       \
-	{                                                                               \
-		.name = (_name), .arg = (_arg), .kind = HT_ARG_CALL, .parse = (_parse), \
-		.dest = (_dest), .doc = (_doc)                                          \
-	}
+#define HT_FLAG(_name, _dest, _doc) HT_OPTION(HT_ARG_FLAG, _name, NULL, _dest, _doc, )
+#define HT_DURATION(_name, _dest, _unit, _lo, _hi, _doc)                                  \
+	HT_OPTION(HT_ARG_DURATION, _name, "DUR", _dest, _doc, .min = (_lo), .max = (_hi), \
+		  .unit = (_unit))
+#define HT_UINT(_name, _arg, _dest, _lo, _hi, _doc)                                  \
+	HT_OPTION(HT_ARG_UINT, _name, _arg, _dest, _doc, .min = (_lo), .max = (_hi), \
+		  .unit = sizeof(*(_dest)))
+#define HT_IFNAME(_name, _arg, _dest, _doc) HT_OPTION(HT_ARG_IFNAME, _name, _arg, _dest, _doc, )
+#define HT_IFNAMES(_name, _arg, _array, _count, _doc)                                   \
+	HT_OPTION(HT_ARG_IFNAMES, _name, _arg, _array, _doc, .max = ARRAY_SIZE(_array), \
+		  .count = (_count))
+#define HT_NETNS(_name, _arg, _dest, _doc) HT_OPTION(HT_ARG_NETNS, _name, _arg, _dest, _doc, )
+#define HT_NETNS_PATH(_name, _arg, _dest, _doc) \
+	HT_OPTION(HT_ARG_NETNS_PATH, _name, _arg, _dest, _doc, )
+#define HT_CALL(_name, _arg, _fn, _dest, _doc) \
+	HT_OPTION(HT_ARG_CALL, _name, _arg, _dest, _doc, .parse = (_fn))
 
 /* --netns NAME|PATH of the netlink tools: the value and the path it names. */
 struct ht_netns_arg {
