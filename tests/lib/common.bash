@@ -75,19 +75,20 @@ remove_cgroup() {
 	return 1
 }
 
-# start_tracer OUT ERR tool args... : run in the background, wait until attached.
-# Sets TRACER_PID. Fails if the tool exits or does not attach within 10 s.
-start_tracer() {
-	local out=$1 err=$2 i
-	shift 2
+# start_tracer_as NAME OUT ERR tool args...: run in the background, wait until attached.
+# Sets ${NAME}_PID. Fails if the tool exits or does not attach within 10 s.
+start_tracer_as() {
+	local name=$1 out=$2 err=$3 pid i
+	shift 3
 	# emptied first: until the background shell truncates it, a previous tracer's "Tracing"
 	# line would pass for this one's
 	: > "$err"
 	"$@" > "$out" 2> "$err" &
-	TRACER_PID=$!
+	pid=$!
+	printf -v "${name}_PID" '%s' "$pid"
 	for i in $(seq 1 100); do
 		grep -q '^Tracing ' "$err" 2>/dev/null && return 0
-		kill -0 "$TRACER_PID" 2>/dev/null || { cat "$err" >&2; return 1; }
+		kill -0 "$pid" 2>/dev/null || { cat "$err" >&2; return 1; }
 		sleep 0.1
 	done
 	echo "tracer did not attach within 10 s" >&2
@@ -95,13 +96,23 @@ start_tracer() {
 	return 1
 }
 
-# stop_tracer: SIGINT and wait; sets TRACER_RC
+# stop_tracer_as NAME: SIGINT and wait; sets ${NAME}_RC
+stop_tracer_as() {
+	local pid_var=${1}_PID rc=0
+	[ -n "${!pid_var:-}" ] || return 0
+	kill -INT "${!pid_var}" 2>/dev/null
+	wait "${!pid_var}" || rc=$?
+	printf -v "${1}_RC" '%s' "$rc"
+	printf -v "$pid_var" '%s' ""
+}
+
+# start_tracer OUT ERR tool args..., stop_tracer: the test's tracer (TRACER_PID, TRACER_RC)
+start_tracer() {
+	start_tracer_as TRACER "$@"
+}
+
 stop_tracer() {
-	[ -n "${TRACER_PID:-}" ] || return 0
-	kill -INT "$TRACER_PID" 2>/dev/null
-	TRACER_RC=0
-	wait "$TRACER_PID" || TRACER_RC=$?
-	TRACER_PID=
+	stop_tracer_as TRACER
 }
 
 # wait_tracer SECONDS: wait for a tracer that ends by itself (-c/-d); sets TRACER_RC

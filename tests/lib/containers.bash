@@ -116,28 +116,13 @@ one_event() {
 }
 
 # start_tracer2 OUT ERR tool args...: a second tracer next to start_tracer's, waited for the
-# same way; stop_tracer2 ends it (teardown calls it too). Sets TRACER2_PID.
+# same way; stop_tracer2 ends it (teardown calls it too). Sets TRACER2_PID, TRACER2_RC.
 start_tracer2() {
-	local out=$1 err=$2
-	shift 2
-	: > "$err" # as start_tracer: no earlier "Tracing" line
-	"$@" > "$out" 2> "$err" &
-	TRACER2_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^Tracing ' "$err" 2>/dev/null && return 0
-		kill -0 "$TRACER2_PID" 2>/dev/null || { cat "$err" >&2; return 1; }
-		sleep 0.1
-	done
-	cat "$err" >&2
-	return 1
+	start_tracer_as TRACER2 "$@"
 }
 
 stop_tracer2() {
-	[ -n "${TRACER2_PID:-}" ] || return 0
-	kill -INT "$TRACER2_PID" 2>/dev/null
-	TRACER2_RC=0
-	wait "$TRACER2_PID" || TRACER2_RC=$?
-	TRACER2_PID=
+	stop_tracer_as TRACER2
 }
 
 # verdicts PID: the tracer's kernel verdicts for --container, "KEY VALUE" lines (key: cgroup id,
