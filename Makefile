@@ -211,9 +211,9 @@ $(OUTPUT)/udpflood: bench/udpflood.c bench/bench.h
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
-$(OUTPUT)/ready-exit: bench/ready-exit.c
+$(OUTPUT)/ready-exit: bench/ready-exit.c bench/bench.h
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUTPUT)/ready-all: bench/ready-all.c bench/bench.h
 	$(call msg,BINARY,$@)

@@ -35,35 +35,10 @@ struct cmd {
 
 static int start(struct cmd *c)
 {
-	const char *slave;
-
 	if (!c->argv[0])
 		return -1;
-	c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (c->master < 0 || grantpt(c->master) || unlockpt(c->master) ||
-	    !(slave = ptsname(c->master))) {
-		perror("ready-all: pseudo-terminal");
-		return -1;
-	}
-	c->pid = fork();
-	if (c->pid < 0) {
-		perror("ready-all: fork");
-		return -1;
-	}
-	if (!c->pid) {
-		int fd;
-
-		setsid();
-		fd = open(slave, O_RDWR);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-		execvp(c->argv[0], c->argv);
-		_exit(127);
-	}
-	return 0;
+	c->pid = pty_spawn("ready-all", c->argv, &c->master, -1);
+	return c->pid < 0 ? -1 : 0;
 }
 
 /* Read what @c printed; 1 when it closed its terminal. */

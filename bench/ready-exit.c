@@ -20,47 +20,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 int main(int argc, char **argv)
 {
 	char buf[8192];
 	size_t used = 0;
 	int master, cloexec[2], status, seen = 0;
-	const char *slave;
 	pid_t pid;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: ready-exit PATTERN COMMAND [ARG...]\n");
 		return 64;
 	}
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) || unlockpt(master) || !(slave = ptsname(master))) {
-		perror("ready-exit: pseudo-terminal");
-		return 1;
-	}
 	/* cloexec pipe: EOF on it means the command has been executed */
 	if (pipe2(cloexec, O_CLOEXEC)) {
 		perror("ready-exit: pipe");
 		return 1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		perror("ready-exit: fork");
+	pid = pty_spawn("ready-exit", argv + 2, &master, cloexec[0]);
+	if (pid < 0)
 		return 1;
-	}
-	if (!pid) {
-		int fd;
-
-		setsid();
-		fd = open(slave, O_RDWR);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-		close(cloexec[0]);
-		execvp(argv[2], argv + 2);
-		_exit(127);
-	}
 	close(cloexec[1]);
 	while (read(cloexec[0], buf, 1) > 0)
 		;
