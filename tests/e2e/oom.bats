@@ -167,13 +167,7 @@ kib_to_table() {
 
 @test "SIGTERM, SIGINT, SIGHUP, -d and a closed pipe exit 0 and leave no BPF program" {
 	for sig in TERM INT HUP; do
-		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j
-		ids=$(bpf_ids_of_pid "$TRACER_PID")
-		kill -"$sig" "$TRACER_PID"
-		wait "$TRACER_PID"
-		assert_equal "$?" 0
-		TRACER_PID=
-		assert_bpf_released "$ids"
+		assert_signal_exit "$sig" "$HT_BUILD/huatuo-oom" -j
 	done
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -d 1
 	ids=$(bpf_ids_of_pid "$TRACER_PID")

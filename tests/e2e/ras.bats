@@ -22,16 +22,6 @@ has_tp() {
 	[ -d "/sys/kernel/tracing/events/$1" ] || [ -d "/sys/kernel/debug/tracing/events/$1" ]
 }
 
-# Wait until the tracer has written N lines (up to 5 s).
-wait_lines() {
-	local i
-	for i in $(seq 50); do
-		[ "$(wc -l < "$OUT")" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "expected $1 lines, got: $(cat "$OUT" "$ERR")"
-}
-
 # Three kernel string addresses (tracepoint_string constants) for pointer arguments.
 kernel_strings() {
 	sed -n 's/^\(0x[0-9a-f]*\) : "\([A-Za-z_ -]*\)"$/\1 \2/p' \
@@ -240,13 +230,7 @@ kernel_strings() {
 	assert_equal "$(wc -l < "$OUT")" 2
 	assert_bpf_released "$ids"
 	for sig in TERM INT; do
-		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-ras" -j
-		ids=$(bpf_ids_of_pid "$TRACER_PID")
-		kill -"$sig" "$TRACER_PID"
-		wait "$TRACER_PID"
-		assert_equal "$?" 0
-		TRACER_PID=
-		assert_bpf_released "$ids"
+		assert_signal_exit "$sig" "$HT_BUILD/huatuo-ras" -j
 	done
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-ras" -d 1
 	ids=$(bpf_ids_of_pid "$TRACER_PID")

@@ -19,15 +19,6 @@ teardown() {
 	stop_tracer
 }
 
-wait_lines() {
-	local i
-	for i in $(seq 50); do
-		[ "$(wc -l < "$OUT")" -ge "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "expected $1 lines, got: $(cat "$OUT" "$ERR")"
-}
-
 # A fake struct net_device * whose name field is a kernel string constant (printk_formats):
 # prints "POINTER STRING". Other fields read whatever memory follows, safely.
 fake_dev() {

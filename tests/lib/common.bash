@@ -162,6 +162,30 @@ assert_bpf_released() {
 	fail "BPF objects left behind:$left"
 }
 
+# assert_signal_exit SIG tool args...: the tracer, once attached, exits 0 on SIG and leaves
+# none of its BPF programs and links behind
+assert_signal_exit() {
+	local sig=$1 ids rc=0
+	shift
+	start_tracer "$OUT" "$ERR" "$@"
+	ids=$(bpf_ids_of_pid "$TRACER_PID")
+	kill -"$sig" "$TRACER_PID"
+	wait "$TRACER_PID" || rc=$?
+	TRACER_PID=
+	assert_equal "$rc" 0
+	assert_bpf_released "$ids"
+}
+
+# wait_lines N: until $OUT has N lines (up to 5 s)
+wait_lines() {
+	local i
+	for i in $(seq 50); do
+		[ "$(wc -l < "$OUT")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "expected $1 lines, got: $(cat "$OUT" "$ERR")"
+}
+
 # Programs whose name contains $1 (racy when other test runs share the kernel: prefer
 # bpf_ids_of_pid + assert_bpf_released).
 bpf_prog_count() {
