@@ -39,6 +39,22 @@ char LICENSE[] SEC("license") = "GPL";
 	}
 /* clang-format on */
 
+/*
+ * The address @p holds, as a number the program may hash or combine. In a tp_btf program an
+ * argument is a trusted BTF pointer, and the verifier refuses arithmetic on it ("math
+ * between trusted_ptr_ pointer ... is not allowed"); negating a pointer leaves an unknown
+ * scalar (check_alu_op(), BPF_NEG, allowed with CAP_PERFMON, as storing a pointer in a map
+ * is), so two negations give the address back as a scalar. Two ALU instructions, also where
+ * @p is a scalar already (raw_tp).
+ */
+static __always_inline __u64 ht_addr(const void *p)
+{
+	__u64 v = (__u64)p;
+
+	asm volatile("%0 = -%0; %0 = -%0" : "+r"(v));
+	return v;
+}
+
 /* Largest record any tool submits; the perf-buffer fallback copies through this. */
 #define HT_MAX_RECORD 8192
 

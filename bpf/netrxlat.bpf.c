@@ -502,30 +502,40 @@ static __always_inline int on_netif_rx(struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * The skb the stages hash, compare and store: a tp_btf argument is a trusted pointer, on
+ * which the verifier allows no arithmetic, so the stages get its address as a scalar (read
+ * through BPF_CORE_READ, as in the raw_tp flavor).
+ */
+static __always_inline struct sk_buff *skb_addr(struct sk_buff *skb)
+{
+	return (struct sk_buff *)ht_addr(skb);
+}
+
 HT_TP_BTF_RAW("netif_rx", netrxlat_netif_rx_btf, netrxlat_netif_rx_raw, struct sk_buff *skb)
 {
-	return on_netif_rx(skb);
+	return on_netif_rx(skb_addr(skb));
 }
 
 HT_TP_BTF_RAW("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
 	      struct sk_buff *skb)
 {
-	return on_netif_receive(ctx, skb);
+	return on_netif_receive(ctx, skb_addr(skb));
 }
 
 HT_TP_BTF_RAW("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, struct sock *sk,
 	      struct sk_buff *skb)
 {
-	return on_tcp_probe(ctx, sk, skb);
+	return on_tcp_probe(ctx, sk, skb_addr(skb));
 }
 
 HT_TP_BTF_RAW("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, struct sk_buff *skb,
 	      int len)
 {
-	return on_copy(ctx, skb);
+	return on_copy(ctx, skb_addr(skb));
 }
 
 HT_TP_BTF_RAW("kfree_skb", netrxlat_kfree_skb_btf, netrxlat_kfree_skb_raw, struct sk_buff *skb)
 {
-	return on_drop(skb);
+	return on_drop(skb_addr(skb));
 }
