@@ -582,6 +582,58 @@ static const char *kconfig_fallback(const struct ht_env *env)
 	return kconfig;
 }
 
+/* 1 << kind of each program @hook names in @obj */
+static unsigned int hook_kinds(struct bpf_object *obj, const struct ht_hook *hook)
+{
+	unsigned int kinds = 0;
+	const char *target;
+
+	for (int c = 0; c < 6 && hook->progs[c]; c++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(obj, hook->progs[c]);
+
+		if (p)
+			kinds |= 1u << section_kind(bpf_program__section_name(p), &target);
+	}
+	return kinds;
+}
+
+void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
+			const struct ht_hook *hooks, int nhooks)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	const char *lacking = NULL;
+	char kinds[64] = "";
+	unsigned int have = 0;
+	size_t used = 0;
+	void *skel;
+
+	if (env->probe == HT_PROBE_AUTO)
+		return;
+	print_env = env;
+	libbpf_set_print(libbpf_print);
+	skel = ops->open(&opts); /* the ELF only: no privilege, no kernel BTF */
+	if (!skel)
+		return; /* the open that loads says why */
+	for (int h = 0; h < nhooks; h++) {
+		unsigned int k = hook_kinds(ops->object(skel), &hooks[h]);
+
+		have |= k;
+		if (!lacking && !hooks[h].optional && !(k & (1u << env->probe)))
+			lacking = hooks[h].name;
+	}
+	ops->destroy(skel);
+	if (!lacking)
+		return;
+	for (int k = HT_PROBE_TP_BTF; k <= HT_PROBE_KPROBE; k++)
+		if ((have & (1u << k)) && used < sizeof(kinds))
+			used += (size_t)snprintf(kinds + used, sizeof(kinds) - used, "%s%s",
+						 used ? ", " : "", ht_probe_kind_name(k));
+	fprintf(stderr, "%s: invalid %s '%s': hook %s has no %s program (this tool's kinds: %s)\n",
+		env->tool, env->probe_from_env ? "HUATUO_PROBE" : "--probe",
+		ht_probe_kind_name(env->probe), lacking, ht_probe_kind_name(env->probe), kinds);
+	exit(HT_EX_USAGE);
+}
+
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			    const struct ht_hook *hooks, int nhooks,
 			    void (*configure)(void *skel, struct ht_env *env))

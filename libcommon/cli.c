@@ -364,6 +364,7 @@ static error_t common_parser(int key, char *arg, struct argp_state *state)
 		env->check = true;
 		break;
 	case OPT_PROBE:
+		env->probe_from_env = false;
 		if (parse_probe(arg, &env->probe))
 			ht_usage_error(state,
 				       "invalid --probe '%s': expected auto, tp_btf, raw_tp, "
@@ -456,6 +457,7 @@ void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, cha
 			env->tool, probe_env);
 		exit(HT_EX_USAGE);
 	}
+	env->probe_from_env = env->probe != HT_PROBE_AUTO;
 
 	if (getenv("HUATUO_HOSTNAME") && *getenv("HUATUO_HOSTNAME")) {
 		if (!ht_name_valid(getenv("HUATUO_HOSTNAME"))) {

@@ -172,6 +172,7 @@ struct ht_env {
 	unsigned int output_keep;
 	const char *region;
 	enum ht_probe_kind probe;
+	bool probe_from_env;   /* the kind came from $HUATUO_PROBE, not --probe */
 	uint64_t buffer_bytes; /* 256K unless --buffer-size (buffer_set) or the tool sizes it */
 	bool buffer_set;
 	const char *btf_path;

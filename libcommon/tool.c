@@ -42,6 +42,8 @@ int ht_main(const struct ht_tool *tool, int argc, char **argv)
 	if (tool->skel)
 		env->opt_flags |= HT_OPT_BPF;
 	ht_parse_args(env, tool, argc, argv);
+	if (tool->skel)
+		ht_bpf_check_probe(env, tool->skel, tool->hooks, tool->nhooks);
 	ht_signals_init();
 	if (ht_metrics_setup(env, tool) || (tool->prepare && tool->prepare(env)) ||
 	    (tool->skel && ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->nhooks,

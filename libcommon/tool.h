@@ -15,6 +15,12 @@
  * one loads. Remembers the skeleton and @ops in env->skel/skel_ops. Returns 0, or 1 with the
  * message printed.
  */
+/*
+ * A forced hook kind (--probe, $HUATUO_PROBE) that one of the tool's required @hooks has no
+ * program of can work on no kernel: bad usage, one line naming the option, exit 64.
+ */
+void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
+			const struct ht_hook *hooks, int nhooks);
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			    const struct ht_hook *hooks, int nhooks,
 			    void (*configure)(void *skel, struct ht_env *env));

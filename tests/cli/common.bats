@@ -244,6 +244,22 @@ long_options() {
 	assert_equal "${#stderr_lines[@]}" 1
 }
 
+@test "forcing a hook kind the tool has no program of is bad usage: exit 64 naming it" {
+	# memreclaim has no classic tracepoint programs: no kernel can give it one
+	run --separate-stderr "$HT_BUILD/huatuo-memreclaim" --check --probe tracepoint
+	assert_equal "$status" 64
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"invalid --probe 'tracepoint'"*"direct_reclaim_begin"* ]] || fail "$stderr"
+	[ -z "$output" ] || fail "bad usage wrote to stdout"
+	HUATUO_PROBE=tracepoint run --separate-stderr "$HT_BUILD/huatuo-netrxlat" -d 1
+	assert_equal "$status" 64
+	[[ "$stderr" == *"invalid HUATUO_PROBE 'tracepoint'"* ]] || fail "$stderr"
+	# --probe names the kind rather than $HUATUO_PROBE
+	HUATUO_PROBE=raw_tp run --separate-stderr "$HT_BUILD/huatuo-memreclaim" --probe tracepoint
+	assert_equal "$status" 64
+	[[ "$stderr" == *"invalid --probe 'tracepoint'"* ]] || fail "$stderr"
+}
+
 @test "without privilege: one line naming it, exit 1" {
 	require_root
 	id nobody >/dev/null 2>&1 || skip "no user nobody"

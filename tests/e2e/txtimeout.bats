@@ -46,11 +46,12 @@ fake_dev() {
 	done
 }
 
-@test "no kprobe/fentry flavour: one clear line, exit 1" {
+@test "no kprobe/fentry flavour: --probe kprobe is bad usage, one line naming it, exit 64" {
 	run --separate-stderr "$HT_BUILD/huatuo-txtimeout" --check --probe kprobe
-	assert_equal "$status" 1
+	assert_equal "$status" 64
 	assert_equal "${#stderr_lines[@]}" 1
-	[[ "$stderr" == "huatuo-txtimeout: cannot hook net_dev_xmit_timeout"* ]] || fail "$stderr"
+	[[ "$stderr" == "huatuo-txtimeout: invalid --probe 'kprobe': hook net_dev_xmit_timeout"* ]] ||
+		fail "$stderr"
 }
 
 @test "bogus device pointers: queue_index reported, empty ifname and driver, no crash" {
