@@ -66,6 +66,47 @@ bytes_read() {
 	[ "$compared" -ge 9 ] || fail "only $compared tool/probe pairs compared"
 }
 
+# the hook kinds of a tool's BPF object (its programs' sections), but the optional
+# cgroup_mkdir hook every container-aware object has
+object_kinds() {
+	readelf -SW "$HT_BUILD/obj/$1.bpf.o" |
+		sed -nE 's#.* (tp_btf|raw_tp|tracepoint)/([^ ]+) .*#\1 \2#p' |
+		awk '$2 != "cgroup_mkdir" { print $1 }' | sort -u
+}
+
+@test "every tp_btf, raw_tp and tracepoint flavour a tool has loads; one it lacks exits 64" {
+	local t p kinds full n=0
+	require_cmd readelf
+	for t in $(bpf_tools); do
+		kinds=$(object_kinds "$t")
+		[ -n "$kinds" ] || fail "huatuo-$t: no hook kinds in $HT_BUILD/obj/$t.bpf.o"
+		for p in tp_btf raw_tp tracepoint; do
+			# the subset (raw_tp first, tp_btf when forced) and all of kernel BTF (CI's
+			# sanitizer pass, hosts where tp_btf is preferred)
+			for full in "" 1; do
+				HUATUO_BTF_FULL=$full run --separate-stderr \
+					"$HT_BUILD/huatuo-$t" --check --probe "$p" -j
+				if grep -qx "$p" <<< "$kinds"; then
+					[ "$status" -eq 0 ] ||
+						fail "huatuo-$t --probe $p (HUATUO_BTF_FULL=$full): exit $status: $stderr"
+					# (perf events, iterators and the cgroup_mkdir hook are no flavour)
+					jq -e --arg p "$p" '[.hooks[] | select(.hook != "cgroup_mkdir") |
+						.kind | select(IN("tp_btf", "raw_tp", "tracepoint",
+						"fentry", "kprobe"))] | length > 0 and all(. == $p)' \
+						<<< "$output" >/dev/null ||
+						fail "huatuo-$t --probe $p: hooks $output"
+					n=$((n + 1))
+				else
+					[ "$status" -eq 64 ] ||
+						fail "huatuo-$t has no $p program; --probe $p exit $status, want 64"
+					[[ "$stderr" == *"--probe"* ]] || fail "huatuo-$t: $stderr"
+				fi
+			done
+		done
+	done
+	[ "$n" -ge 30 ] || fail "only $n tool/kind/BTF runs loaded"
+}
+
 @test "the subset of kernel BTF mapped, of a copy read through the window, of an ELF: same bytes" {
 	local t file=$BATS_TEST_TMPDIR/vmlinux.btf elf=$BATS_TEST_TMPDIR/vmlinux.elf n=0
 	require_cmd objcopy
