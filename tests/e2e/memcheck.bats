@@ -6,8 +6,7 @@ load ../lib/common
 setup() {
 	require_bpf
 	require_cmd valgrind
-	! ldd "$HT_BUILD/huatuo-oom" 2>/dev/null | grep -q libasan ||
-		skip "ASan build: valgrind cannot run sanitized binaries"
+	! sanitized_build || skip "ASan build: valgrind cannot run sanitized binaries"
 }
 
 @test "memcheck: every BPF tool, a short run, 0 errors and 0 definite leaks" {

@@ -270,8 +270,7 @@ kernel_strings() {
 @test "memcheck: reporting errors with kernel strings and --metrics, 0 errors, 0 definite leaks" {
 	has_tp ras/mc_event || skip "no ras/mc_event"
 	require_cmd valgrind
-	! ldd "$HT_BUILD/huatuo-ras" 2>/dev/null | grep -q libasan ||
-		skip "ASan build: valgrind cannot run sanitized binaries"
+	! sanitized_build || skip "ASan build: valgrind cannot run sanitized binaries"
 	mapfile -t strs < <(kernel_strings)
 	[ "${#strs[@]}" -eq 3 ] || skip "no kernel string addresses in printk_formats"
 	start_tracer "$OUT" "$ERR" valgrind --error-exitcode=3 --leak-check=full \

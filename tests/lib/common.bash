@@ -29,6 +29,12 @@ default_kind() {
 	if [ -n "${HUATUO_BTF_FULL:-}" ]; then echo tp_btf; else echo raw_tp; fi
 }
 
+# True for a sanitizer build (make SANITIZE=1, CI's first pass): valgrind cannot run it, and
+# its RSS is mostly the sanitizer's shadow memory.
+sanitized_build() {
+	ldd "$HT_BUILD/huatuo-oom" 2>/dev/null | grep -q libasan
+}
+
 require_cmd() {
 	local c
 	for c in "$@"; do
