@@ -143,8 +143,10 @@ kib_to_table() {
 		and .memcg_usage_bytes <= .memcg_limit_bytes
 		and .memcg_usage_bytes >= .memcg_limit_bytes - 2097152' "$BATS_TEST_TMPDIR/store/oom" ||
 		fail "dmesg: $kill_line; JSON: $(cat "$BATS_TEST_TMPDIR/store/oom")"
+	# USAGE: the memcg's charge when the kernel gave up, up to 2 MB under LIMIT (above)
+	usage=$(jq '.tracer_data.memcg_usage_bytes / 1024 | floor' "$BATS_TEST_TMPDIR/store/oom")
 	run cat "$OUT"
-	assert_line --index 1 --regexp "^[0-9:]{8} +- +$hog +python3 +$hog +python3 +$(kib_to_table "$anon") +$(kib_to_table "$file") +$(kib_to_table "$shmem") +64\.0M +64\.0M /rtest_oom_$$\$"
+	assert_line --index 1 --regexp "^[0-9:]{8} +- +$hog +python3 +$hog +python3 +$(kib_to_table "$anon") +$(kib_to_table "$file") +$(kib_to_table "$shmem") +$(kib_to_table "$usage") +64\.0M /rtest_oom_$$\$"
 }
 
 @test "-o DIR keeps the same JSON lines in DIR/oom" {
