@@ -281,8 +281,7 @@ static bool prototype_here(const struct ht_env *env, const struct ht_hook *hook,
 }
 
 /* Pick one candidate per hook (autoload), size the ring buffer, fall back to perf buffer. */
-static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks,
-		   int nhooks)
+static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_hook *hooks)
 {
 	char reasons[1024] = "", buf[128];
 	int order[6], err;
@@ -293,7 +292,7 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 		return 1;
 	}
 	/* nothing loads unless a hook picks it */
-	for (int h = 0; h < nhooks; h++)
+	for (int h = 0; hooks[h].name; h++)
 		for (int c = 0; c < 6 && hooks[h].progs[c]; c++) {
 			struct bpf_program *p =
 				bpf_object__find_program_by_name(obj, hooks[h].progs[c]);
@@ -302,7 +301,7 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				bpf_program__set_autoload(p, false);
 		}
 
-	for (int h = 0; h < nhooks; h++) {
+	for (int h = 0; hooks[h].name; h++) {
 		const struct ht_hook *hook = &hooks[h];
 		const char *last_why = "";
 		bool chosen = false;
@@ -598,7 +597,7 @@ static unsigned int hook_kinds(struct bpf_object *obj, const struct ht_hook *hoo
 }
 
 void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
-			const struct ht_hook *hooks, int nhooks)
+			const struct ht_hook *hooks)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	const char *lacking = NULL;
@@ -614,7 +613,7 @@ void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
 	skel = ops->open(&opts); /* the ELF only: no privilege, no kernel BTF */
 	if (!skel)
 		return; /* the open that loads says why */
-	for (int h = 0; h < nhooks; h++) {
+	for (int h = 0; hooks[h].name; h++) {
 		unsigned int k = hook_kinds(ops->object(skel), &hooks[h]);
 
 		have |= k;
@@ -635,7 +634,7 @@ void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
 }
 
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
-			    const struct ht_hook *hooks, int nhooks,
+			    const struct ht_hook *hooks,
 			    void (*configure)(void *skel, struct ht_env *env))
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -665,7 +664,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			configure(skel, env);
 		env->nattached = 0;
 		env->nmissing = 0;
-		if (prepare(env, ops->object(skel), hooks, nhooks))
+		if (prepare(env, ops->object(skel), hooks))
 			goto fail;
 		err = ops->load(skel);
 		if (!err)

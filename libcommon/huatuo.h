@@ -308,10 +308,9 @@ struct ht_tool {
 	/* its own options ({ NULL } ends), and the checks once all are parsed (ARGP_KEY_END) */
 	const struct ht_option *options;
 	void (*options_done)(struct argp_state *state, struct ht_env *env);
-	/* kernel side; no @skel: a tool without BPF (netlink, procfs) */
+	/* kernel side ({ NULL } ends @hooks); no @skel: a tool without BPF (netlink, procfs) */
 	const struct ht_skel_ops *skel;
 	const struct ht_hook *hooks;
-	int nhooks;
 	void (*configure)(void *skel, struct ht_env *env); /* rodata, between open and load */
 	const char *const *btf_keep; /* kernel types it reads from BTF itself (enum names) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */

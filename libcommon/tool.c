@@ -43,11 +43,11 @@ int ht_main(const struct ht_tool *tool, int argc, char **argv)
 		env->opt_flags |= HT_OPT_BPF;
 	ht_parse_args(env, tool, argc, argv);
 	if (tool->skel)
-		ht_bpf_check_probe(env, tool->skel, tool->hooks, tool->nhooks);
+		ht_bpf_check_probe(env, tool->skel, tool->hooks);
 	ht_signals_init();
 	if (ht_metrics_setup(env, tool) || (tool->prepare && tool->prepare(env)) ||
-	    (tool->skel && ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->nhooks,
-						   tool->configure))) {
+	    (tool->skel &&
+	     ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->configure))) {
 		if (tool->cleanup)
 			tool->cleanup(env, NULL);
 		ht_metrics_close(env);

@@ -20,9 +20,9 @@
  * program of can work on no kernel: bad usage, one line naming the option, exit 64.
  */
 void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
-			const struct ht_hook *hooks, int nhooks);
+			const struct ht_hook *hooks);
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
-			    const struct ht_hook *hooks, int nhooks,
+			    const struct ht_hook *hooks,
 			    void (*configure)(void *skel, struct ht_env *env));
 /* Detach everything attached and destroy the skeleton, if any. */
 void ht_bpf_close(struct ht_env *env);

@@ -151,6 +151,7 @@ static const struct ht_hook hooks[] = {
 	  /* the 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+) */
 	  .tracepoint = "skb/kfree_skb",
 	  .needs_field = { "rx_sk", "reason", "rx_sk", "reason" } },
+	{ 0 },
 };
 
 /*
@@ -864,7 +865,6 @@ static struct ht_tool tool = {
 	.options_done = options_done,
 	.skel = &dropwatch_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.btf_keep = (const char *const[]){ "skb_drop_reason", "skb_drop_reason_subsys", NULL },
 	.prepare = prepare,

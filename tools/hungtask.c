@@ -59,6 +59,7 @@ static const struct ht_option options[] = {
 static const struct ht_hook hooks[] = {
 	{ .name = "sched_process_hang",
 	  .progs = { "hungtask_hang_btf", "hungtask_hang_raw", "hungtask_hang_tp" } },
+	{ 0 },
 };
 
 struct dtask {
@@ -582,7 +583,6 @@ static const struct ht_tool tool = {
 	.options = options,
 	.skel = &hungtask_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.prepare = prepare,
 	.setup = setup,

@@ -37,6 +37,7 @@ static const struct ht_hook hooks[] = {
 	{ .name = "memcg_reclaim_end",
 	  .progs = { "memcg_end_btf", "memcg_end_raw" },
 	  .optional = true },
+	{ 0 },
 };
 
 static const char *kinds_name(uint32_t kinds)
@@ -164,7 +165,6 @@ static const struct ht_tool tool = {
 	.threshold_ns = 900 * NSEC_PER_MSEC,
 	.skel = &memreclaim_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.header = { "%-7s %-7s %-16s %9s %9s %6s %-12s %s",
 		    { "PID", "TID", "COMM", "STALL", "MAX", "CALLS", "TYPE", "MEMCG" } },

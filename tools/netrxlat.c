@@ -94,6 +94,7 @@ static const struct ht_hook hooks[] = {
 	{ .name = "kfree_skb",
 	  .progs = { "netrxlat_kfree_skb_btf", "netrxlat_kfree_skb_raw" },
 	  .optional = true },
+	{ 0 },
 };
 
 static const char *tcp_state_name(unsigned int state)
@@ -193,7 +194,6 @@ static const struct ht_tool tool = {
 	.options_done = options_done,
 	.skel = &netrxlat_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.prepare = prepare,
 	.header = { "%-12s %-7s %-16s %9s %-12s %s",

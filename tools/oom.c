@@ -32,6 +32,7 @@ static const struct ht_hook hooks[] = {
 	  /* since 6.9 mark_victim(struct task_struct *, uid_t), with the total_vm field */
 	  .tracepoint = "oom/mark_victim",
 	  .needs_field = { "total_vm", "total_vm" } },
+	{ 0 },
 };
 
 struct side {
@@ -195,7 +196,6 @@ static const struct ht_tool tool = {
 	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP | HT_OPT_CONTAINER,
 	.skel = &oom_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.header = { "%-7s %-16s %-7s %-16s %7s %7s %7s %8s %8s %s",
 		    { "TPID", "TRIGGER", "VPID", "VICTIM", "ANON", "FILE", "SHMEM", "USAGE",

@@ -54,6 +54,7 @@ static const struct ht_hook hooks[] = {
 	RAS_HOOK("irq_vectors", "threshold_apic_entry", "thr", NULL),
 	RAS_HOOK("ras", "extlog_mem_event", "extlog", NULL),
 	RAS_HOOK("ras", "memory_failure_event", "mf", NULL),
+	{ 0 },
 };
 
 static bool any_tracepoint(char *list, size_t len)
@@ -62,7 +63,7 @@ static bool any_tracepoint(char *list, size_t len)
 
 	if (!ht_tracefs())
 		return true; /* cannot tell: let the BTF-based checks decide */
-	for (size_t i = 0; i < ARRAY_SIZE(hooks); i++) {
+	for (size_t i = 0; hooks[i].name; i++) {
 		const char *tp = hooks[i].tracepoint, *slash = strchr(tp, '/');
 		char cat[32];
 
@@ -109,7 +110,6 @@ static const struct ht_tool tool = {
 	.options = options,
 	.skel = &ras_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.prepare = prepare,
 	.header = { "%-20s %-14s %-11s %s", { "DEV", "EVENT", "TYPE", "INFO" } },
 	.on_event = ras_report,

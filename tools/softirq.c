@@ -55,6 +55,7 @@ static const struct ht_hook hooks[] = {
 	{ .name = "tick",
 	  .progs = { "softirq_tick_btf", "softirq_tick_raw", "softirq_tick_tp",
 		     "softirq_tick_kprobe" } },
+	{ 0 },
 };
 
 /*
@@ -261,7 +262,6 @@ static const struct ht_tool tool = {
 	.options = options,
 	.skel = &softirq_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.kconfig_hz = true, /* extern CONFIG_HZ __kconfig: the tick period */
 	.prepare = prepare,

@@ -52,12 +52,13 @@ static const struct ht_option options[] = {
 	{ 0 },
 };
 
-static const struct ht_hook hooks[] = {
+static struct ht_hook hooks[] = {
 	{ .name = "kernel_report",
 	  .progs = { "softlockup_console_btf", "softlockup_console_raw",
 		     "softlockup_console_tp" } },
 	{ .name = "context_switch",
 	  .progs = { "softlockup_switch_btf", "softlockup_switch_raw", "softlockup_switch_tp" } },
+	{ 0 },
 };
 
 struct state {
@@ -434,7 +435,6 @@ static void configure(void *skel, struct ht_env *env)
 }
 
 static struct state st;
-static struct ht_tool tool; /* below; prepare() drops the early detector's hook */
 
 static int prepare(struct ht_env *env)
 {
@@ -455,7 +455,7 @@ static int prepare(struct ht_env *env)
 	if (st.period_ns > MAX_PERIOD_NS)
 		st.period_ns = MAX_PERIOD_NS;
 	if (opts.no_early)
-		tool.nhooks = 1; /* the kernel's reports only */
+		hooks[1] = (struct ht_hook){ 0 }; /* the kernel's reports only */
 	if (!env->check)
 		kmsg_open(env); /* before the console hook attaches */
 	return 0;
@@ -495,7 +495,7 @@ static void cleanup(struct ht_env *env, void *skel)
 		close(kmsg.fd);
 }
 
-static struct ht_tool tool = {
+static const struct ht_tool tool = {
 	.name = "huatuo-softlockup",
 	.tracer_name = "softlockup",
 	.what = "soft lockups",
@@ -505,7 +505,6 @@ static struct ht_tool tool = {
 	.options = options,
 	.skel = &softlockup_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.prepare = prepare,
 	.setup = setup,

@@ -33,6 +33,7 @@ static const struct ht_option options[] = {
 static const struct ht_hook hooks[] = {
 	{ .name = "net_dev_xmit_timeout",
 	  .progs = { "txtimeout_btf", "txtimeout_raw", "txtimeout_tp" } },
+	{ 0 },
 };
 
 /* include/linux/netdevice.h: enum netdev_queue_state_t */
@@ -129,7 +130,6 @@ static const struct ht_tool tool = {
 	.options = options,
 	.skel = &txtimeout_skel_ops,
 	.hooks = hooks,
-	.nhooks = ARRAY_SIZE(hooks),
 	.configure = configure,
 	.kconfig_hz = true, /* extern CONFIG_HZ __kconfig */
 	.start = start,
