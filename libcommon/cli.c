@@ -415,8 +415,9 @@ void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, cha
 	const char *probe_env = getenv("HUATUO_PROBE");
 	size_t n = 0;
 
-	env->tool = tool->name;
-	env->tracer_name = tool->tracer_name;
+	if (tool->name)
+		env->tool = tool->name;
+	env->tracer_name = tool->tracer_name ? tool->tracer_name : env->tool + strlen("huatuo-");
 	env->what = tool->what;
 	env->opt_flags |= tool->opt_flags;
 	env->threshold_ns = tool->threshold_ns;

@@ -206,7 +206,8 @@ struct ht_env {
 };
 
 /*
- * Take @tool's name, tracer_name, what and defaults into @env, and parse argv: @tool's own
+ * Take @tool's name (else env->tool's), tracer_name, what and defaults into @env, and parse
+ * argv: @tool's own
  * options (opts.c) plus the shared ones. Bad usage exits 64 through argp.
  */
 void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, char **argv);
@@ -297,8 +298,8 @@ struct ht_metrics;
  * that return int return 0, or 1 with their one-line message printed.
  */
 struct ht_tool {
-	const char *name;	 /* "huatuo-oom" */
-	const char *tracer_name; /* "oom", the envelope's */
+	const char *name;	 /* "huatuo-oom"; NULL: huatuo-<tool> (ht_main) */
+	const char *tracer_name; /* "oom", the envelope's; NULL: the name without huatuo- */
 	const char *what;	 /* "OOM kills", for the banner */
 	const char *doc;	 /* --help: what it reports, then "\v" and Examples */
 	/* the shared options it takes (enum ht_opt_flags), and the help some of them get here */
@@ -356,7 +357,9 @@ struct ht_tool {
  * either print the hooks (--check) or start (-o store, banner, header) and run until the
  * end, and always detach, destroy, clean up and say how it ended. Returns the exit status.
  */
-int ht_main(const struct ht_tool *tool, int argc, char **argv);
+int ht_tool_main(const char *src, const struct ht_tool *tool, int argc, char **argv);
+/* Named as the Makefile names the binary: tools/oom.c is huatuo-oom. */
+#define ht_main(tool, argc, argv) ht_tool_main(__FILE__, (tool), (argc), (argv))
 
 /* Root or CAP_BPF+CAP_PERFMON? 0, or 1 with the message printed. */
 int ht_check_privilege(const struct ht_env *env);

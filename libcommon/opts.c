@@ -102,8 +102,8 @@ const struct argp *ht_tool_argp(const struct ht_tool *tool)
 	g_tool = tool;
 	for (const struct ht_option *o = tool->options; o && o->name; o++, n++) {
 		if (n == MAX_OPTIONS) {
-			fprintf(stderr, "%s: internal error: more than %d options\n", tool->name,
-				MAX_OPTIONS);
+			fprintf(stderr, "%s: internal error: more than %d options\n",
+				program_invocation_short_name, MAX_OPTIONS);
 			exit(1);
 		}
 		table[n] = (struct argp_option){

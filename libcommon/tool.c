@@ -4,6 +4,7 @@
  * huatuo-* main() is its options and ht_main().
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "huatuo.h"
 #include "tool.h"
@@ -33,12 +34,16 @@ static int run(struct ht_env *env, const struct ht_tool *tool)
 		      tool->tick_ns);
 }
 
-int ht_main(const struct ht_tool *tool, int argc, char **argv)
+int ht_tool_main(const char *src, const struct ht_tool *tool, int argc, char **argv)
 {
 	static struct ht_env the_env;
+	static char name[64];
 	struct ht_env *env = &the_env;
+	const char *file = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	int err = 0;
 
+	snprintf(name, sizeof(name), "huatuo-%.*s", (int)strcspn(file, "."), file);
+	env->tool = name;
 	if (tool->skel)
 		env->opt_flags |= HT_OPT_BPF;
 	ht_parse_args(env, tool, argc, argv);

@@ -148,7 +148,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-bondlacp",
 	.tracer_name = "netdev_bonding_lacp",
 	.what = "bond LACP state changes",
 	.doc = doc,

@@ -850,8 +850,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static struct ht_tool tool = {
-	.name = "huatuo-dropwatch",
-	.tracer_name = "dropwatch",
 	.what = "packet drops",
 	.doc = doc,
 	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_OWN_INTERVAL | HT_OPT_CONTAINER,

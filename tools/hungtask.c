@@ -575,8 +575,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-hungtask",
-	.tracer_name = "hungtask",
 	.what = "hung tasks",
 	.doc = doc,
 	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER,

@@ -157,7 +157,6 @@ static void configure(void *skel, struct ht_env *env)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-memreclaim",
 	.tracer_name = "memory_reclaim_events",
 	.what = "direct reclaim stalls",
 	.doc = doc,

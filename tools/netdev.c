@@ -547,7 +547,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-netdev",
 	.tracer_name = "netdev_events",
 	.what = "network device link changes",
 	.doc = doc,

@@ -185,7 +185,6 @@ static void configure(void *skel, struct ht_env *env)
 
 /* held-back events are noted on stderr and summed at exit by the loop (ht_suppressed) */
 static const struct ht_tool tool = {
-	.name = "huatuo-netrxlat",
 	.tracer_name = "net_rx_latency",
 	.what = "slow TCP receive paths",
 	.doc = doc,

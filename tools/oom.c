@@ -189,8 +189,6 @@ static void configure(void *skel, struct ht_env *env)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-oom",
-	.tracer_name = "oom",
 	.what = "OOM kills",
 	.doc = doc,
 	.opt_flags = HT_OPT_PID | HT_OPT_COMM | HT_OPT_CGROUP | HT_OPT_CONTAINER,

@@ -311,7 +311,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-pfc",
 	.tracer_name = "netdev_dcb_pfc",
 	.what = "PFC counters",
 	.doc = doc,

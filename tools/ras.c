@@ -103,8 +103,6 @@ static int prepare(struct ht_env *env)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-ras",
-	.tracer_name = "ras",
 	.what = "hardware errors",
 	.doc = doc,
 	.options = options,

@@ -253,8 +253,6 @@ static int setup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-softirq",
-	.tracer_name = "softirq",
 	.what = "late scheduler ticks",
 	.doc = doc,
 	.opt_flags = HT_OPT_THRESHOLD | HT_OPT_CONTAINER,

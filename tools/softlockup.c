@@ -496,8 +496,6 @@ static void cleanup(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-softlockup",
-	.tracer_name = "softlockup",
 	.what = "soft lockups",
 	.doc = doc,
 	.opt_flags = HT_OPT_THRESHOLD | HT_OPT_PID | HT_OPT_COMM | HT_OPT_CONTAINER,

@@ -123,7 +123,6 @@ static int start(struct ht_env *env, void *skel)
 }
 
 static const struct ht_tool tool = {
-	.name = "huatuo-txtimeout",
 	.tracer_name = "netdev_txqueue_timeout",
 	.what = "TX queue timeouts",
 	.doc = doc,
