@@ -318,10 +318,11 @@ struct ht_tool {
 
 	/* before the BPF object is opened: derived options, checks; failure exits 1 at once */
 	int (*prepare)(struct ht_env *env);
-	/* attached (first stage without BPF), also for --check: maps, samplers, ht_add_hook() */
-	int (*setup)(struct ht_env *env, void *skel);
+	/* attached (env->skel; the first stage without BPF), also for --check: maps, samplers,
+	 * ht_add_hook() */
+	int (*setup)(struct ht_env *env);
 	/* not for --check: just before the banner */
-	int (*start)(struct ht_env *env, void *skel);
+	int (*start)(struct ht_env *env);
 	/* table header after TIME: a format of %s fields and the column names */
 	struct {
 		const char *fmt;
@@ -332,10 +333,10 @@ struct ht_tool {
 	ht_event_fn on_event;
 	ht_tick_fn tick;
 	uint64_t tick_ns;
-	void *ctx;				    /* handed to @on_event and @tick */
-	int (*run)(struct ht_env *env, void *skel); /* instead of ht_run(): the tool's own loop */
-	/* always, last: free what the stages made (@skel NULL if it was never loaded) */
-	void (*cleanup)(struct ht_env *env, void *skel);
+	void *ctx;			/* handed to @on_event and @tick */
+	int (*run)(struct ht_env *env); /* instead of ht_run(): the tool's own loop (env->skel) */
+	/* always, last: free what the stages made */
+	void (*cleanup)(void);
 	/*
 	 * --metrics (metrics.c): huatuo_bamai_<tracer_name>_events_total is labelled by the
 	 * values of these tracer_data keys (low cardinality only: never a pid, address or

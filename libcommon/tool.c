@@ -14,7 +14,7 @@ static int start(struct ht_env *env, const struct ht_tool *tool)
 {
 	const char *const *c = tool->header.cols;
 
-	if (tool->start && tool->start(env, env->skel))
+	if (tool->start && tool->start(env))
 		return 1;
 	/* a format uses the columns it names; printf ignores the ones past its end */
 	if (ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
@@ -29,7 +29,7 @@ static int start(struct ht_env *env, const struct ht_tool *tool)
 static int run(struct ht_env *env, const struct ht_tool *tool)
 {
 	if (tool->run)
-		return tool->run(env, env->skel);
+		return tool->run(env);
 	return ht_run(env, env->skel_ops->object(env->skel), tool->on_event, tool->ctx, tool->tick,
 		      tool->tick_ns);
 }
@@ -54,11 +54,11 @@ int ht_tool_main(const char *src, const struct ht_tool *tool, int argc, char **a
 	    (tool->skel &&
 	     ht_bpf_open_load_attach(env, tool->skel, tool->hooks, tool->configure))) {
 		if (tool->cleanup)
-			tool->cleanup(env, NULL);
+			tool->cleanup();
 		ht_metrics_close(env);
 		return 1;
 	}
-	if ((tool->setup && tool->setup(env, env->skel)) || (!env->check && start(env, tool)))
+	if ((tool->setup && tool->setup(env)) || (!env->check && start(env, tool)))
 		env->exit_code = 1;
 	else if (env->check)
 		ht_print_hooks(env, stdout);
@@ -69,7 +69,7 @@ int ht_tool_main(const char *src, const struct ht_tool *tool, int argc, char **a
 			env->exit_code = 1;
 	}
 	if (tool->cleanup)
-		tool->cleanup(env, env->skel);
+		tool->cleanup();
 	ht_bpf_close(env);
 	ht_metrics_close(env);
 	return ht_finish(env, err);

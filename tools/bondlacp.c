@@ -111,11 +111,10 @@ static int prepare(struct ht_env *env)
 	return 0;
 }
 
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
 	int err;
 
-	(void)skel;
 	bctx.content = malloc(BOND_CONTENT_MAX);
 	err = bctx.content ? open_rtnetlink(&bctx) : -NLE_NOMEM;
 	if (err) {
@@ -134,15 +133,13 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static int run(struct ht_env *env, void *skel)
+static int run(struct ht_env *env)
 {
-	(void)skel;
 	return ht_run_fd(env, nl_socket_get_fd(bctx.sk), on_readable, &bctx, NULL, 0);
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	nl_socket_free(bctx.sk);
 	free(bctx.content);
 }

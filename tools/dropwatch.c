@@ -821,21 +821,21 @@ static int prepare(struct ht_env *env)
 	return 0;
 }
 
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
-	return fill_reason_map(env, skel);
+	return fill_reason_map(env, env->skel);
 }
 
-static int run(struct ht_env *env, void *skel)
+static int run(struct ht_env *env)
 {
+	struct dropwatch_bpf *skel = env->skel;
 	int err;
 
 	load_reasons(env); /* after the banner, not at the first drop (all of kernel BTF: ~50 ms) */
 	if (!opts.summary)
-		return ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, NULL,
-			      0);
+		return ht_run(env, skel->obj, handle_event, NULL, NULL, 0);
 	summary.last_ns = ht_now_mono_ns();
-	err = ht_run(env, ((struct dropwatch_bpf *)skel)->obj, handle_event, NULL, summary_tick,
+	err = ht_run(env, skel->obj, handle_event, NULL, summary_tick,
 		     env->interval_set ? env->interval_ns : SUMMARY_INTERVAL_DEFAULT_NS);
 	if (!err || err == -EPIPE)
 		err = summary_tick(env, NULL) == -EPIPE ? -EPIPE : err;
@@ -843,9 +843,8 @@ static int run(struct ht_env *env, void *skel)
 	return err;
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	ht_enum_names_free(&reasons);
 }
 

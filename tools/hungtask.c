@@ -529,9 +529,9 @@ static int prepare(struct ht_env *env)
 }
 
 /* snapshot mode attaches the hang hook too, for a moment: harmless, and one code path */
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
-	st.skel = skel;
+	st.skel = env->skel;
 	if (!env->check) {
 		ht_add_hook(env, "d_state_tasks", HT_PROBE_ITER,
 			    "task (BPF task iterator, loaded at the first hang; else /proc)");
@@ -544,9 +544,8 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static int start(struct ht_env *env, void *skel)
+static int start(struct ht_env *env)
 {
-	(void)skel;
 	if (opts.snapshot)
 		return 0;
 	if (hung_task_timeout_secs() == 0)
@@ -558,17 +557,15 @@ static int start(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static int run(struct ht_env *env, void *skel)
+static int run(struct ht_env *env)
 {
-	(void)skel;
 	if (opts.snapshot)
 		return snapshot(env, &st);
 	return ht_run(env, st.skel->obj, handle_event, &st, NULL, 0);
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	pass_free(&st.pass);
 	bpf_link__destroy(st.iter);
 	hungtask_iter_bpf__destroy(st.iter_skel);

@@ -134,9 +134,9 @@ static int sweep_tick(struct ht_env *env, void *ctx)
 	return sweep(env, bpf_map__fd(skel->maps.reclaiming), false);
 }
 
-static int run(struct ht_env *env, void *s)
+static int run(struct ht_env *env)
 {
-	struct memreclaim_bpf *skel = s;
+	struct memreclaim_bpf *skel = env->skel;
 	int err;
 
 	err = ht_run(env, skel->obj, handle_event, skel, sweep_tick, SWEEP_NS);

@@ -486,11 +486,10 @@ static int prepare(struct ht_env *env)
 }
 
 /* subscribe first, then read the baseline: nothing falls in between */
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
 	int err;
 
-	(void)skel;
 	link.sk = open_socket(env, true);
 	link.dump = link.sk ? open_socket(env, false) : NULL;
 	if (!link.dump)
@@ -510,18 +509,16 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static int start(struct ht_env *env, void *skel)
+static int start(struct ht_env *env)
 {
-	(void)skel;
 	warn_missing_devs(env, link.cache);
 	return 0;
 }
 
-static int run(struct ht_env *env, void *skel)
+static int run(struct ht_env *env)
 {
 	int err;
 
-	(void)skel;
 	if (nd.snapshot && !env->json)
 		printf("%-8s " HEADER_FMT "\n", "TIME", HEADER_COLS);
 	err = baseline(env, link.cache);
@@ -537,9 +534,8 @@ static int run(struct ht_env *env, void *skel)
 	return nd.netns_gone ? 0 : err;
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	nl_cache_free(link.cache);
 	nl_socket_free(link.dump);
 	nl_socket_free(link.sk);

@@ -255,11 +255,10 @@ static int prepare(struct ht_env *env)
 	return 0;
 }
 
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
 	struct round r;
 
-	(void)skel;
 	pfc.metrics = env->metrics ?: (pfc.once = ht_metrics_for(env, "-"));
 	if (!pfc.metrics || ht_pfc_metrics_families(pfc.metrics)) {
 		ht_err(env, "out of memory for the PFC counters");
@@ -281,11 +280,10 @@ static int setup(struct ht_env *env, void *skel)
 }
 
 /* --metrics: the first round ran at start (ht_main), the next ones every --interval */
-static int run(struct ht_env *env, void *skel)
+static int run(struct ht_env *env)
 {
 	int err;
 
-	(void)skel;
 	if (!env->metrics) {
 		err = refresh(env, pfc.metrics);
 		if (err)
@@ -303,9 +301,8 @@ static int run(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	nl_socket_free(pfc.sk);
 	ht_metrics_free(pfc.once);
 }

@@ -221,9 +221,9 @@ static int prepare(struct ht_env *env)
 }
 
 /* The tick handlers' addresses: looked up by the loaded program, or handed to it. */
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
-	struct softirq_bpf *s = skel;
+	struct softirq_bpf *s = env->skel;
 
 	if (lookup_in_bpf) {
 		LIBBPF_OPTS(bpf_test_run_opts, run);

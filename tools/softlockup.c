@@ -461,11 +461,11 @@ static int prepare(struct ht_env *env)
 	return 0;
 }
 
-static int setup(struct ht_env *env, void *skel)
+static int setup(struct ht_env *env)
 {
 	static char early_target[96];
 
-	st.skel = skel;
+	st.skel = env->skel;
 	if (!opts.no_early) {
 		if (start_samplers(env, &st))
 			return 1;
@@ -477,17 +477,15 @@ static int setup(struct ht_env *env, void *skel)
 	return 0;
 }
 
-static int start(struct ht_env *env, void *skel)
+static int start(struct ht_env *env)
 {
-	(void)skel;
 	if (opts.no_early)
 		return 0;
 	return start_heartbeats(env, st.online, st.ncpus, st.period_ns) ? 1 : 0;
 }
 
-static void cleanup(struct ht_env *env, void *skel)
+static void cleanup(void)
 {
-	(void)env, (void)skel;
 	stop_samplers(&st);
 	free(st.online);
 	free(st.backoff);

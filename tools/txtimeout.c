@@ -111,9 +111,8 @@ static void configure(void *skel, struct ht_env *env)
  * --dev names a device this namespace does not have: it may be created later, or live in
  * another namespace (the name is matched in all of them). Say so once; keep watching.
  */
-static int start(struct ht_env *env, void *skel)
+static int start(struct ht_env *env)
 {
-	(void)skel;
 	if (target_dev && !if_nametoindex(target_dev))
 		ht_warn(env,
 			"--dev %s: no such device in this network namespace (yet): reporting its "
