@@ -760,6 +760,8 @@ int ht_online_cpus(bool *online, int max);
  * a short cpu-clock perf event per CPU. Text, one block per CPU, malloc'd; NULL on failure.
  */
 char *ht_cpus_stack(const struct ht_env *env, struct bpf_object *obj, uint64_t timeout_ns);
+/* Record the hook ht_cpus_stack() uses, for --check (in the tool's setup). */
+void ht_cpus_stack_hook(struct ht_env *env);
 /*
  * Exponential back-off of repeated reports (HUATUO's save back-off): the first report passes,
  * the next one @base_ns later, then 2x, 4x ... up to @max_ns; after a quiet spell longer than

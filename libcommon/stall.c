@@ -140,6 +140,11 @@ fail:
 	return NULL;
 }
 
+void ht_cpus_stack_hook(struct ht_env *env)
+{
+	ht_add_hook(env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+}
+
 char *ht_cpus_stack(const struct ht_env *env, struct bpf_object *obj, uint64_t timeout_ns)
 {
 	static uint64_t gen;

@@ -540,7 +540,7 @@ static int setup(struct ht_env *env)
 		ht_add_hook(env, "d_state_tasks", st.iter ? HT_PROBE_ITER : HT_PROBE_NONE,
 			    st.iter ? "task (BPF task iterator)" : "/proc/PID/task/TID/stack");
 	}
-	ht_add_hook(env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	ht_cpus_stack_hook(env);
 	return 0;
 }
 

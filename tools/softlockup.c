@@ -473,7 +473,7 @@ static int setup(struct ht_env *env)
 			 (unsigned long long)(st.period_ns / NSEC_PER_MSEC));
 		ht_add_hook(env, "early_detector", HT_PROBE_PERF, early_target);
 	}
-	ht_add_hook(env, "cpus_stack", HT_PROBE_PERF, "cpu-clock on each CPU, on demand");
+	ht_cpus_stack_hook(env);
 	return 0;
 }
 
