@@ -116,11 +116,38 @@ static __always_inline void *ht_reserve(__u64 size)
  * Whether to wake the reader when the unread data grows from @before to @after bytes. A
  * wakeup is an irq_work, i.e. a self-IPI: on a virtual machine a VM exit of tens of
  * microseconds inside the traced code (35 of the 40 us oom's program took per kill on our CI
- * VM). So records go in without one: the reader looks at the ring at least every 100 ms
- * anyway (libcommon/loop.c). A burst wakes it each time the unread data crosses a multiple
- * of an eighth of the ring, so a storm is read as it comes. Two CPUs committing at the same
- * moment may both miss one crossing: the next one, or the 100 ms look, catches up.
+ * VM). So records go in without one while the reader is awake: it looks at the ring every
+ * 100 ms anyway (libcommon/loop.c). A burst wakes it each time the unread data crosses a
+ * multiple of an eighth of the ring, so a storm is read as it comes. Two CPUs committing at
+ * the same moment may both miss one crossing: the next one, or the 100 ms look, catches up.
+ * After a second without records the reader dozes (looks once a second) and says so in
+ * ht_doze: the next record wakes it (ht_wake_dozing_reader).
  */
+/* Set to 1 by the reader when it dozes (libcommon/loop.c), back to 0 by whoever wakes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ht_doze SEC(".maps");
+
+/*
+ * Wake the reader if it dozes, after a record went in without a wakeup: with a record of no
+ * length, the one way to wake a ring's reader. Checked after the commit, an xchg of the
+ * record's header (kernel/bpf/ringbuf.c, bpf_ringbuf_commit), a full barrier: the reader sets
+ * ht_doze, then looks at the ring once more, so a record is either seen by that look or sees
+ * the flag.
+ */
+static __always_inline void ht_wake_dozing_reader(void)
+{
+	__u32 zero = 0, *dozing = bpf_map_lookup_elem(&ht_doze, &zero);
+
+	if (dozing && *dozing) {
+		*dozing = 0;
+		bpf_ringbuf_output(&events, &zero, 0, BPF_RB_FORCE_WAKEUP);
+	}
+}
+
 static __always_inline __u64 ht_wake_flags(__u64 before, __u64 after)
 {
 	__u64 step = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) >> 3;
@@ -134,7 +161,7 @@ static __always_inline __u64 ht_wake_flags(__u64 before, __u64 after)
 
 static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
 {
-	__u64 after, before;
+	__u64 after, before, flags;
 
 	if (ht_use_perfbuf) {
 		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, rec, size & 0x3fff))
@@ -144,7 +171,10 @@ static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
 	/* reserved, so already counted in the unread data */
 	after = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	before = after > HT_RING_BYTES(size) ? after - HT_RING_BYTES(size) : 0;
-	bpf_ringbuf_submit(rec, ht_wake_flags(before, after));
+	flags = ht_wake_flags(before, after);
+	bpf_ringbuf_submit(rec, flags);
+	if (flags == BPF_RB_NO_WAKEUP)
+		ht_wake_dozing_reader();
 }
 
 /* A record whose reader must act while what it names still exists (a dying task's /proc): wake it. */
@@ -165,7 +195,7 @@ static __always_inline void ht_discard(void *rec)
 /* Hand over a record built elsewhere (e.g. in a per-CPU scratch map); a full buffer is counted. */
 static __always_inline void ht_output(void *ctx, void *rec, __u64 size)
 {
-	__u64 before;
+	__u64 before, flags;
 	long err;
 
 	if (size > HT_MAX_RECORD)
@@ -174,8 +204,10 @@ static __always_inline void ht_output(void *ctx, void *rec, __u64 size)
 		err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, rec, size);
 	} else {
 		before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		err = bpf_ringbuf_output(&events, rec, size,
-					 ht_wake_flags(before, before + HT_RING_BYTES(size)));
+		flags = ht_wake_flags(before, before + HT_RING_BYTES(size));
+		err = bpf_ringbuf_output(&events, rec, size, flags);
+		if (!err && flags == BPF_RB_NO_WAKEUP)
+			ht_wake_dozing_reader();
 	}
 	if (err)
 		ht_count_lost();

@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h> /* MIN */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #define HT_STOP (-ECANCELED) /* handler return that ends the loop normally */
 #define POLL_MS 100
 #define LOST_CHECK_NS NSEC_PER_SEC
+#define DOZE_AFTER_NS NSEC_PER_SEC /* quiet this long: look once per LOST_CHECK_NS */
 
 static volatile sig_atomic_t exiting;
 
@@ -86,6 +89,8 @@ static int deliver(struct run_state *rs, const void *data, size_t size)
 
 static int on_ringbuf_sample(void *ctx, void *data, size_t size)
 {
+	if (!size)
+		return 0; /* ht_wake_dozing_reader()'s wakeup, no event */
 	return deliver(ctx, data, size);
 }
 
@@ -186,18 +191,24 @@ static bool reader_gone(void)
 	return is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
-static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_tick)
+/* Milliseconds from @now to the earliest of the nonzero times @due (all after @now). */
+static int ms_until(uint64_t now, const uint64_t *due, int n)
 {
-	uint64_t wait = POLL_MS * NSEC_PER_MSEC;
+	uint64_t wait = UINT64_MAX;
 
-	if (deadline && deadline - now < wait)
-		wait = deadline - now;
-	if (next_tick && next_tick - now < wait)
-		wait = next_tick - now;
+	for (int i = 0; i < n; i++) {
+		if (due[i] && due[i] <= now)
+			return 0;
+		if (due[i] && due[i] - now < wait)
+			wait = due[i] - now;
+	}
 	return (int)((wait + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 }
 
-/* Shared loop body: @wait polls for up to @timeout ms and dispatches what arrived. */
+/*
+ * Shared loop body: @wait polls and dispatches what arrived, for up to @timeout ms (the next
+ * thing the loop has to do), or less: POLL_MS while events may come in without a wakeup.
+ */
 static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *, int),
 		    void *waiter, ht_tick_fn tick, void *ctx, uint64_t tick_ns)
 {
@@ -212,11 +223,8 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 	if (env->duration_set && !env->duration_ns)
 		deadline = start; /* -d 0: attach, drain once, leave */
 	while (!exiting && !rs->done) {
-		uint64_t wake = next_tick && (!next_metrics || next_tick < next_metrics) ?
-					next_tick :
-					next_metrics;
-		int timeout = deadline && now >= deadline ? 0 :
-							    poll_timeout_ms(now, deadline, wake);
+		const uint64_t due[] = { deadline, next_tick, next_metrics, next_lost };
+		int timeout = deadline && now >= deadline ? 0 : ms_until(now, due, 4);
 
 		err = wait(waiter, timeout);
 		if (err < 0 && err != -EINTR && !rs->done) {
@@ -266,26 +274,67 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 	return rs->err;
 }
 
+struct ring_waiter {
+	struct ring_buffer *rb;
+	int doze_fd; /* "ht_doze" (bpf/common.bpf.h), -1 if none */
+	bool dozing;
+	uint64_t quiet_since; /* the last record, or the start */
+};
+
+/* Tell the BPF side whether the next record must wake us; false if it cannot be told. */
+static bool set_dozing(struct ring_waiter *rw, bool dozing)
+{
+	uint32_t zero = 0, v = dozing;
+
+	if (bpf_map_update_elem(rw->doze_fd, &zero, &v, BPF_ANY))
+		return false;
+	rw->dozing = dozing;
+	return true;
+}
+
 /*
  * The BPF side commits records without waking us unless a burst is filling the ring
  * (ht_wake_flags in bpf/common.bpf.h: a wakeup is a self-IPI in the traced code): what came
- * in quietly is read when the wait times out, at most POLL_MS later.
+ * in quietly is read when the wait times out, at most POLL_MS later. After DOZE_AFTER_NS
+ * without a record we doze: the first record wakes us (ht_wake_dozing_reader), and the loop's
+ * own work (the loss check, --duration, ticks) sets the timeout, once a second at the most. A
+ * wakeup costs a VM tens of microseconds of CPU: ten a second were most of what an idle tool
+ * cost (bench/: CPU per packet).
  */
-static int wait_ringbuf(void *rb, int timeout)
+static int wait_ringbuf(void *w, int timeout)
 {
-	int n = ring_buffer__poll(rb, timeout);
+	struct ring_waiter *rw = w;
+	uint64_t now;
+	int n;
 
+	n = ring_buffer__poll(rw->rb, rw->dozing ? timeout : MIN(timeout, POLL_MS));
 	if (n == 0)
-		n = ring_buffer__consume(rb);
-
+		n = ring_buffer__consume(rw->rb);
 	if (n == HT_STOP)
 		return 0;
-	return n < 0 ? n : 0;
+	if (n < 0)
+		return n;
+	now = ht_now_mono_ns();
+	if (n > 0) {
+		rw->quiet_since = now;
+		if (rw->dozing)
+			set_dozing(rw, false);
+	} else if (!rw->dozing && rw->doze_fd >= 0 && now - rw->quiet_since >= DOZE_AFTER_NS &&
+		   set_dozing(rw, true)) {
+		/* a record committed before the BPF side could see the flag woke no one */
+		atomic_thread_fence(memory_order_seq_cst);
+		n = ring_buffer__consume(rw->rb);
+		if (n > 0 || n == HT_STOP) {
+			rw->quiet_since = now;
+			set_dozing(rw, false);
+		}
+	}
+	return n < 0 && n != HT_STOP ? n : 0;
 }
 
 static int wait_perfbuf(void *pb, int timeout)
 {
-	int n = perf_buffer__poll(pb, timeout);
+	int n = perf_buffer__poll(pb, MIN(timeout, POLL_MS));
 
 	return n < 0 ? n : 0;
 }
@@ -300,8 +349,10 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 	struct run_state rs = {
 		.env = env, .fn = fn, .ctx = ctx, .lost_fd = -1, .suppressed_fd = -1
 	};
+	struct bpf_map *doze = bpf_object__find_map_by_name(obj, "ht_doze");
 	struct ring_buffer *rb = NULL;
 	struct perf_buffer *pb = NULL;
+	struct ring_waiter rw = { .doze_fd = doze ? bpf_map__fd(doze) : -1 };
 	int err;
 
 	if (!events) {
@@ -334,8 +385,11 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 		ht_containers_start(env);
 	if (pb)
 		err = run_loop(env, &rs, wait_perfbuf, pb, tick, ctx, tick_ns);
-	else
-		err = run_loop(env, &rs, wait_ringbuf, rb, tick, ctx, tick_ns);
+	else {
+		rw.rb = rb;
+		rw.quiet_since = ht_now_mono_ns();
+		err = run_loop(env, &rs, wait_ringbuf, &rw, tick, ctx, tick_ns);
+	}
 	/* what is already in the buffer is reported before leaving (up to --count) */
 	if (!err && !rs.done) {
 		if (rb)
@@ -361,7 +415,7 @@ static int wait_fd(void *w, int timeout)
 {
 	struct fd_waiter *fw = w;
 	struct pollfd pfd = { .fd = fw->fd, .events = POLLIN };
-	int n = poll(&pfd, 1, timeout), err;
+	int n = poll(&pfd, 1, MIN(timeout, POLL_MS)), err;
 
 	if (n < 0)
 		return -errno;
