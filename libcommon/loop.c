@@ -65,6 +65,7 @@ struct run_state {
 	int suppressed_fd;    /* "ht_suppressed": events a --rate limit held back */
 	uint64_t suppressed_warned;
 	uint64_t suppressed_warn_ns;
+	uint64_t records; /* ring-buffer records of events taken */
 };
 
 static int deliver(struct run_state *rs, const void *data, size_t size)
@@ -89,9 +90,12 @@ static int deliver(struct run_state *rs, const void *data, size_t size)
 
 static int on_ringbuf_sample(void *ctx, void *data, size_t size)
 {
+	struct run_state *rs = ctx;
+
 	if (!size)
 		return 0; /* ht_wake_dozing_reader()'s wakeup, no event */
-	return deliver(ctx, data, size);
+	rs->records++;
+	return deliver(rs, data, size);
 }
 
 /* cgroup:cgroup_mkdir, from the ht_cgroup_events ring of tools that attribute containers */
@@ -276,6 +280,8 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 
 struct ring_waiter {
 	struct ring_buffer *rb;
+	const uint64_t *records; /* run_state's: the cgroup ring's records do not count */
+	uint64_t records_seen;
 	int doze_fd; /* "ht_doze" (bpf/common.bpf.h), -1 if none */
 	bool dozing;
 	uint64_t quiet_since; /* the last record, or the start */
@@ -315,7 +321,8 @@ static int wait_ringbuf(void *w, int timeout)
 	if (n < 0)
 		return n;
 	now = ht_now_mono_ns();
-	if (n > 0) {
+	if (*rw->records != rw->records_seen) {
+		rw->records_seen = *rw->records;
 		rw->quiet_since = now;
 		if (rw->dozing)
 			set_dozing(rw, false);
@@ -324,7 +331,8 @@ static int wait_ringbuf(void *w, int timeout)
 		/* a record committed before the BPF side could see the flag woke no one */
 		atomic_thread_fence(memory_order_seq_cst);
 		n = ring_buffer__consume(rw->rb);
-		if (n > 0 || n == HT_STOP) {
+		if (*rw->records != rw->records_seen || n == HT_STOP) {
+			rw->records_seen = *rw->records;
 			rw->quiet_since = now;
 			set_dozing(rw, false);
 		}
@@ -387,6 +395,7 @@ int ht_run(struct ht_env *env, struct bpf_object *obj, ht_event_fn fn, void *ctx
 		err = run_loop(env, &rs, wait_perfbuf, pb, tick, ctx, tick_ns);
 	else {
 		rw.rb = rb;
+		rw.records = &rs.records;
 		rw.quiet_since = ht_now_mono_ns();
 		err = run_loop(env, &rs, wait_ringbuf, &rw, tick, ctx, tick_ns);
 	}

@@ -295,6 +295,50 @@ print(t)')
 	fail "first drop after$tries ns: $(cat "$ERR")"
 }
 
+# doze_flag: the tracer's ht_doze value (1: it dozes, the next record wakes it)
+doze_flag() {
+	local id
+	for id in $(awk '/^map_id:/ { print $2 }' /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null); do
+		[ "$(bpftool map show id "$id" -j | jq -r .name)" = ht_doze ] || continue
+		bpftool map lookup id "$id" key 0 0 0 0 -j |
+			jq -r '.formatted.value // (.value[0] | ltrimstr("0x") | tonumber)'
+		return
+	done
+}
+
+# voluntary_switches: how often the tracer went to sleep so far
+voluntary_switches() {
+	awk '/^voluntary_ctxt_switches:/ { print $2 }' /proc/"$TRACER_PID"/status
+}
+
+@test "an idle tool dozes (one look a second) and the next drop wakes it at once" {
+	local i n lat tries=
+	dropwatch -j
+	for i in $(seq 50); do [ "$(doze_flag)" = 1 ] && break; sleep 0.1; done
+	assert_equal "$(doze_flag)" 1
+	# awake it looks every 100 ms: 30 sleeps in 3 s; dozing, 3 (and one per bpftool/jq run
+	# above is not counted: they are other processes)
+	n=$(voluntary_switches)
+	sleep 3
+	n=$(($(voluntary_switches) - n))
+	[ "$n" -le 6 ] || fail "$n sleeps in 3 s of dozing"
+	# a drop sent 50 ms after one of its looks: printed at once when the record wakes the
+	# tool, about 950 ms later when it waits for the next look. Best of three (a busy
+	# neighbour can delay one wakeup; waiting for the look delays all three)
+	for i in 1 2 3; do
+		lat=$(in_ns "$BATS_TEST_DIRNAME/../helpers/doze-wake.py" "$TRACER_PID" "$OUT" \
+			127.0.0.1 9) || fail "doze-wake.py failed"
+		[ "$lat" -lt 400000000 ] && break
+		tries+=" $lat"
+		sleep 1.5 # dozing again
+	done
+	[ "$lat" -lt 400000000 ] || fail "drops printed after$tries ns"
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	jq -e '.tracer_data.reason == "NO_SOCKET"' "$OUT" > /dev/null
+}
+
 @test "--netns, --pid and --comm keep other drops out" {
 	dropwatch -j --comm rtest-nomatch
 	in_ns "$SEND" 127.0.0.1 9 20 > /dev/null
