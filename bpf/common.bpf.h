@@ -319,18 +319,24 @@ static __always_inline struct kernfs_node *ht_kn_parent(struct kernfs_node *kn)
 }
 
 /*
- * Record the path of @cgrp in ht_cgroup_paths unless it is there; returns its id (0 if none).
- * Costs one hash lookup once a cgroup is known; the walk (at most HT_CGROUP_DEPTH names, each
- * read into its own slot, unrolled) happens once per cgroup.
+ * Record the path of the cgroup at @cgrp_addr in ht_cgroup_paths unless it is there; returns
+ * its id (0 if none). Costs one hash lookup once a cgroup is known; the walk (at most
+ * HT_CGROUP_DEPTH names, each read into its own slot, unrolled) happens once per cgroup.
+ * A global function: the verifier checks it once per program, not at every call site
+ * (oom's program calls it twice), and a program holds one copy of it. Its argument is the
+ * address as a number: a global function takes scalars, not the kernel pointer.
  */
-static __always_inline __u64 ht_note_cgroup(struct cgroup *cgrp)
+__noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 {
+	struct cgroup *cgrp = (struct cgroup *)cgrp_addr;
 	struct kernfs_node *kn, *parent;
 	struct ht_cgroup_path *s;
 	__u32 zero = 0;
 	__u64 id;
 	long n;
 
+	if (!cgrp)
+		return 0;
 	kn = BPF_CORE_READ(cgrp, kn);
 	if (!kn)
 		return 0;
@@ -365,7 +371,7 @@ static __always_inline __u64 ht_task_cgroup_id(struct task_struct *task)
 {
 	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
 
-	return css ? ht_note_cgroup(BPF_CORE_READ(css, cgroup)) : 0;
+	return css ? ht_note_cgroup((__u64)BPF_CORE_READ(css, cgroup)) : 0;
 }
 
 /* Id of @task's memory cgroup, nothing recorded: for filters that run before a report. */
@@ -420,7 +426,7 @@ static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
 	bpf_core_read(&css, sizeof(css), &cgrp->subsys[memcg]);
 	if (!css)
 		return 0;
-	id = ht_note_cgroup(cgrp);
+	id = ht_note_cgroup(ht_addr(cgrp));
 	if (!id)
 		return 0;
 	e = bpf_ringbuf_reserve(&ht_cgroup_events, sizeof(*e), 0);
@@ -456,7 +462,7 @@ static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *
 	BPF_CORE_READ_STR_INTO(&t->nodename, task, nsproxy, uts_ns, name.nodename);
 	t->memcg_css = (__u64)css;
 #ifdef HT_WANT_CONTAINERS
-	t->memcg_id = css ? ht_note_cgroup(BPF_CORE_READ(css, cgroup)) : 0;
+	t->memcg_id = css ? ht_note_cgroup((__u64)BPF_CORE_READ(css, cgroup)) : 0;
 #else
 	t->memcg_id = css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
 #endif
