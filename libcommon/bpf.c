@@ -216,6 +216,7 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 	struct bpf_program *raw = bpf_object__find_program_by_name(obj, "ht_cgroup_mkdir_raw");
 	struct bpf_program *btf = bpf_object__find_program_by_name(obj, "ht_cgroup_mkdir_btf");
 	struct bpf_map *ring = bpf_object__find_map_by_name(obj, "ht_cgroup_events");
+	struct bpf_map *verdicts = bpf_object__find_map_by_name(obj, "ht_verdicts");
 	bool use_btf =
 		(env->probe == HT_PROBE_TP_BTF || (env->probe == HT_PROBE_AUTO && !env->btf_min)) &&
 		!(env->excluded_kinds & (1u << HT_PROBE_TP_BTF));
@@ -226,12 +227,17 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 		return 0;
 	bpf_program__set_autoload(raw, false);
 	bpf_program__set_autoload(btf, false);
-	/* --cgroup, --container: the kernel drops what user space decided is not wanted */
+	/*
+	 * --cgroup, --container: the kernel drops what user space decided is not wanted.
+	 * Without them no verdict is written or read: one entry, not 4096 preallocated ones.
+	 */
 	if ((env->cgroup_id || env->container) &&
 	    set_rodata_bool(obj, "ht_filter_containers", true)) {
 		ht_err(env, "internal error: no ht_filter_containers in the BPF object");
 		return 1;
 	}
+	if (!env->cgroup_id && !env->container && verdicts)
+		bpf_map__set_max_entries(verdicts, 1);
 	if (env->use_perfbuf || (env->excluded_kinds & (1u << kind)) ||
 	    !ht_raw_tracepoint_exists(env, "cgroup_mkdir") || env->nattached >= HT_MAX_HOOKS) {
 		if (ring)
