@@ -819,6 +819,9 @@ void ht_containers_start(struct ht_env *env)
 	size_t n;
 
 	report_attribution(env);
+	/* asked to stop before tracing began (a signal right after the banner): start nothing more */
+	if (ht_exiting())
+		return;
 	ht_bpf_attach_deferred(env);
 	ht_runtime_scan();
 	if (!env->container)
