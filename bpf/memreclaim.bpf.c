@@ -17,9 +17,16 @@
 const volatile __u64 threshold_ns = 900000000ULL;
 const volatile __u32 target_pid = 0;
 
-/* Keyed by pid_tgid; LRU so that tasks that die in reclaim do not pin entries. */
+/*
+ * Keyed by pid_tgid. The sweep (tools/memreclaim.c) deletes every window once it is closed,
+ * so the map holds the threads that reclaimed in the last second or so: its entries are
+ * allocated as windows open (BPF_F_NO_PREALLOC; user space clears the flag on kernels before
+ * 6.1, whose tracing programs take preallocated hash maps only) rather than 8192 of them
+ * preallocated at every start. A window that finds the map full is counted as lost.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, __u64);
 	__type(value, struct memreclaim_window);
@@ -69,7 +76,10 @@ static __always_inline int on_begin(void *ctx)
 	}
 	if (!w) {
 		fresh.ev.window_start_ns = now;
-		bpf_map_update_elem(&reclaiming, &id, &fresh, BPF_NOEXIST);
+		if (bpf_map_update_elem(&reclaiming, &id, &fresh, BPF_NOEXIST)) {
+			ht_count_lost(); /* the map is full: this window is not tracked */
+			return 0;
+		}
 		w = bpf_map_lookup_elem(&reclaiming, &id);
 		if (!w)
 			return 0;

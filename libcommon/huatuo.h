@@ -742,6 +742,8 @@ bool ht_name_valid(const char *name);
 /* The kernel's first pid namespace (PROC_PID_INIT_INO): the host's processes are in /proc. */
 #define HT_PROC_PID_INIT_INO 0xEFFFFFFCUL
 bool ht_host_pidns(void);
+/* The running kernel's release is @major.@minor or later (its uname, not its backports). */
+bool ht_kernel_at_least(int major, int minor);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
 /*

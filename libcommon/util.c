@@ -94,6 +94,16 @@ bool ht_host_pidns(void)
 	return ns_inode("self", "pid") == HT_PROC_PID_INIT_INO;
 }
 
+bool ht_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 /*
  * uname() of the kernel's first UTS namespace, from a thread that joins it (CAP_SYS_ADMIN):
  * kthreadd's (pid 2), as every kernel thread's; pid 1 may refuse to be looked at.

@@ -154,6 +154,9 @@ static void configure(void *skel, struct ht_env *env)
 
 	s->rodata->threshold_ns = env->threshold_ns;
 	s->rodata->target_pid = (uint32_t)env->pid;
+	/* before 6.1 (34dd3bad1a6f) tracing programs refuse hash maps allocated as they fill */
+	if (!ht_kernel_at_least(6, 1))
+		bpf_map__set_map_flags(s->maps.reclaiming, 0);
 }
 
 static const struct ht_tool tool = {
