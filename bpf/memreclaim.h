@@ -11,9 +11,11 @@
 /* A window holds the reclaims a thread begins within this long of the window's first one. */
 #define RECLAIM_WINDOW_NS 1000000000ULL
 
-/* One thread's reclaim in one window, reported once the window is closed. */
+/*
+ * One thread's reclaim in one window, reported once the window is closed. What every
+ * reclaim updates comes first, the task (filled once) last: see struct memreclaim_window.
+ */
 struct memreclaim_event {
-	struct ht_task task;   /* taken when deltatime reached the threshold */
 	__u64 ts_ns;	       /* when the window was closed and reported */
 	__u64 window_start_ns; /* begin of the window's first reclaim */
 	__u64 deltatime_ns;    /* sum of the window's reclaims, each from its begin to its end */
@@ -21,6 +23,7 @@ struct memreclaim_event {
 	__u64 nr_reclaimed;    /* pages reclaimed in the window */
 	__u32 nr_reclaims;     /* reclaim calls in the window */
 	__u32 kinds;	       /* RECLAIM_* */
+	struct ht_task task;   /* taken when deltatime reached the threshold */
 };
 
 /*
@@ -29,10 +32,15 @@ struct memreclaim_event {
  * and the thread is not in reclaim, by the tool's sweep; whichever deletes the entry reports.
  */
 struct memreclaim_window {
-	struct memreclaim_event ev;
+	/*
+	 * The fields a reclaim's begin and end touch share the cache lines of the hash map's
+	 * element header (the key): two lines per event, not three, in a program that runs
+	 * cache-cold once per reclaim.
+	 */
 	__u64 begin_ns; /* begin of the reclaim in progress, 0 if none */
 	__u32 over;	/* ev.deltatime_ns reached the threshold: ev.task is filled */
 	__u32 pad;
+	struct memreclaim_event ev;
 };
 
 #endif
