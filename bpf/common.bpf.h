@@ -311,27 +311,22 @@ struct kernfs_node___pre615 {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
-static __always_inline struct kernfs_node *ht_kn_parent(struct kernfs_node *kn)
-{
-	if (bpf_core_field_exists(struct kernfs_node___pre615, parent))
-		return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
-	return BPF_CORE_READ(kn, __parent);
-}
-
 /*
  * Record the path of the cgroup at @cgrp_addr in ht_cgroup_paths unless it is there; returns
  * its id (0 if none). Costs one hash lookup once a cgroup is known; the walk (at most
  * HT_CGROUP_DEPTH names, each read into its own slot, unrolled) happens once per cgroup.
  * A global function: the verifier checks it once per program, not at every call site
  * (oom's program calls it twice), and a program holds one copy of it. Its argument is the
- * address as a number: a global function takes scalars, not the kernel pointer.
+ * address as a number: a global function takes scalars, not the kernel pointer. The parent
+ * field's offset (its name depends on the kernel) is resolved once, not at every level.
  */
 __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 {
 	struct cgroup *cgrp = (struct cgroup *)cgrp_addr;
-	struct kernfs_node *kn, *parent;
+	struct kernfs_node *kn, *parent = NULL;
 	struct ht_cgroup_path *s;
-	__u32 zero = 0;
+	const char *name;
+	__u32 zero = 0, parent_off;
 	__u64 id;
 	long n;
 
@@ -346,22 +341,28 @@ __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 	s = bpf_map_lookup_elem(&ht_cgroup_scratch, &zero);
 	if (!s)
 		return id;
+	parent_off = bpf_core_field_exists(struct kernfs_node___pre615, parent) ?
+			     bpf_core_field_offset(struct kernfs_node___pre615, parent) :
+			     bpf_core_field_offset(struct kernfs_node, __parent);
 	s->depth = 0;
 	s->truncated = 0;
 	/* leaf first; the hierarchy's root (no parent) has no name in the path */
 #pragma unroll
 	for (int i = 0; i < HT_CGROUP_DEPTH; i++) {
-		parent = ht_kn_parent(kn);
+		bpf_probe_read_kernel(&parent, sizeof(parent), (void *)kn + parent_off);
 		if (!parent)
 			break;
-		n = bpf_probe_read_kernel_str(s->names[i], HT_CGROUP_NAME, BPF_CORE_READ(kn, name));
-		if (n >= HT_CGROUP_NAME || n < 0)
-			s->truncated = 1;
+		bpf_probe_read_kernel(&name, sizeof(name), &kn->name);
+		n = bpf_probe_read_kernel_str(s->names[i], HT_CGROUP_NAME, name);
+		s->truncated |= (__u64)n >= HT_CGROUP_NAME;
 		s->depth = i + 1;
-		kn = parent;
+		kn = parent; /* a failed read zeroes parent: the walk ends there */
 	}
-	if (s->depth == HT_CGROUP_DEPTH && ht_kn_parent(kn))
-		s->truncated = 1;
+	if (s->depth == HT_CGROUP_DEPTH) {
+		bpf_probe_read_kernel(&parent, sizeof(parent), (void *)kn + parent_off);
+		if (parent)
+			s->truncated = 1;
+	}
 	bpf_map_update_elem(&ht_cgroup_paths, &id, s, BPF_NOEXIST);
 	return id;
 }
