@@ -414,6 +414,15 @@ static __always_inline bool ht_wanted(__u64 key)
 	return !verdict || *verdict == HT_VERDICT_PASS;
 }
 
+/*
+ * ht_wanted() for an event of @task: its cgroup id is read only when a filter is set (the
+ * reads of an argument happen before the call; without a filter the verifier drops them).
+ */
+static __always_inline bool ht_task_wanted(struct task_struct *task)
+{
+	return !ht_filter_containers || ht_wanted(ht_task_cgroup_id_only(task));
+}
+
 static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
 {
 	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);

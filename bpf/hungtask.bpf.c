@@ -29,7 +29,7 @@ static __always_inline struct hungtask_event *new_event(struct task_struct *p, _
 
 	if (target_pid && pid != target_pid)
 		return NULL;
-	if (!ht_wanted(ht_task_cgroup_id_only(p))) /* --container */
+	if (!ht_task_wanted(p)) /* --container */
 		return NULL;
 	e = ht_reserve(size);
 	if (!e)

@@ -120,7 +120,7 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	if (!last || now - last < threshold_ns)
 		return 0;
 	task = (struct task_struct *)bpf_get_current_task();
-	if (!ht_wanted(ht_task_cgroup_id_only(task))) /* --container */
+	if (!ht_task_wanted(task)) /* --container */
 		return 0;
 	if (!ht_ratelimit_ok(&st->rl, now, 1000000000ULL, rate_burst))
 		return 0;

@@ -57,7 +57,7 @@ static __always_inline struct softlockup_event *new_event(__u32 source)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct softlockup_event *e;
 
-	if (!ht_wanted(ht_task_cgroup_id_only(task))) /* --container */
+	if (!ht_task_wanted(task)) /* --container */
 		return NULL;
 	e = ht_reserve(sizeof(*e));
 	if (!e)
