@@ -69,8 +69,6 @@ static __always_inline int on_begin(void *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), now;
 	struct memreclaim_window *w;
 
-	if (target_pid && (id >> 32) != target_pid)
-		return 0;
 	now = bpf_ktime_get_ns();
 	w = bpf_map_lookup_elem(&reclaiming, &id);
 	if (w && now - w->ev.window_start_ns >= RECLAIM_WINDOW_NS) {
@@ -78,6 +76,13 @@ static __always_inline int on_begin(void *ctx)
 		w = NULL;
 	}
 	if (!w) {
+		/*
+		 * -p: only the process's threads get a window, so the test is made here, once per
+		 * window; a reclaim of a thread with one reads no configuration (a cache miss in a
+		 * program that runs cache-cold).
+		 */
+		if (target_pid && (id >> 32) != target_pid)
+			return 0;
 		/* the zeroed window from .rodata: no 176 bytes zeroed on the stack per event */
 		if (bpf_map_update_elem(&reclaiming, &id, &fresh_window, BPF_NOEXIST)) {
 			ht_count_lost(); /* the map is full: this window is not tracked */
