@@ -441,6 +441,7 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 			return 1;
 		}
 		ht_info(env, "attached %s: %s %s", a.hook, ht_probe_kind_name(a.kind), a.target);
+		a.linked = true;
 		env->attached[kept++] = a;
 	}
 	env->nattached = kept;
@@ -463,6 +464,7 @@ void ht_bpf_attach_deferred(struct ht_env *env)
 			continue;
 		p = bpf_object__find_program_by_name(obj, a->prog);
 		a->link = p ? bpf_program__attach(p) : NULL;
+		a->linked = a->link != NULL;
 		if (a->link)
 			ht_info(env, "attached %s: %s %s", a->hook, ht_probe_kind_name(a->kind),
 				a->target);
@@ -552,6 +554,7 @@ static void detach(struct ht_env *env)
 void ht_bpf_close(struct ht_env *env)
 {
 	detach(env);
+	ht_bpf_skipped(env); /* up to the end: no run can start any more */
 	if (env->skel)
 		env->skel_ops->destroy(env->skel);
 	env->skel = NULL;

@@ -139,6 +139,8 @@ struct ht_attached {
 	const char *target; /* what it attached to, e.g. "oom:mark_victim" */
 	bool optional;	    /* a failed attach drops the hook instead of the tool */
 	bool deferred;	    /* attached once the tool is tracing (ht_bpf_attach_deferred) */
+	bool linked;	    /* its program was attached (the link may be gone since) */
+	uint64_t misses;    /* its program's recursion_misses at the last look (skipped.c) */
 	struct bpf_link *link;
 };
 
@@ -200,6 +202,7 @@ struct ht_env {
 	uint64_t events;     /* events reported */
 	uint64_t lost;	     /* events lost in the kernel (ring buffer full) */
 	uint64_t suppressed; /* events a --rate limit kept back (BPF map "ht_suppressed") */
+	uint64_t skipped;    /* runs of its programs the kernel skipped (ht_bpf_skipped) */
 	int exit_code;	     /* 0 or 1, decided on the way out */
 	struct ht_store *store;
 	struct ht_metrics *metrics; /* --metrics: the counters written to the file, else NULL */
@@ -410,6 +413,11 @@ int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env,
 bool ht_exiting(void);
 /* Final summary and exit status: 0 normal end, 1 runtime failure. */
 int ht_finish(struct ht_env *env, int err);
+/*
+ * Add to env->skipped the runs of the tool's attached BPF programs that the kernel skipped
+ * since the last call (their recursion_misses), with one warning per program that had some.
+ */
+void ht_bpf_skipped(struct ht_env *env);
 
 /* ---- output (output.c, store.c) ---- */
 

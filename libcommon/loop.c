@@ -146,7 +146,10 @@ static bool percpu_sum(int fd, uint64_t *sum)
 
 #define SUPPRESSED_WARN_NS (10 * NSEC_PER_SEC)
 
-/* Read the per-CPU "ht_lost" and "ht_suppressed" counters; warn about what is new. */
+/*
+ * Read the per-CPU "ht_lost" and "ht_suppressed" counters and the runs of our programs the
+ * kernel skipped; warn about what is new.
+ */
 static void check_lost(struct run_state *rs, bool final)
 {
 	struct ht_env *env = rs->env;
@@ -164,6 +167,7 @@ static void check_lost(struct run_state *rs, bool final)
 			(unsigned long long)env->lost);
 		rs->lost_warned = env->lost;
 	}
+	ht_bpf_skipped(env);
 	if (percpu_sum(rs->suppressed_fd, &sum))
 		env->suppressed = sum;
 	now = ht_now_mono_ns();
@@ -455,15 +459,21 @@ int ht_run_fd(struct ht_env *env, int fd, int (*on_readable)(struct ht_env *env,
 int ht_finish(struct ht_env *env, int err)
 {
 	int code = env->exit_code, flush_err;
+	char skipped[128] = "";
 
 	if (err && err != -EPIPE)
 		code = 1;
-	if (env->lost || env->suppressed)
+	if (env->skipped)
+		snprintf(skipped, sizeof(skipped),
+			 ", %llu runs skipped by the kernel (a BPF program was already running on "
+			 "that CPU)",
+			 (unsigned long long)env->skipped);
+	if (env->lost || env->suppressed || env->skipped)
 		ht_warn(env,
 			"%llu events reported, %llu held back by the rate limit, %llu lost in "
-			"the kernel (buffer full)",
+			"the kernel (buffer full)%s",
 			(unsigned long long)env->events, (unsigned long long)env->suppressed,
-			(unsigned long long)env->lost);
+			(unsigned long long)env->lost, skipped);
 	else if (env->verbose && !env->check)
 		ht_info(env, "%llu events reported, none lost", (unsigned long long)env->events);
 	flush_err = ht_flush(env);
