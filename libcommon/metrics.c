@@ -531,7 +531,8 @@ int ht_metrics_setup(struct ht_env *env, const struct ht_tool *tool)
 		snprintf(help, sizeof(help), "Events %s reported since it started", env->tool);
 		err = ht_metrics_family(m, mx.events, "counter", help);
 		snprintf(help, sizeof(help),
-			 "Events %s lost before it could read them (kernel buffer full)",
+			 "Events %s lost in the kernel (buffer full, or a run of its program "
+			 "skipped because a BPF program was already running on that CPU)",
 			 env->tool);
 		err = err ?: ht_metrics_family(m, mx.lost, "counter", help);
 		err = err ?: ht_metrics_set(m, mx.lost, NULL, 0);
@@ -609,7 +610,7 @@ int ht_metrics_update(struct ht_env *env, bool must)
 			return must ? 1 : err;
 	}
 	if (find_family(m, mx.lost))
-		ht_metrics_set(m, mx.lost, NULL, env->lost);
+		ht_metrics_set(m, mx.lost, NULL, env->lost + env->skipped);
 	if (mx.suppressed_family)
 		ht_metrics_set(m, mx.suppressed, NULL, env->suppressed);
 	err = ht_metrics_write(m);

@@ -370,7 +370,7 @@ static void find_tools(void)
 static void on_diagnostic(struct run *r, const char *line)
 {
 	struct tool *t = r->tool;
-	unsigned long long events, held, lost;
+	unsigned long long events, held, lost, skipped = 0;
 	size_t plen = strlen("huatuo-") + strlen(t->def->name);
 	char hook[128], what[256];
 
@@ -397,12 +397,14 @@ static void on_diagnostic(struct run *r, const char *line)
 		r->losses_known = true;
 		return;
 	}
+	/* ht_finish()'s line; runs its programs the kernel skipped are lost events too */
 	if (sscanf(line,
-		   "warning: %llu events reported, %llu held back by the rate limit, %llu lost",
-		   &events, &held, &lost) == 3) {
+		   "warning: %llu events reported, %llu held back by the rate limit, %llu lost "
+		   "in the kernel (buffer full), %llu runs skipped",
+		   &events, &held, &lost, &skipped) >= 3) {
 		r->losses_known = true;
 		r->held = held;
-		r->lost = lost;
+		r->lost = lost + skipped;
 		return;
 	}
 	ht_printable(line, strlen(line), r->last_err, sizeof(r->last_err));
