@@ -24,6 +24,10 @@ setup() {
 teardown() {
 	local t
 	stop_tracer
+	if [ -n "${CAPTURE_PID:-}" ]; then
+		kill -INT "$CAPTURE_PID" 2>/dev/null
+		wait "$CAPTURE_PID" || true
+	fi
 	for t in "${TRACERS[@]}"; do
 		stop_tracer_as "$t"
 	done
@@ -140,4 +144,28 @@ warned_skipped() {
 				fail "huatuo-$t: $(tail -3 "$err")"
 		fi
 	done
+}
+
+@test "huatuo-capture through a storm: dropwatch's LOST in summary.txt is the runs the kernel skipped" {
+	local b=$BATS_TEST_TMPDIR/bundle err=$BATS_TEST_TMPDIR/err dw truth rc=0
+	"$HT_BUILD/huatuo-capture" -o "$b" --tool-args "dropwatch:--netns $NS" \
+		> "$BATS_TEST_TMPDIR/out" 2> "$err" &
+	CAPTURE_PID=$!
+	for _ in $(seq 600); do
+		grep -q '^Tracing with ' "$err" && break
+		kill -0 "$CAPTURE_PID" 2>/dev/null || fail "huatuo-capture ended: $(cat "$err")"
+		sleep 0.1
+	done
+	dw=$(pgrep -P "$CAPTURE_PID" -f huatuo-dropwatch) || fail "no dropwatch: $(cat "$err")"
+	storm 3
+	truth=$(settled_skipped "$dw")
+	kill -INT "$CAPTURE_PID"
+	wait "$CAPTURE_PID" || rc=$?
+	CAPTURE_PID=
+	assert_equal "$rc" 0
+	echo "# dropwatch under huatuo-capture: the kernel skipped $truth runs" >&3
+	[ "$truth" -gt 0 ] || fail "the kernel skipped no run of dropwatch's program (bpftool)"
+	grep -qE " 0 lost in the kernel \(buffer full\), $truth runs skipped by the kernel " \
+		"$b/dropwatch.log" || fail "$(tail -3 "$b/dropwatch.log")"
+	assert_equal "$(awk '$1 == "dropwatch" { print $4; exit }' "$b/summary.txt")" "$truth"
 }
