@@ -284,29 +284,15 @@ const struct ht_bond_slave *ht_bonding_slave(const struct ht_bond_info *info, co
 
 /* ---- rtnetlink bond-slave attributes ---- */
 
-static bool attr_u8(const struct rtattr *a, uint8_t *v)
+/* A fixed-size attribute (u8, u16, u32) into @v of @size bytes; false when it is shorter. */
+static bool attr_copy(const struct rtattr *a, void *v, size_t size)
 {
-	if (RTA_PAYLOAD(a) < sizeof(*v))
+	if (RTA_PAYLOAD(a) < size)
 		return false;
-	memcpy(v, RTA_DATA(a), sizeof(*v));
+	memcpy(v, RTA_DATA(a), size);
 	return true;
 }
-
-static bool attr_u16(const struct rtattr *a, uint16_t *v)
-{
-	if (RTA_PAYLOAD(a) < sizeof(*v))
-		return false;
-	memcpy(v, RTA_DATA(a), sizeof(*v));
-	return true;
-}
-
-static bool attr_u32(const struct rtattr *a, uint32_t *v)
-{
-	if (RTA_PAYLOAD(a) < sizeof(*v))
-		return false;
-	memcpy(v, RTA_DATA(a), sizeof(*v));
-	return true;
-}
+#define attr_get(a, v) attr_copy((a), (v), sizeof(*(v)))
 
 static void attr_str(const struct rtattr *a, char *dst, size_t len)
 {
@@ -335,13 +321,13 @@ static void slave_data(const struct rtattr *nest, struct ht_bond_slave_nl *o)
 	for (const struct rtattr *a = RTA_DATA(nest); RTA_OK(a, rem); a = RTA_NEXT(a, rem)) {
 		switch (ATTR_TYPE(a)) {
 		case IFLA_BOND_SLAVE_STATE:
-			o->has_state = attr_u8(a, &o->state);
+			o->has_state = attr_get(a, &o->state);
 			break;
 		case IFLA_BOND_SLAVE_MII_STATUS:
-			o->has_mii_status = attr_u8(a, &o->mii_status);
+			o->has_mii_status = attr_get(a, &o->mii_status);
 			break;
 		case IFLA_BOND_SLAVE_LINK_FAILURE_COUNT:
-			o->has_link_failure_count = attr_u32(a, &o->link_failure_count);
+			o->has_link_failure_count = attr_get(a, &o->link_failure_count);
 			break;
 		case IFLA_BOND_SLAVE_PERM_HWADDR:
 			o->perm_hwaddr_len = RTA_PAYLOAD(a) < sizeof(o->perm_hwaddr) ?
@@ -350,30 +336,30 @@ static void slave_data(const struct rtattr *nest, struct ht_bond_slave_nl *o)
 			memcpy(o->perm_hwaddr, RTA_DATA(a), o->perm_hwaddr_len);
 			break;
 		case IFLA_BOND_SLAVE_QUEUE_ID:
-			o->has_queue_id = attr_u16(a, &o->queue_id);
+			o->has_queue_id = attr_get(a, &o->queue_id);
 			break;
 		case IFLA_BOND_SLAVE_AD_AGGREGATOR_ID:
-			o->has_aggregator_id = attr_u16(a, &o->aggregator_id);
+			o->has_aggregator_id = attr_get(a, &o->aggregator_id);
 			break;
 		case IFLA_BOND_SLAVE_AD_ACTOR_OPER_PORT_STATE:
-			o->has_actor_state = attr_u8(a, &o->actor_oper_port_state);
+			o->has_actor_state = attr_get(a, &o->actor_oper_port_state);
 			break;
 		case IFLA_BOND_SLAVE_AD_PARTNER_OPER_PORT_STATE:
 			/* the kernel puts a u16; a u8 from older/other senders is accepted too */
 			if (RTA_PAYLOAD(a) >= 2) {
-				o->has_partner_state = attr_u16(a, &o->partner_oper_port_state);
+				o->has_partner_state = attr_get(a, &o->partner_oper_port_state);
 			} else {
 				uint8_t v = 0;
 
-				o->has_partner_state = attr_u8(a, &v);
+				o->has_partner_state = attr_get(a, &v);
 				o->partner_oper_port_state = v;
 			}
 			break;
 		case IFLA_BOND_SLAVE_AD_CHURN_ACTOR_STATE:
-			o->has_churn_actor = attr_u8(a, &o->churn_actor_state);
+			o->has_churn_actor = attr_get(a, &o->churn_actor_state);
 			break;
 		case IFLA_BOND_SLAVE_AD_CHURN_PARTNER_STATE:
-			o->has_churn_partner = attr_u8(a, &o->churn_partner_state);
+			o->has_churn_partner = attr_get(a, &o->churn_partner_state);
 			break;
 		default:
 			break;
@@ -429,7 +415,7 @@ int ht_bond_slave_from_nlmsg(const struct nlmsghdr *nlh, size_t len, struct ht_b
 		case IFLA_MASTER: {
 			uint32_t m;
 
-			if (attr_u32(a, &m))
+			if (attr_get(a, &m))
 				out->master = (int)m;
 			break;
 		}
