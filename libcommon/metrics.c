@@ -319,8 +319,9 @@ static int lookup(struct ht_family *fam, const char *const *labels, bool create,
 	return *out ? rc : -ENOMEM;
 }
 
-int ht_metrics_add(struct ht_metrics *m, const char *name, const char *const *labels,
-		   uint64_t delta)
+/* Add @v to the series of @labels (past the cap, to the "other" one), or set it to @v. */
+static int update(struct ht_metrics *m, const char *name, const char *const *labels, uint64_t v,
+		  bool add)
 {
 	struct ht_family *fam = find_family(m, name);
 	struct ht_series *ser;
@@ -328,27 +329,23 @@ int ht_metrics_add(struct ht_metrics *m, const char *name, const char *const *la
 
 	if (!fam)
 		return -ENOENT;
-	rc = lookup(fam, labels, true, true, &ser);
+	rc = lookup(fam, labels, true, add, &ser); /* HT_METRICS_OVERFLOW only if @add */
 	if (rc < 0)
 		return rc;
-	ser->value += delta;
+	ser->value = add ? ser->value + v : v;
 	return rc;
+}
+
+int ht_metrics_add(struct ht_metrics *m, const char *name, const char *const *labels,
+		   uint64_t delta)
+{
+	return update(m, name, labels, delta, true);
 }
 
 int ht_metrics_set(struct ht_metrics *m, const char *name, const char *const *labels,
 		   uint64_t value)
 {
-	struct ht_family *fam = find_family(m, name);
-	struct ht_series *ser;
-	int rc;
-
-	if (!fam)
-		return -ENOENT;
-	rc = lookup(fam, labels, true, false, &ser);
-	if (rc < 0)
-		return rc;
-	ser->value = value;
-	return 0;
+	return update(m, name, labels, value, false);
 }
 
 int ht_metrics_get(const struct ht_metrics *m, const char *name, const char *const *labels,
