@@ -22,31 +22,32 @@
 #include "metrics.h"
 #include "netlink.h"
 
-static int duration(int argc, char **argv)
+/* A number parser's answer: @v, or "error ERANGE" / "error EINVAL" and 1. */
+static int print_parsed(int err, uint64_t v)
 {
-	uint64_t ns, bare = argc > 1 ? strtoull(argv[1], NULL, 10) : NSEC_PER_MSEC;
-	int err = ht_parse_duration(argv[0], bare, &ns);
-
 	if (err) {
 		printf("error %s\n", err == -ERANGE ? "ERANGE" : "EINVAL");
 		return 1;
 	}
-	printf("%llu\n", (unsigned long long)ns);
+	printf("%llu\n", (unsigned long long)v);
 	return 0;
+}
+
+static int duration(int argc, char **argv)
+{
+	uint64_t ns = 0, bare = argc > 1 ? strtoull(argv[1], NULL, 10) : NSEC_PER_MSEC;
+	int err = ht_parse_duration(argv[0], bare, &ns);
+
+	return print_parsed(err, ns);
 }
 
 static int size(int argc, char **argv)
 {
-	uint64_t bytes;
+	uint64_t bytes = 0;
 	int err = ht_parse_size(argv[0], &bytes);
 
 	(void)argc;
-	if (err) {
-		printf("error %s\n", err == -ERANGE ? "ERANGE" : "EINVAL");
-		return 1;
-	}
-	printf("%llu\n", (unsigned long long)bytes);
-	return 0;
+	return print_parsed(err, bytes);
 }
 
 static int ksyms(int argc, char **argv)
