@@ -28,7 +28,7 @@
 
 int main(int argc, char **argv)
 {
-	uint64_t args[MAX_ARGS] = { 0 };
+	__u64 args[MAX_ARGS] = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	uint64_t rate, secs, start, end, sent = 0, slice, elapsed;
 	int fd, n = argc - 4;
@@ -38,19 +38,9 @@ int main(int argc, char **argv)
 			MAX_ARGS);
 		return 64;
 	}
-	for (int i = 0; i < n; i++) {
-		if (parse_u64(argv[i + 4], &args[i])) {
-			fprintf(stderr, "evdriver: bad argument '%s'\n", argv[i + 4]);
-			return 64;
-		}
-	}
-	fd = find_raw_tp_prog(argv[1]);
-	if (fd < 0) {
-		fprintf(stderr, "evdriver: no loaded raw_tp program named %s\n", argv[1]);
-		return 1;
-	}
-	opts.ctx_in = args;
-	opts.ctx_size_in = (n > 0 ? n : 1) * sizeof(__u64);
+	fd = raw_tp_test_setup("evdriver", argv[1], argv + 4, n, args, &opts);
+	if (fd < 0)
+		return -fd;
 	/* events per 1 ms slice; the remainder is spread by carrying the target forward */
 	start = now_ns();
 	end = start + secs * 1000000000ULL;

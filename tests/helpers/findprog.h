@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Find a running tool's raw_tp program by name: shared by ht-testrun and bench/evdriver. */
+/*
+ * Find a running tool's raw_tp program by name and set up its test run: shared by ht-testrun
+ * and bench/evdriver.
+ */
 #ifndef HUATUO_FINDPROG_H
 #define HUATUO_FINDPROG_H
 
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 /* Does process @pid hold BPF program @id (a prog_id line in one of its fds' fdinfo)? */
 static inline bool pid_holds_prog(const char *pid, __u32 id)
@@ -68,6 +72,37 @@ static inline int find_raw_tp_prog(const char *name)
 		close(fd);
 	}
 	return found;
+}
+
+/*
+ * For a test run of raw_tp program @prog with the @n numbers of @arg (decimal or 0x-hex; -1 is
+ * all ones) as its u64 context: @args gets them, @opts points to them; returns the program's
+ * fd (find_raw_tp_prog()), or -64 (bad argument) or -1 (no such program) with the message
+ * printed as @who's.
+ */
+static inline int raw_tp_test_setup(const char *who, const char *prog, char **arg, int n,
+				    __u64 *args, struct bpf_test_run_opts *opts)
+{
+	int fd;
+
+	for (int i = 0; i < n; i++) {
+		char *end;
+
+		errno = 0;
+		args[i] = strtoull(arg[i], &end, 0);
+		if (errno || *end) {
+			fprintf(stderr, "%s: bad argument '%s'\n", who, arg[i]);
+			return -64;
+		}
+	}
+	fd = find_raw_tp_prog(prog);
+	if (fd < 0) {
+		fprintf(stderr, "%s: no loaded raw_tp program named %s\n", who, prog);
+		return -1;
+	}
+	opts->ctx_in = args;
+	opts->ctx_size_in = (n > 0 ? n : 1) * sizeof(__u64);
+	return fd;
 }
 
 #endif

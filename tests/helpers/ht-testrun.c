@@ -33,23 +33,9 @@ int main(int argc, char **argv)
 			MAX_ARGS);
 		return 64;
 	}
-	for (int i = 0; i < n; i++) {
-		char *end;
-
-		errno = 0;
-		args[i] = strtoull(argv[i + 2], &end, 0);
-		if (errno || *end) {
-			fprintf(stderr, "ht-testrun: bad argument '%s'\n", argv[i + 2]);
-			return 64;
-		}
-	}
-	fd = find_raw_tp_prog(argv[1]);
-	if (fd < 0) {
-		fprintf(stderr, "ht-testrun: no loaded BPF program named %s\n", argv[1]);
-		return 1;
-	}
-	opts.ctx_in = args;
-	opts.ctx_size_in = (n > 0 ? n : 1) * sizeof(__u64);
+	fd = raw_tp_test_setup("ht-testrun", argv[1], argv + 2, n, args, &opts);
+	if (fd < 0)
+		return -fd;
 	err = bpf_prog_test_run_opts(fd, &opts);
 	close(fd);
 	if (err) {
