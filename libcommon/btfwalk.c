@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "btfwalk.h"
+#include "huatuo.h"
 
 #define IDX_SHIFT 4		    /* an index entry every 16 types */
 #define WIN_SCAN (64u << 10)	    /* read-ahead of the sequential passes */
@@ -444,22 +445,9 @@ static uint32_t new_id(const struct walk *w, uint32_t id)
 	return w->map_key[i] ? w->map_val[i] : 0;
 }
 
-static int grow_u32(uint32_t **a, size_t *cap, size_t need)
-{
-	size_t n = *cap ? *cap : 256;
-	uint32_t *grown;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	grown = realloc(*a, n * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	*a = grown;
-	*cap = n;
-	return 0;
-}
+/* Room for @need ids (from 256) or bytes (from 4096): 0 or -ENOMEM. */
+#define grow_u32(a, cap, need) ht_grow((a), (cap), (need), sizeof(uint32_t), 256)
+#define grow(buf, cap, need) ht_grow((buf), (cap), (need), 1, 4096)
 
 /* Keep @id (once): numbered in keeping order, visited later for what it embeds. */
 static int keep(struct walk *w, uint32_t id)
@@ -631,23 +619,6 @@ static int ref_offs(const struct btf_type *t, uint64_t size, size_t i, size_t *a
 	default:
 		return -EOPNOTSUPP; /* FUNC_PROTO, VAR, ...: never embedded in a struct */
 	}
-}
-
-static int grow(char **buf, size_t *cap, size_t need)
-{
-	size_t n = *cap ? *cap : 4096;
-	char *grown;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	grown = realloc(*buf, n);
-	if (!grown)
-		return -ENOMEM;
-	*buf = grown;
-	*cap = n;
-	return 0;
 }
 
 /* ---- pass 2: what the kept types embed, depth first; each kept record read once */

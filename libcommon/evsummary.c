@@ -134,15 +134,8 @@ static struct tracer *get_tracer(struct ht_evsummary *s, const char *name)
 
 	if (t)
 		return t;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct tracer *p = realloc(s->t, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		s->t = p;
-		s->cap = cap;
-	}
+	if (ht_grow(&s->t, &s->cap, s->n + 1, sizeof(*s->t), 16))
+		return NULL;
 	t = &s->t[s->n++];
 	memset(t, 0, sizeof(*t));
 	ht_printable(name, strlen(name), t->name, sizeof(t->name));
@@ -246,16 +239,9 @@ static void tally_add(struct tally *ta, const cJSON *env, const cJSON *data)
 		ta->others++;
 		return;
 	}
-	if (ta->n == ta->cap) {
-		size_t cap = ta->cap ? ta->cap * 2 : 16;
-		struct item *p = realloc(ta->items, cap * sizeof(*p));
-
-		if (!p) {
-			ta->others++;
-			return;
-		}
-		ta->items = p;
-		ta->cap = cap;
+	if (ht_grow(&ta->items, &ta->cap, ta->n + 1, sizeof(*ta->items), 16)) {
+		ta->others++;
+		return;
 	}
 	ta->items[ta->n].key = strdup(key);
 	if (!ta->items[ta->n].key) {

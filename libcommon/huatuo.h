@@ -755,6 +755,11 @@ bool ht_kernel_at_least(int major, int minor);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
 /*
+ * Room for @need elements of @size bytes in the array *@arrp (any T **) of *@cap elements,
+ * doubling from @first. 0, or -ENOMEM with the array as it was.
+ */
+int ht_grow(void *arrp, size_t *cap, size_t need, size_t size, size_t first);
+/*
  * The kernel's HZ from two samples of /proc/timer_list 50 ms apart, rounded to 100, 250, 300
  * or 1000; 0 if it cannot be read. For hosts without a config file for __kconfig externs.
  */

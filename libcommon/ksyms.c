@@ -201,15 +201,8 @@ static bool add_run(struct ht_ksyms *ks, uint32_t name_off, uint32_t module)
 {
 	if (ks->nruns && ks->runs[ks->nruns - 1].module == module)
 		return true;
-	if (ks->nruns == ks->runs_cap) {
-		size_t cap = ks->runs_cap ? ks->runs_cap * 2 : 16;
-		struct module_run *grown = realloc(ks->runs, cap * sizeof(*grown));
-
-		if (!grown)
-			return false;
-		ks->runs = grown;
-		ks->runs_cap = cap;
-	}
+	if (ht_grow(&ks->runs, &ks->runs_cap, ks->nruns + 1, sizeof(*ks->runs), 16))
+		return false;
 	ks->runs[ks->nruns++] = (struct module_run){ name_off, module };
 	return true;
 }

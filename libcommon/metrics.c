@@ -270,15 +270,8 @@ static struct ht_series *add_series(struct ht_family *fam, const char *labels, u
 {
 	struct ht_series *ser;
 
-	if (fam->nseries == fam->cap) {
-		size_t cap = fam->cap ? fam->cap * 2 : 8;
-
-		ser = realloc(fam->series, cap * sizeof(*ser));
-		if (!ser)
-			return NULL;
-		fam->series = ser;
-		fam->cap = cap;
-	}
+	if (ht_grow(&fam->series, &fam->cap, fam->nseries + 1, sizeof(*fam->series), 8))
+		return NULL;
 	ser = &fam->series[fam->nseries];
 	ser->labels = strdup(labels);
 	if (!ser->labels)
