@@ -138,6 +138,19 @@ int ht_kmsg_open(void)
 	return fd;
 }
 
+char *ht_kmsg_text(char *rec, unsigned int *prio, unsigned long long *ts_us)
+{
+	char *text = strchr(rec, ';'), *end;
+
+	if (!text || sscanf(rec, "%u,%*u,%llu", prio, ts_us) != 2)
+		return NULL;
+	text++;
+	end = strchr(text, '\n');
+	if (end)
+		*end = '\0';
+	return text;
+}
+
 void ht_kmsg_read(int fd, struct ht_strbuf *out)
 {
 	uint64_t overwritten = 0, bytes = 0, skipped = 0;
@@ -151,7 +164,8 @@ void ht_kmsg_read(int fd, struct ht_strbuf *out)
 	for (;;) {
 		ssize_t n = read(fd, rec, sizeof(rec) - 1);
 		unsigned long long ts_us = 0;
-		char *text, *end;
+		unsigned int prio;
+		char *text;
 
 		if (n < 0 && errno == EPIPE) { /* records overwritten before we read them */
 			overwritten++;
@@ -162,14 +176,9 @@ void ht_kmsg_read(int fd, struct ht_strbuf *out)
 		if (n <= 0)
 			break;
 		rec[n] = '\0';
-		/* "prio,seq,ts_usec,flags;text\n" then " KEY=value" continuation lines */
-		text = strchr(rec, ';');
-		if (!text || sscanf(rec, "%*u,%*u,%llu", &ts_us) != 1)
+		text = ht_kmsg_text(rec, &prio, &ts_us);
+		if (!text)
 			continue;
-		text++;
-		end = strchr(text, '\n');
-		if (end)
-			*end = '\0';
 		if (bytes > KMSG_MAX_BYTES) {
 			skipped++;
 			continue;

@@ -755,6 +755,12 @@ bool ht_kernel_at_least(int major, int minor);
 uint64_t ht_now_mono_ns(void);
 int ht_read_file(const char *path, char *buf, size_t len);
 /*
+ * A /dev/kmsg record read into @rec, "prio,seq,ts_usec,flags;text\n" then " KEY=value"
+ * lines (hostinfo.c): its text, cut at the newline in place and still escaped ("\xNN"), with
+ * its prefix (facility << 3 | level) and time into @prio and @ts_us; NULL if malformed.
+ */
+char *ht_kmsg_text(char *rec, unsigned int *prio, unsigned long long *ts_us);
+/*
  * Room for @need elements of @size bytes in the array *@arrp (any T **) of *@cap elements,
  * doubling from @first. 0, or -ENOMEM with the array as it was.
  */

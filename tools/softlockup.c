@@ -250,10 +250,11 @@ static size_t kmsg_unescape(char *s, size_t len)
 static int kmsg_read_some(void)
 {
 	static char rec[KMSG_RECORD_MAX + 1];
+	unsigned long long ts_us;
 	unsigned int prefix;
-	char *text, *end;
 	ssize_t n;
 	size_t len;
+	char *text;
 
 	for (;;) {
 		n = read(kmsg.fd, rec, KMSG_RECORD_MAX);
@@ -262,12 +263,10 @@ static int kmsg_read_some(void)
 		if (n <= 0)
 			return n < 0 ? -errno : -EAGAIN;
 		rec[n] = '\0';
-		text = strchr(rec, ';');
-		if (!text || sscanf(rec, "%u,", &prefix) != 1)
+		text = ht_kmsg_text(rec, &prefix, &ts_us);
+		if (!text)
 			continue;
-		text++;
-		end = strchr(text, '\n');
-		len = kmsg_unescape(text, end ? (size_t)(end - text) : strlen(text));
+		len = kmsg_unescape(text, strlen(text));
 		text[len] = '\0';
 		if (!strstr(text, NEEDLE))
 			continue;
