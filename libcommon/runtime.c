@@ -318,13 +318,23 @@ static bool read_docker(struct ht_container *ct)
 	return ok;
 }
 
+/* An OCI bundle's config.json, <root>/<rel>, into @ct: false if it is missing or unusable. */
+static bool read_oci(const char *root, const char *rel, struct ht_container *ct)
+{
+	size_t len;
+	char *text = read_beneath(root, rel, STATE_FILE_MAX, &len);
+	bool ok = text && ht_runtime_parse_oci(text, len, ct);
+
+	free(text);
+	return ok;
+}
+
 /* containerd: the task's OCI bundle, <root>/io.containerd.runtime.v2.task/<namespace>/<id>/ */
 static bool read_containerd(struct ht_container *ct)
 {
 	char dir[4096], rel[400];
 	struct dirent *de;
 	bool ok = false;
-	size_t len;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "%s/io.containerd.runtime.v2.task", containerd_root());
@@ -332,16 +342,10 @@ static bool read_containerd(struct ht_container *ct)
 	if (!d)
 		return false;
 	while (!ok && (de = readdir(d))) {
-		char *text;
-
 		if (de->d_name[0] == '.' || strlen(de->d_name) > 200)
 			continue;
 		snprintf(rel, sizeof(rel), "%s/%s/config.json", de->d_name, ct->id);
-		text = read_beneath(dir, rel, STATE_FILE_MAX, &len);
-		if (!text)
-			continue;
-		ok = ht_runtime_parse_oci(text, len, ct);
-		free(text);
+		ok = read_oci(dir, rel, ct);
 	}
 	closedir(d);
 	if (ok)
@@ -358,13 +362,8 @@ static bool read_storage(struct ht_container *ct)
 	char *text;
 
 	snprintf(rel, sizeof(rel), "overlay-containers/%s/userdata/config.json", ct->id);
-	for (int i = 0; i < 2 && !ok; i++) {
-		text = read_beneath(storage_roots(i), rel, STATE_FILE_MAX, &len);
-		if (!text)
-			continue;
-		ok = ht_runtime_parse_oci(text, len, ct);
-		free(text);
-	}
+	for (int i = 0; i < 2 && !ok; i++)
+		ok = read_oci(storage_roots(i), rel, ct);
 	/* podman's annotations say it made the container (parse_oci); CRI-O's do not */
 	if (ok && strcmp(ct->runtime, "podman"))
 		snprintf(ct->runtime, sizeof(ct->runtime), "crio");
