@@ -177,29 +177,31 @@ static void mce_decode_mcacod(uint16_t code, char *buf, size_t len, bool *is_mem
 	static const char *const pp[] = { "local processor originated", "local processor responded",
 					  "local processor observed", "generic" };
 	static const char *const ii[] = { "memory", "reserved", "I/O", "other" };
+	/* the simple error codes (SDM vol. 3B, 16.9.1) */
+	static const struct {
+		uint16_t code;
+		const char *what;
+	} simple[] = {
+		{ 0x0000, "no error" },
+		{ 0x0001, "unclassified error" },
+		{ 0x0002, "microcode ROM parity error" },
+		{ 0x0003, "external error" },
+		{ 0x0004, "FRC error" },
+		{ 0x0005, "internal parity error" },
+		{ 0x0006, "SMM handler code access violation" },
+		{ 0x0400, "internal timer error" },
+		{ 0x0e0b, "I/O error" },
+	};
 	uint16_t f = code & 0xefff; /* bit 12: filtered corrected error */
 	unsigned int r;
 
 	*is_mem = false;
-	if (f == 0x0000)
-		snprintf(buf, len, "no error");
-	else if (f == 0x0001)
-		snprintf(buf, len, "unclassified error");
-	else if (f == 0x0002)
-		snprintf(buf, len, "microcode ROM parity error");
-	else if (f == 0x0003)
-		snprintf(buf, len, "external error");
-	else if (f == 0x0004)
-		snprintf(buf, len, "FRC error");
-	else if (f == 0x0005)
-		snprintf(buf, len, "internal parity error");
-	else if (f == 0x0006)
-		snprintf(buf, len, "SMM handler code access violation");
-	else if (f == 0x0400)
-		snprintf(buf, len, "internal timer error");
-	else if (f == 0x0e0b)
-		snprintf(buf, len, "I/O error");
-	else if ((f & 0xeff0) == 0x0010)
+	for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
+		if (f == simple[i].code) {
+			snprintf(buf, len, "%s", simple[i].what);
+			return;
+		}
+	if ((f & 0xeff0) == 0x0010)
 		snprintf(buf, len, "%s %s TLB error", ll[f & 3], tt[(f >> 2) & 3]);
 	else if ((f & 0xef80) == 0x0080) {
 		*is_mem = true;
