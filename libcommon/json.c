@@ -269,6 +269,11 @@ static const char *plain_run(const char *s, const char *end)
 void ht_lb_string(struct line_buf *lb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	/* cJSON's two-character escapes; the other controls are \u00XX */
+	static const char short_escape['\\' + 1] = {
+		['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+		['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't'
+	};
 	size_t n = strlen(s);
 	const char *end = s + n;
 
@@ -295,37 +300,16 @@ void ht_lb_string(struct line_buf *lb, const char *s)
 			s += k ? k : 1;
 			continue;
 		}
+		/* below 0x80 and escaped: a control, '"' or '\\' */
 		o[0] = '\\';
-		switch (*s) {
-		case '"':
-			o[1] = '"';
-			break;
-		case '\\':
-			o[1] = '\\';
-			break;
-		case '\b':
-			o[1] = 'b';
-			break;
-		case '\f':
-			o[1] = 'f';
-			break;
-		case '\n':
-			o[1] = 'n';
-			break;
-		case '\r':
-			o[1] = 'r';
-			break;
-		case '\t':
-			o[1] = 't';
-			break;
-		default:
+		o[1] = short_escape[(unsigned char)*s];
+		if (!o[1]) {
 			o[1] = 'u';
 			o[2] = '0';
 			o[3] = '0';
 			o[4] = hex[(unsigned char)*s >> 4];
 			o[5] = hex[*s & 15];
 			lb->len += 4;
-			break;
 		}
 		lb->len += 2;
 		s++;
