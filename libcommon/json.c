@@ -203,20 +203,12 @@ cJSON *ht_json_add_hex(cJSON *obj, const char *key, uint64_t v)
 
 bool ht_lb_reserve(struct line_buf *lb, size_t more)
 {
-	size_t cap = lb->cap ? lb->cap : 16384;
-	char *p;
-
 	if (lb->len + more <= lb->cap)
 		return true;
-	while (cap < lb->len + more)
-		cap *= 2;
-	p = realloc(lb->p, cap);
-	if (!p) {
+	if (ht_grow(&lb->p, &lb->cap, lb->len + more, 1, 16384)) {
 		lb->failed = true;
 		return false;
 	}
-	lb->p = p;
-	lb->cap = cap;
 	return true;
 }
 

@@ -6,29 +6,16 @@
 
 #include "capture.h"
 
+/* Room for @more bytes and the NUL; false (and truncated from then on) when there is none. */
 static bool grow(struct ht_strbuf *b, size_t more)
 {
-	size_t cap = b->cap ? b->cap : 4096;
-	char *p;
-
 	if (b->truncated)
 		return false;
-	while (cap - b->len < more + 1) {
-		if (cap > SIZE_MAX / 2)
-			goto fail;
-		cap *= 2;
+	if (more >= SIZE_MAX - b->len || ht_grow(&b->p, &b->cap, b->len + more + 1, 1, 4096)) {
+		b->truncated = true;
+		return false;
 	}
-	if (cap == b->cap)
-		return true;
-	p = realloc(b->p, cap);
-	if (!p)
-		goto fail;
-	b->p = p;
-	b->cap = cap;
 	return true;
-fail:
-	b->truncated = true;
-	return false;
 }
 
 void ht_sb_add(struct ht_strbuf *b, const void *data, size_t len)
