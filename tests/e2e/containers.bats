@@ -54,10 +54,7 @@ oom_docker() {
 		[ ! -e "$HUATUO_DOCKER_ROOT/containers/$(cat "$CT_DIR/cid.$i")" ] || fail "container $i not removed yet"
 	done
 	sleep 0.3 # the tracers read their buffers every 100 ms
-	stop_tracer
-	stop_tracer2
-	assert_equal "$TRACER_RC" 0
-	assert_equal "$TRACER2_RC" 0
+	stop_tracers_ok
 	assert_ndjson "$OUT"
 	assert_ndjson "$OUT.cg"
 	for out in "$OUT" "$OUT.cg"; do
@@ -181,10 +178,7 @@ oom_docker() {
 		--annotation "io.kubernetes.pod.name=$evil2" "$CT_IMAGE" sh -c "$CT_OOM_CMD"
 	assert_equal "$status" 137
 	sleep 0.3
-	stop_tracer
-	stop_tracer2
-	assert_equal "$TRACER_RC" 0
-	assert_equal "$TRACER2_RC" 0
+	stop_tracers_ok
 	assert_ndjson "$OUT"
 	assert_ndjson "$BATS_TEST_TMPDIR/store/oom"
 	# the runtimes write labels as JSON text (invalid UTF-8 already U+FFFD), and so do we
@@ -223,10 +217,7 @@ oom_docker() {
 		sh -c "$CT_OOM_CMD"
 	assert_equal "$status" 137
 	sleep 0.3
-	stop_tracer
-	stop_tracer2
-	assert_equal "$TRACER_RC" 0
-	assert_equal "$TRACER2_RC" 0
+	stop_tracers_ok
 	one_event "$OUT" '.container_id == $id' '.container_hostname == $id[0:12]' \
 		--arg id "$(cat "$CT_DIR/ecid")" || fail "$(cat "$OUT")"
 	one_event "$OUT" '.container_id == $id' '.container_hostname == $id[0:12]' \

@@ -125,6 +125,14 @@ stop_tracer2() {
 	stop_tracer_as TRACER2
 }
 
+# stop_tracers_ok: stop the test's two tracers; both must exit 0
+stop_tracers_ok() {
+	stop_tracer
+	stop_tracer2
+	assert_equal "$TRACER_RC" 0
+	assert_equal "$TRACER2_RC" 0
+}
+
 # verdicts PID: the tracer's kernel verdicts for --container, "KEY VALUE" lines (key: cgroup id,
 # value 1 pass, 2 drop), from the ht_verdicts map among the BPF maps its fds hold
 verdicts() {
