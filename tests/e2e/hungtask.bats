@@ -149,10 +149,7 @@ lower_timeout() {
 	done
 	sleep 1.5
 	"$testrun" hungtask_hang_raw 0 > /dev/null || fail "ht-testrun failed"
-	for i in $(seq 50); do
-		[ "$(wc -l < "$OUT")" -ge 6 ] && break
-		sleep 0.1
-	done
+	wait_lines 6
 	stop_tracer
 	assert_equal "$TRACER_RC" 0
 	assert_ndjson "$OUT"

@@ -174,10 +174,7 @@ promtool_check() {
 	for type in 0 0 1; do
 		HT_TESTRUN_PID=$TRACER_PID "$HT_BUILD/ht-testrun" htras_mc_raw "$type" 0 0 1 0 0 0 0 0 0 0 0 >/dev/null
 	done
-	for _ in $(seq 50); do
-		[ "$(wc -l < "$OUT")" -ge 3 ] && break
-		sleep 0.1
-	done
+	wait_lines 3
 	stop_tracer
 	assert_equal "$TRACER_RC" 0
 	assert_equal "$(wc -l < "$OUT")" 3
@@ -200,10 +197,7 @@ promtool_check() {
 		--region "$REGION" --metrics "$TEXTFILE/dropwatch.prom" --interval 1
 	want=$((RANDOM % 50 + 20))
 	ip netns exec "$NS" "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 "$want" > /dev/null
-	for _ in $(seq 50); do
-		[ "$(wc -l < "$OUT")" -ge "$want" ] && break
-		sleep 0.1
-	done
+	wait_lines "$want"
 	stop_tracer
 	assert_equal "$TRACER_RC" 0
 	after=$(date +%s.%N)
