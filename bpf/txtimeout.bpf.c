@@ -55,16 +55,38 @@ static __always_inline void read_queue(struct txtimeout_event *e, struct net_dev
 	e->has_queue = 1;
 }
 
-static __always_inline int report(void *ctx, struct net_device *dev, int queue_index)
+/* A zeroed event stamped now, or NULL (the loss is counted). */
+static __always_inline struct txtimeout_event *new_event(void)
 {
 	struct txtimeout_event *e = ht_reserve(sizeof(*e));
 
 	if (!e)
-		return 0;
+		return NULL;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->jiffies = bpf_jiffies64();
 	e->hz = CONFIG_HZ;
+	return e;
+}
+
+/* Submit @e if its device is wanted, with the task that timed the queue out. */
+static __always_inline int finish(void *ctx, struct txtimeout_event *e)
+{
+	if (!wanted(e->ifname)) {
+		ht_discard(e);
+		return 0;
+	}
+	ht_fill_task(&e->task, (struct task_struct *)bpf_get_current_task());
+	ht_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+static __always_inline int report(void *ctx, struct net_device *dev, int queue_index)
+{
+	struct txtimeout_event *e = new_event();
+
+	if (!e)
+		return 0;
 	e->dev = (__u64)dev;
 	e->queue_index = queue_index;
 	if (bpf_core_read_str(e->ifname, sizeof(e->ifname), &dev->name) > 0) {
@@ -75,13 +97,7 @@ static __always_inline int report(void *ctx, struct net_device *dev, int queue_i
 		read_driver(e, dev);
 		read_queue(e, dev, queue_index);
 	}
-	if (!wanted(e->ifname)) {
-		ht_discard(e);
-		return 0;
-	}
-	ht_fill_task(&e->task, (struct task_struct *)bpf_get_current_task());
-	ht_submit(ctx, e, sizeof(*e));
-	return 0;
+	return finish(ctx, e);
 }
 
 HT_TP_BTF_RAW("net_dev_xmit_timeout", txtimeout_btf, txtimeout_raw, struct net_device *dev,
@@ -94,24 +110,14 @@ HT_TP_BTF_RAW("net_dev_xmit_timeout", txtimeout_btf, txtimeout_raw, struct net_d
 SEC("tracepoint/net/net_dev_xmit_timeout")
 int txtimeout_tp(struct trace_event_raw_net_dev_xmit_timeout *args)
 {
-	struct txtimeout_event *e = ht_reserve(sizeof(*e));
+	struct txtimeout_event *e = new_event();
 
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->jiffies = bpf_jiffies64();
-	e->hz = CONFIG_HZ;
 	e->queue_index = BPF_CORE_READ(args, queue_index);
 	ht_read_data_loc_str(e->ifname, sizeof(e->ifname), args,
 			     BPF_CORE_READ(args, __data_loc_name));
 	ht_read_data_loc_str(e->driver, sizeof(e->driver), args,
 			     BPF_CORE_READ(args, __data_loc_driver));
-	if (!wanted(e->ifname)) {
-		ht_discard(e);
-		return 0;
-	}
-	ht_fill_task(&e->task, (struct task_struct *)bpf_get_current_task());
-	ht_submit(args, e, sizeof(*e));
-	return 0;
+	return finish(args, e);
 }
