@@ -159,15 +159,11 @@ static __always_inline __u64 ht_wake_flags(__u64 before, __u64 after)
 /* What a record of @size takes in the ring: an 8-byte header, 8-byte aligned */
 #define HT_RING_BYTES(size) ((((__u64)(size)) + 8 + 7) & ~7ULL)
 
-static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
+/* ht_submit() on a ring buffer: needs no ctx, so a global function can call it */
+static __always_inline void ht_ring_submit(void *rec, __u64 size)
 {
 	__u64 after, before, flags;
 
-	if (ht_use_perfbuf) {
-		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, rec, size & 0x3fff))
-			ht_count_lost();
-		return;
-	}
 	/* reserved, so already counted in the unread data */
 	after = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	before = after > HT_RING_BYTES(size) ? after - HT_RING_BYTES(size) : 0;
@@ -175,6 +171,16 @@ static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
 	bpf_ringbuf_submit(rec, flags);
 	if (flags == BPF_RB_NO_WAKEUP)
 		ht_wake_dozing_reader();
+}
+
+static __always_inline void ht_submit(void *ctx, void *rec, __u64 size)
+{
+	if (ht_use_perfbuf) {
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, rec, size & 0x3fff))
+			ht_count_lost();
+		return;
+	}
+	ht_ring_submit(rec, size);
 }
 
 /* A record whose reader must act while what it names still exists (a dying task's /proc): wake it. */

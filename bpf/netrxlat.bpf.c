@@ -253,10 +253,18 @@ static __always_inline bool stamp_skb(struct stamp_set *set, struct sk_buff *skb
 	return true;
 }
 
-/* The same for netif_receive_skb, not inlined: its program stays short for what netif_rx stamped. */
-static __noinline bool stamp_skb_napi(struct stamp_set *set, struct sk_buff *skb)
+/*
+ * The same for netif_receive_skb, not inlined: its program stays short for what netif_rx
+ * stamped. A global function, so the verifier checks it once, not at each of the three call
+ * sites; it takes the skb's address as a number (a global function takes scalars, not the
+ * kernel pointer) and looks its set up again, an inlined array index.
+ */
+__noinline int stamp_skb_napi(__u64 skb_addr)
 {
-	return stamp_skb(set, skb, false);
+	struct sk_buff *skb = (struct sk_buff *)skb_addr;
+	struct stamp_set *set = stamp_set(skb);
+
+	return set && stamp_skb(set, skb, false);
 }
 
 /* The headers of the packet at a stage, read only when its stamp is over the threshold. */
@@ -303,52 +311,78 @@ static __always_inline bool same_packet(__u32 id, void *nh, void *th, struct pkt
 	return pkt_id_hash(&have) == id;
 }
 
-/* A stage of a packet whose stamp looks over the threshold (report()). */
-struct stage {
-	struct sk_buff *skb;
-	const struct stamp_set *set;
-	int w;	   /* the stamp's way in set */
-	int where; /* enum netrxlat_where */
-	__u64 now;
-	void *nh;	 /* network header */
-	void *th;	 /* TCP header, NULL: right after the IP header */
-	struct sock *sk; /* NULL if not known */
-};
+static __always_inline void *skb_l3(struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
+}
+
+static __always_inline void *skb_l4(struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, transport_header);
+}
+
+/* threshold_ns[@where], @where < NETRXLAT_NR_STAGES, read without an index to bound */
+static __always_inline __u64 stage_threshold(__u32 where)
+{
+	if (where == NETRXLAT_TO_NETIF_RCV)
+		return threshold_ns[NETRXLAT_TO_NETIF_RCV];
+	if (where == NETRXLAT_TO_TCPV4_RCV)
+		return threshold_ns[NETRXLAT_TO_TCPV4_RCV];
+	return threshold_ns[NETRXLAT_TO_USER_COPY];
+}
+
+/* report() returns */
+#define REPORT_STALE 0	 /* no report: the stamp is stale or was being rewritten */
+#define REPORT_DONE 1	 /* reported, or filtered, rate-limited or lost (counted) */
+#define REPORT_IN_HEAP 2 /* perf-buffer kernels: the event is in ht_heap for the caller to output */
 
 /*
- * Stage @s->where of @s->skb looks over its threshold: report it (if the rate allows) when
- * its stamp is whole, over the threshold and was taken for this very packet. False: the
- * stamp is stale (an earlier skb at this address) or was being rewritten. Not inlined: the
- * stages' own code stays short, this runs once per report.
+ * Stage @where of the skb at @skb_addr, its stamp in way @w of its set, looks over its
+ * threshold at @now: report it (if the rate allows) when its stamp is whole, over the
+ * threshold and was taken for this very packet. @sk_addr: the socket, 0 if not known. Not
+ * inlined: the stages' own code stays short, this runs once per report. A global function:
+ * the verifier checks it once, not in each stage's context, so it takes numbers (a global
+ * function takes scalars, not kernel or map-value pointers) and looks the set and the
+ * headers up again. It has no ctx: on a perf buffer its caller outputs the event.
  */
-static __noinline bool report(void *ctx, const struct stage *s)
+__noinline int report(__u64 skb_addr, __u64 sk_addr, __u64 now, __u32 where, int w)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct sk_buff *skb = s->skb;
-	struct sock *sk = s->sk;
-	__u64 now = s->now;
-	int where = s->where;
+	struct sk_buff *skb = (struct sk_buff *)skb_addr;
+	struct sock *sk = (struct sock *)sk_addr;
+	struct stamp_set *set = stamp_set(skb);
 	struct netrxlat_event *e;
 	struct pkt_hdrs p = {};
 	struct stamp st;
+	void *nh, *th;
 	__u32 netns;
 
-	if (where < 0 || where >= NETRXLAT_NR_STAGES || !stamp_read(s->set, s->w, skb, &st) ||
-	    now - st.ts_ns < threshold_ns[where] || !same_packet(st.id, s->nh, s->th, &p))
-		return false;
+	if (!set || where >= NETRXLAT_NR_STAGES || !stamp_read(set, w, skb, &st) ||
+	    now - st.ts_ns < stage_threshold(where))
+		return REPORT_STALE;
+	/* at netif_receive_skb skb->data is the network header and the TCP one is not set */
+	if (where == NETRXLAT_TO_NETIF_RCV) {
+		nh = BPF_CORE_READ(skb, data);
+		th = NULL;
+	} else {
+		nh = skb_l3(skb);
+		th = skb_l4(skb);
+	}
+	if (!same_packet(st.id, nh, th, &p))
+		return REPORT_STALE;
 	/* --container: the reader's at the user copy, else the packet's network namespace's */
 	if (ht_filter_containers) {
 		netns = dev_netns((struct net_device *)st.dev);
 		if (!ht_wanted(where == NETRXLAT_TO_USER_COPY ? ht_task_cgroup_id_only(task) :
 								HT_VERDICT_NETNS | netns))
-			return true;
+			return REPORT_DONE;
 	}
 	/* --rate: one-second windows for the whole machine; held back -> ht_suppressed */
 	if (!ht_rate_ok(rate_per_sec))
-		return true;
+		return REPORT_DONE;
 	e = ht_reserve(sizeof(*e));
 	if (!e)
-		return true;
+		return REPORT_DONE;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
 	e->latency_ns = now - st.ts_ns;
@@ -373,35 +407,27 @@ static __noinline bool report(void *ctx, const struct stage *s)
 	e->dport = bpf_ntohs(p.tcp.dest);
 	e->seq = bpf_ntohl(p.tcp.seq);
 	e->ack_seq = bpf_ntohl(p.tcp.ack_seq);
-	ht_submit(ctx, e, sizeof(*e));
-	return true;
+	if (ht_use_perfbuf)
+		return REPORT_IN_HEAP;
+	ht_ring_submit(e, sizeof(*e));
+	return REPORT_DONE;
 }
 
-/* report() of the stage @where of @skb, its stamp in way @w of @set */
-static __always_inline bool report_stage(void *ctx, struct sk_buff *skb,
-					 const struct stamp_set *set, int w, __u64 now, int where,
-					 void *nh, void *th, struct sock *sk)
+/* report() of the stage @where of @skb, its stamp in way @w; false: the stamp is stale */
+static __always_inline bool report_stage(void *ctx, struct sk_buff *skb, int w, __u64 now,
+					 int where, struct sock *sk)
 {
-	struct stage s = { .skb = skb,
-			   .set = set,
-			   .w = w,
-			   .where = where,
-			   .now = now,
-			   .nh = nh,
-			   .th = th,
-			   .sk = sk };
+	/* a tp_btf socket is a trusted pointer: a global function takes its address as a number */
+	int ret = report((__u64)skb, ht_addr(sk), now, where, w);
+	__u32 zero = 0;
+	void *e;
 
-	return report(ctx, &s);
-}
-
-static __always_inline void *skb_l3(struct sk_buff *skb)
-{
-	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
-}
-
-static __always_inline void *skb_l4(struct sk_buff *skb)
-{
-	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, transport_header);
+	if (ht_use_perfbuf && ret == REPORT_IN_HEAP) {
+		e = bpf_map_lookup_elem(&ht_heap, &zero);
+		if (e)
+			ht_submit(ctx, e, sizeof(struct netrxlat_event));
+	}
+	return ret != REPORT_STALE;
 }
 
 /* netif_receive_skb after netif_rx: the backlog stage. Otherwise a fresh stamp. */
@@ -417,13 +443,13 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 		return 0;
 	w = stamp_find(set, skb);
 	if (w < 0) {
-		stamp_skb_napi(set, skb);
+		stamp_skb_napi((__u64)skb);
 		return 0;
 	}
 	way = &set->way[w & 1];
 	if (!(way->key & PENDING_RX)) {
 		/* a stamp left by an earlier skb at this address: this one's, or none */
-		if (!stamp_skb_napi(set, skb))
+		if (!stamp_skb_napi((__u64)skb))
 			stamp_drop(set, w, skb);
 		return 0;
 	}
@@ -432,11 +458,10 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 		way->key = (__u64)skb; /* not pending any more */
 		return 0;
 	}
-	stale = !report_stage(ctx, skb, set, w, now, NETRXLAT_TO_NETIF_RCV,
-			      BPF_CORE_READ(skb, data), NULL, NULL);
+	stale = !report_stage(ctx, skb, w, now, NETRXLAT_TO_NETIF_RCV, NULL);
 	stamp_drop(set, w, skb);
 	if (stale) /* this packet did not come through netif_rx: time it from here */
-		stamp_skb_napi(set, skb);
+		stamp_skb_napi((__u64)skb);
 	return 0;
 }
 
@@ -451,8 +476,7 @@ static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_bu
 	now = bpf_ktime_get_ns();
 	/* reported or stale (report() tells them apart): the stamp is done with either way */
 	if (now - set->way[w & 1].ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
-		report_stage(ctx, skb, set, w, now, NETRXLAT_TO_TCPV4_RCV, skb_l3(skb), skb_l4(skb),
-			     sk);
+		report_stage(ctx, skb, w, now, NETRXLAT_TO_TCPV4_RCV, sk);
 		stamp_drop(set, w, skb);
 	}
 	return 0;
@@ -475,8 +499,7 @@ static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
 		family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
 		/* a unix or netlink skb holds user data where report() would read headers */
 		if (family == AF_INET || family == AF_INET6)
-			report_stage(ctx, skb, set, w, now, NETRXLAT_TO_USER_COPY, skb_l3(skb),
-				     skb_l4(skb), sk);
+			report_stage(ctx, skb, w, now, NETRXLAT_TO_USER_COPY, sk);
 	}
 	stamp_drop(set, w, skb);
 	return 0;
