@@ -48,6 +48,19 @@ storm() {
 	wait "$flood" || true # timeout's 124
 }
 
+# storm_until_skipped PID: storms of 3 s (up to 4: whether an interrupt lands inside a run
+# is chance, and a loaded machine makes it rarer) until the kernel counted a skipped run of
+# PID's programs; prints the settled count
+storm_until_skipped() {
+	local try truth=0
+	for try in 1 2 3 4; do
+		storm 3 >/dev/null
+		truth=$(settled_skipped "$1") || return 1
+		[ "$truth" -gt 0 ] && break
+	done
+	echo "$truth"
+}
+
 # kernel_skipped PID: the sum of recursion_misses over the BPF programs PID holds
 kernel_skipped() {
 	local id sum=0 n
@@ -88,12 +101,11 @@ warned_skipped() {
 	for kind in tp_btf raw_tp tracepoint; do
 		start_tracer "$BATS_TEST_TMPDIR/out" "$err" "$HT_BUILD/huatuo-dropwatch" -j \
 			--netns "$NS" --probe "$kind" --metrics "$prom"
-		storm 3
-		truth=$(settled_skipped "$TRACER_PID")
+		truth=$(storm_until_skipped "$TRACER_PID")
 		stop_tracer
 		assert_equal "$TRACER_RC" 0
 		[ "$truth" -gt 0 ] ||
-			fail "--probe $kind: the kernel skipped no run (bpftool), the storm did not nest"
+			fail "--probe $kind: the kernel skipped no run (bpftool) in 4 storms"
 		echo "# --probe $kind: the kernel skipped $truth runs" >&3
 		assert_equal "$(reported_skipped "$err")" "$truth"
 		assert_equal "$(warned_skipped "$err")" "$truth"
@@ -157,14 +169,13 @@ warned_skipped() {
 		sleep 0.1
 	done
 	dw=$(pgrep -P "$CAPTURE_PID" -f huatuo-dropwatch) || fail "no dropwatch: $(cat "$err")"
-	storm 3
-	truth=$(settled_skipped "$dw")
+	truth=$(storm_until_skipped "$dw")
 	kill -INT "$CAPTURE_PID"
 	wait "$CAPTURE_PID" || rc=$?
 	CAPTURE_PID=
 	assert_equal "$rc" 0
 	echo "# dropwatch under huatuo-capture: the kernel skipped $truth runs" >&3
-	[ "$truth" -gt 0 ] || fail "the kernel skipped no run of dropwatch's program (bpftool)"
+	[ "$truth" -gt 0 ] || fail "the kernel skipped no run of dropwatch's program (bpftool) in 4 storms"
 	grep -qE " 0 lost in the kernel \(buffer full\), $truth runs skipped by the kernel " \
 		"$b/dropwatch.log" || fail "$(tail -3 "$b/dropwatch.log")"
 	assert_equal "$(awk '$1 == "dropwatch" { print $4; exit }' "$b/summary.txt")" "$truth"
