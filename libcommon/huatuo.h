@@ -297,7 +297,8 @@ typedef int (*ht_tick_fn)(struct ht_env *env, void *ctx);
 struct ht_metrics;
 
 /*
- * What a tool is, for ht_main(). Everything but the names and @doc is optional. The stages
+ * What a tool is, for ht_main(). Everything but @doc is optional (the names default to the
+ * source file's: tools/oom.c is huatuo-oom, tracer oom). The stages
  * that return int return 0, or 1 with their one-line message printed.
  */
 struct ht_tool {

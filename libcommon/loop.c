@@ -199,7 +199,7 @@ static bool reader_gone(void)
 	return is_pipe && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
-/* Milliseconds from @now to the earliest of the nonzero times @due (all after @now). */
+/* Milliseconds from @now to the earliest of the nonzero times @due (0 if one is due). */
 static int ms_until(uint64_t now, const uint64_t *due, int n)
 {
 	uint64_t wait = UINT64_MAX;
@@ -215,7 +215,8 @@ static int ms_until(uint64_t now, const uint64_t *due, int n)
 
 /*
  * Shared loop body: @wait polls and dispatches what arrived, for up to @timeout ms (the next
- * thing the loop has to do), or less: POLL_MS while events may come in without a wakeup.
+ * thing the loop has to do), or less: the ring buffer's reader looks every POLL_MS while it
+ * is awake (events come in without a wakeup); perf buffers and fds cap every wait at POLL_MS.
  */
 static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *, int),
 		    void *waiter, ht_tick_fn tick, void *ctx, uint64_t tick_ns)

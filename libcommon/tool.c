@@ -64,7 +64,8 @@ int ht_tool_main(const char *src, const struct ht_tool *tool, int argc, char **a
 		ht_print_hooks(env, stdout);
 	else {
 		err = run(env, tool);
-		/* --metrics: the counters as they are at the end */
+		/* --metrics: the counters as they are at the end, the runs skipped until now too */
+		ht_bpf_skipped(env);
 		if (ht_metrics_update(env, true))
 			env->exit_code = 1;
 	}

@@ -24,7 +24,7 @@ void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			    const struct ht_hook *hooks,
 			    void (*configure)(void *skel, struct ht_env *env));
-/* Detach everything attached and destroy the skeleton, if any. */
+/* Detach everything attached, count the runs the kernel skipped (ht_bpf_skipped), destroy the skeleton. */
 void ht_bpf_close(struct ht_env *env);
 /* The hooks used, for --check. */
 void ht_print_hooks(const struct ht_env *env, FILE *f);
