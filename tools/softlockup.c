@@ -429,8 +429,17 @@ HT_SKEL_OPS(softlockup);
 
 static void configure(void *skel, struct ht_env *env)
 {
-	((struct softlockup_bpf *)skel)->rodata->threshold_ns = env->threshold_ns;
-	((struct softlockup_bpf *)skel)->rodata->self_tgid = (uint32_t)getpid();
+	struct softlockup_bpf *obj = skel;
+
+	obj->rodata->threshold_ns = env->threshold_ns;
+	obj->rodata->self_tgid = (uint32_t)getpid();
+	/* --no-early: the early detector's sampler and sched_switch hook would load for nothing */
+	if (opts.no_early) {
+		bpf_program__set_autoload(obj->progs.softlockup_sample, false);
+		bpf_program__set_autoload(obj->progs.softlockup_switch_btf, false);
+		bpf_program__set_autoload(obj->progs.softlockup_switch_raw, false);
+		bpf_program__set_autoload(obj->progs.softlockup_switch_tp, false);
+	}
 }
 
 static struct state st;
