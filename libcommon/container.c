@@ -622,13 +622,19 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
  * the tool must see the host's processes: --pid=host in a container). The host's namespace
  * (kthreadd's; shared by host-network containers) is nobody's, and processes outside any
  * container in another one (nsenter, a runtime joining it) do not make it theirs. A pod's
- * containers share one: its sandbox wins. Cached; a namespace without an answer is looked up
- * again after a second.
+ * containers share one: its sandbox wins. Cached. A namespace without an answer is looked up
+ * again 1 s later, then 2, 4 and 8 s apart: a container's processes join its namespace within
+ * a second or two of its creation, and a namespace that is nobody's (ip netns, a CNI's) would
+ * otherwise cost a walk of /proc every second while its packets drop.
  */
+#define NETNS_RETRY_FIRST_NS NSEC_PER_SEC
+#define NETNS_RETRY_MAX_NS (8 * NSEC_PER_SEC)
+
 static struct netns_entry {
 	uint32_t inum;
 	bool found;
 	uint64_t tried_ns;
+	uint64_t retry_ns; /* from tried_ns to the next walk, while not found */
 	struct ht_container ct;
 } netns_cache[64];
 
@@ -676,7 +682,7 @@ static bool scan_netns(uint32_t inum, struct ht_container *ct)
 	return found;
 }
 
-bool ht_container_of_netns(uint32_t inum, struct ht_container *ct)
+bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct)
 {
 	struct netns_entry *e = &netns_cache[inum % ARRAY_SIZE(netns_cache)];
 	uint64_t now = ht_now_mono_ns();
@@ -684,10 +690,21 @@ bool ht_container_of_netns(uint32_t inum, struct ht_container *ct)
 	memset(ct, 0, sizeof(*ct));
 	if (!inum)
 		return false;
-	if (e->inum != inum || (!e->found && now - e->tried_ns > NSEC_PER_SEC)) {
+	if (e->inum != inum) {
 		e->inum = inum;
+		e->found = false;
+		e->retry_ns = 0; /* look now */
+	}
+	if (!e->found && now - e->tried_ns >= e->retry_ns) {
 		e->tried_ns = now;
 		e->found = scan_netns(inum, &e->ct);
+		e->retry_ns = e->retry_ns ? e->retry_ns * 2 : NETNS_RETRY_FIRST_NS;
+		if (e->retry_ns > NETNS_RETRY_MAX_NS)
+			e->retry_ns = NETNS_RETRY_MAX_NS;
+		if (!e->found)
+			ht_info(env,
+				"containers: network namespace %u is no container's (looked for again in %llu s)",
+				inum, (unsigned long long)(e->retry_ns / NSEC_PER_SEC));
 	}
 	if (e->found)
 		*ct = e->ct;
@@ -737,10 +754,10 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 		ht_container_lookup("memory", cgroup_id, nodename, ct, memcg, memcg_len);
 		known = memcg[0] != '\0';
 		/* a task outside any container in a container's namespace (nsenter): the packet's */
-		if (!ct->id[0] && netns_inum && ht_container_of_netns(netns_inum, ct))
+		if (!ct->id[0] && netns_inum && ht_container_of_netns(env, netns_inum, ct))
 			known = false; /* the verdict is not the cgroup's */
 	} else {
-		known = ht_container_of_netns(netns_inum, ct);
+		known = ht_container_of_netns(env, netns_inum, ct);
 	}
 	if (!env->cgroup_id && !env->container)
 		return true;

@@ -597,8 +597,11 @@ void ht_json_add_container(cJSON *obj, const char *prefix, const struct ht_conta
  * -v note.
  */
 void ht_bpf_attach_deferred(struct ht_env *env);
-/* The container of an event's packet's network namespace (not the host's; needs host /proc). */
-bool ht_container_of_netns(uint32_t inum, struct ht_container *ct);
+/*
+ * The container of an event's packet's network namespace (not the host's; needs host /proc).
+ * One that is nobody's is looked for again 1, 2, 4, then 8 s apart (a -v line each time).
+ */
+bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct);
 /*
  * An event's container: its task's memory cgroup @cgroup_id (@nodename: the task's UTS
  * hostname, if the event has it), else the network namespace @netns_inum of the event's

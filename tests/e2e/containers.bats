@@ -25,6 +25,8 @@ teardown() {
 	stop_tracer2
 	[ -n "${CG:-}" ] && remove_cgroup "$CG"
 	[ -n "${CG:-}" ] && rmdir "$(dirname "$CG")" 2>/dev/null
+	[ -n "${SENDER:-}" ] && kill "$SENDER" 2>/dev/null && wait "$SENDER" 2>/dev/null
+	[ -n "${NETNS:-}" ] && ip netns del "$NETNS" 2>/dev/null
 	return 0
 }
 
@@ -310,6 +312,46 @@ oom_docker() {
 	# --container: d's drops only (e's nc dropped in e's namespace)
 	jq -s -e --arg id "$did" 'length >= 4 and all(.container_id == $id)' "$OUT.ct" ||
 		fail "$(cat "$OUT.ct")"
+}
+
+@test "dropwatch: a namespace that is no container's is looked for again 1, 2, 4, then 8 s apart; a container that joins it later is found" {
+	NETNS=rtest_ctns_$$
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link set lo up
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j -v -d 60 --netns "/run/netns/$NETNS"
+	# a host process in the namespace (no container's): a datagram to a closed port every 0.1 s
+	ip netns exec "$NETNS" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+while True:
+    s.sendto(b"x", ("127.0.0.1", 9))
+    time.sleep(0.1)' &
+	SENDER=$!
+	# /proc walked at 0, 1 and 3 s; the container joins the namespace the CNI way, after it
+	sleep 4.5
+	podman run -d --name "${NAME}_ns" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
+		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
+	cid=$(cat "$CT_DIR/nscid")
+	# found at the next walk: 7 s after the first, or 15 s (podman took longer)
+	for _ in $(seq 1 130); do
+		jq -e -s --arg id "$cid" 'any(.container_id == $id)' "$OUT" > /dev/null 2>&1 && break
+		sleep 0.1
+	done
+	kill "$SENDER"
+	wait "$SENDER" 2>/dev/null || true
+	SENDER=
+	stop_tracer
+	podman rm -f -t 0 "${NAME}_ns" > /dev/null
+	assert_equal "$TRACER_RC" 0
+	assert_ndjson "$OUT"
+	# the walks that found nothing, and when each said it would look again
+	waits=$(sed -n "s/.*network namespace [0-9]* is no container's (looked for again in \([0-9]*\) s)/\1/p" "$ERR" |
+		tr '\n' ' ')
+	[[ "$waits" == "1 2 4 " || "$waits" == "1 2 4 8 " ]] || fail "walks: '$waits'; $(cat "$ERR")"
+	# before: nobody's; after: the container's, all of them
+	jq -s -e --arg id "$cid" 'map(.container_id // "") | length >= 40 and .[0] == "" and
+		.[-1] == $id and (unique == (["", $id] | sort))' "$OUT" ||
+		fail "$(jq -c '[.time, .container_id]' "$OUT")"
 }
 
 @test "netrxlat: the reader in a container (user copy), and the container of the packet's namespace (TCP stage)" {
