@@ -622,50 +622,71 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
  * the tool must see the host's processes: --pid=host in a container). The host's namespace
  * (kthreadd's; shared by host-network containers) is nobody's, and processes outside any
  * container in another one (nsenter, a runtime joining it) do not make it theirs. A pod's
- * containers share one: its sandbox wins. Cached. A namespace without an answer is looked up
- * again 1 s later, then 2, 4 and 8 s apart: a container's processes join its namespace within
- * a second or two of its creation, and a namespace that is nobody's (ip netns, a CNI's) would
- * otherwise cost a walk of /proc every second while its packets drop.
+ * containers share one: its sandbox wins.
+ *
+ * Cached per namespace, NETNS_SLOTS of them (a node's pods each have one; the least recently
+ * used gives its slot up). An answer holds while the process it was found through is still
+ * in the namespace, checked at most every NETNS_CHECK_NS, and once a second for a namespace
+ * whose --container verdict the kernel keeps (ht_netns_recheck(): the kernel drops a
+ * namespace's events on its verdict, so no event would come to check it): the kernel gives a
+ * freed namespace's inode number to the next one it makes, which may be nobody's or another
+ * pod's. The verdict goes with the answer.
+ * A namespace without an answer is looked up again 1 s later, then 2, 4 and 8 s apart: a
+ * container's processes join its namespace within a second or two of its creation, and a
+ * namespace that is nobody's (ip netns, a CNI's) would otherwise cost a walk of /proc every
+ * second while its packets drop.
  */
+#define NETNS_SLOTS 256
+#define NETNS_PROBES 8
+#define NETNS_CHECK_NS (100 * NSEC_PER_MSEC)
 #define NETNS_RETRY_FIRST_NS NSEC_PER_SEC
 #define NETNS_RETRY_MAX_NS (8 * NSEC_PER_SEC)
 
-static struct netns_entry {
+struct netns_entry {
 	uint32_t inum;
 	bool found;
-	uint64_t tried_ns;
+	pid_t pid;	   /* found through this process */
+	uint64_t used_ns;  /* last asked for */
+	uint64_t tried_ns; /* last looked up in /proc, or checked through pid */
 	uint64_t retry_ns; /* from tried_ns to the next walk, while not found */
+	bool verdict;	   /* the kernel keeps a --container verdict for it (ht_verdicts) */
 	struct ht_container ct;
-} netns_cache[64];
+};
 
-static bool scan_netns(uint32_t inum, struct ht_container *ct)
+static struct netns_entry *netns_cache[NETNS_SLOTS];
+
+/* "net:[inum]", the link /proc/PID/ns/net holds */
+static bool pid_in_netns(const char *pid, const char *want)
 {
-	char want[32], link[64], file[300], path[4096] = "";
+	char file[64], link[64];
+	ssize_t n;
+
+	snprintf(file, sizeof(file), "/proc/%s/ns/net", pid);
+	n = readlink(file, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, want);
+}
+
+static bool scan_netns(uint32_t inum, struct ht_container *ct, pid_t *pid)
+{
+	char want[32], path[4096] = "";
 	struct ht_container c;
 	bool found = false;
 	struct dirent *de;
 	DIR *d = opendir("/proc");
-	ssize_t n;
 
 	if (!d)
 		return false;
 	snprintf(want, sizeof(want), "net:[%u]", inum);
 	/* the host's: kernel threads are in it (pid 2, kthreadd, in the host's pid namespace) */
-	n = readlink("/proc/2/ns/net", link, sizeof(link) - 1);
-	if (ht_host_pidns() && n > 0 && (size_t)n == strlen(want) &&
-	    !memcmp(link, want, (size_t)n)) {
+	if (ht_host_pidns() && pid_in_netns("2", want)) {
 		closedir(d);
 		return false;
 	}
 	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(file, sizeof(file), "/proc/%s/ns/net", de->d_name);
-		n = readlink(file, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (strcmp(link, want))
+		if (!isdigit((unsigned char)de->d_name[0]) || !pid_in_netns(de->d_name, want))
 			continue;
 		if (ht_cgroup_path_of_pid(atoi(de->d_name), "memory", path, sizeof(path)))
 			continue; /* gone meanwhile */
@@ -674,30 +695,83 @@ static bool scan_netns(uint32_t inum, struct ht_container *ct)
 		if (found && (!strcmp(ct->type, "sandbox") || !strcmp(c.id, ct->id)))
 			continue;
 		ht_runtime_fill(&c);
-		if (!found || !strcmp(c.type, "sandbox"))
+		if (!found || !strcmp(c.type, "sandbox")) {
 			*ct = c;
+			*pid = atoi(de->d_name);
+		}
 		found = true;
 	}
 	closedir(d);
 	return found;
 }
 
+/* @e's answer no longer holds (or @e leaves the cache): look again, and take its verdict back */
+static void netns_forget(struct netns_entry *e)
+{
+	uint64_t key = HT_VERDICT_NETNS | e->inum;
+
+	if (e->verdict && verdicts_fd >= 0)
+		bpf_map_delete_elem(verdicts_fd, &key);
+	e->verdict = false;
+	e->found = false;
+	e->retry_ns = 0; /* look now */
+}
+
+/* Is the process @e's answer was found through still in @e's namespace? */
+static bool netns_still(const struct netns_entry *e)
+{
+	char want[32], pid[16];
+
+	snprintf(want, sizeof(want), "net:[%u]", e->inum);
+	snprintf(pid, sizeof(pid), "%d", (int)e->pid);
+	return pid_in_netns(pid, want);
+}
+
+/* @inum's cache entry: its own, else a free slot, else the least recently used; NULL: no memory */
+static struct netns_entry *netns_entry(uint32_t inum)
+{
+	uint32_t h = (uint32_t)(inum * 0x9E3779B1u) >> 24; /* NETNS_SLOTS = 1 << 8 */
+	struct netns_entry **victim = NULL, *e;
+
+	for (int i = 0; i < NETNS_PROBES; i++) {
+		struct netns_entry **slot = &netns_cache[(h + i) % NETNS_SLOTS];
+
+		e = *slot;
+		if (!e) { /* entries are never freed: past a free slot there is none of @inum */
+			e = *slot = calloc(1, sizeof(*e));
+			if (e)
+				e->inum = inum;
+			return e;
+		}
+		if (e->inum == inum)
+			return e;
+		if (!victim || e->used_ns < (*victim)->used_ns)
+			victim = slot;
+	}
+	e = *victim;
+	netns_forget(e);
+	memset(e, 0, sizeof(*e));
+	e->inum = inum;
+	return e;
+}
+
 bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct)
 {
-	struct netns_entry *e = &netns_cache[inum % ARRAY_SIZE(netns_cache)];
 	uint64_t now = ht_now_mono_ns();
+	struct netns_entry *e;
 
 	memset(ct, 0, sizeof(*ct));
-	if (!inum)
+	if (!inum || !(e = netns_entry(inum)))
 		return false;
-	if (e->inum != inum) {
-		e->inum = inum;
-		e->found = false;
-		e->retry_ns = 0; /* look now */
+	e->used_ns = now;
+	if (e->found && now - e->tried_ns >= NETNS_CHECK_NS) {
+		e->tried_ns = now;
+		if (!netns_still(e)) /* a freed namespace's number, or its process left */
+			netns_forget(e);
 	}
 	if (!e->found && now - e->tried_ns >= e->retry_ns) {
 		e->tried_ns = now;
-		e->found = scan_netns(inum, &e->ct);
+		e->found = scan_netns(inum, &e->ct, &e->pid);
 		e->retry_ns = e->retry_ns ? e->retry_ns * 2 : NETNS_RETRY_FIRST_NS;
 		if (e->retry_ns > NETNS_RETRY_MAX_NS)
 			e->retry_ns = NETNS_RETRY_MAX_NS;
@@ -709,6 +783,30 @@ bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_co
 	if (e->found)
 		*ct = e->ct;
 	return e->found;
+}
+
+/* The kernel keeps a verdict for namespace @inum: check its answer once a second from now. */
+static void netns_verdict_kept(uint32_t inum)
+{
+	struct netns_entry *e = netns_entry(inum);
+
+	if (e && e->found)
+		e->verdict = true;
+}
+
+void ht_netns_recheck(void)
+{
+	uint64_t now = ht_now_mono_ns();
+
+	for (size_t i = 0; i < NETNS_SLOTS; i++) {
+		struct netns_entry *e = netns_cache[i];
+
+		if (!e || !e->verdict || now - e->tried_ns < NETNS_CHECK_NS)
+			continue;
+		e->tried_ns = now;
+		if (!netns_still(e))
+			netns_forget(e);
+	}
 }
 
 /* ---- --container, and the kernel's verdicts (ht_verdicts in bpf/common.bpf.h) ---- */
@@ -771,7 +869,8 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 	/* the kernel keeps what it knows: the verdict of a cgroup never changes */
 	if (known && final && verdicts_fd >= 0 && (cgroup_id || netns_inum)) {
 		verdict = wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP;
-		bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY);
+		if (!bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY) && !cgroup_id)
+			netns_verdict_kept(netns_inum);
 	}
 	return wanted;
 }

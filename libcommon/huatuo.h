@@ -603,6 +603,11 @@ void ht_bpf_attach_deferred(struct ht_env *env);
  */
 bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct);
 /*
+ * Once a second (the run loop): take back the kernel's --container verdict of a namespace
+ * whose container left it (its inode number may be given to the next namespace made).
+ */
+void ht_netns_recheck(void);
+/*
  * An event's container: its task's memory cgroup @cgroup_id (@nodename: the task's UTS
  * hostname, if the event has it), else the network namespace @netns_inum of the event's
  * packet, if any (@cgroup_id 0: the packet is not its task's). Fills @ct ("" id when none)

@@ -251,6 +251,7 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 			break;
 		if (now >= next_lost) {
 			check_lost(rs, false);
+			ht_netns_recheck();
 			next_lost = now + LOST_CHECK_NS;
 		}
 		if (next_tick && now >= next_tick && !rs->done) {

@@ -354,6 +354,49 @@ while True:
 		fail "$(jq -c '[.time, .container_id]' "$OUT")"
 }
 
+@test "dropwatch: a namespace's number given again by the kernel is not the old container's" {
+	NETNS=rtest_ctnsa_$$
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link set lo up
+	inum=$(stat -L -c %i "/run/netns/$NETNS")
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j -v -d 60 --port 9
+	podman run -d --name "${NAME}_c" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
+		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
+	cid=$(cat "$CT_DIR/nscid")
+	# a host process in the container's namespace: the namespace's container
+	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
+	wait_lines 3
+	podman rm -f -t 0 "${NAME}_c" > /dev/null
+	ip netns del "$NETNS"
+	# the next namespace made gets the freed number (the kernel hands out the lowest free one,
+	# once its cleanup work has freed the old namespace)
+	for _ in $(seq 1 20); do
+		sleep 0.25
+		ip netns add "$NETNS"
+		[ "$(stat -L -c %i "/run/netns/$NETNS")" = "$inum" ] && break
+		ip netns del "$NETNS"
+	done
+	[ "$(stat -L -c %i "/run/netns/$NETNS")" = "$inum" ] || skip "the kernel did not give $inum again"
+	ip -n "$NETNS" link set lo up
+	# nobody's, then another container's
+	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
+	wait_lines 6
+	podman run -d --name "${NAME}_w" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
+		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nswid"
+	wid=$(cat "$CT_DIR/nswid")
+	sleep 1.2 # past the retry of the walk that found nobody
+	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
+	wait_lines 9
+	stop_tracer
+	assert_equal "$TRACER_RC" 0
+	podman rm -f -t 0 "${NAME}_w" > /dev/null
+	assert_ndjson "$OUT"
+	jq -s -e --arg c "$cid" --arg w "$wid" --argjson inum "$inum" 'length == 9 and
+		all(.tracer_data.net_namespace_inum == $inum) and
+		(map(.container_id // "") == [$c, $c, $c, "", "", "", $w, $w, $w])' "$OUT" ||
+		fail "$(jq -c '[.time, .tracer_data.net_namespace_inum, .container_id]' "$OUT")"
+}
+
 @test "netrxlat: the reader in a container (user copy), and the container of the packet's namespace (TCP stage)" {
 	docker_run -d --name "${NAME}_r" --label io.kubernetes.pod.name="pod-r-$$" "$CT_IMAGE" \
 		nc -ll -p 8080 -e /bin/cat > /dev/null
