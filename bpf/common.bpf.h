@@ -399,7 +399,9 @@ static __always_inline __u32 ht_task_netns(struct task_struct *task)
  * --cgroup and --container, in the kernel: user space decides for each cgroup (or, for a
  * packet not its task's, each network namespace) at its first event and writes the verdict
  * into ht_verdicts; later events of a cgroup that does not match stay here. A cgroup without
- * a verdict yet (a container started after the tool) goes to user space, which decides.
+ * a verdict yet (a container started after the tool) goes to user space, which decides. A
+ * cgroup outside any container whose events have a packet gets HT_VERDICT_NETNS_OF_TASK: its
+ * packet's namespace's verdict decides (ht_wanted_task_netns()).
  */
 const volatile bool ht_filter_containers = false;
 
@@ -417,6 +419,24 @@ static __always_inline bool ht_wanted(__u64 key)
 	if (!ht_filter_containers)
 		return true;
 	verdict = bpf_map_lookup_elem(&ht_verdicts, &key);
+	return !verdict || *verdict == HT_VERDICT_PASS;
+}
+
+/*
+ * ht_wanted() of an event of the task in cgroup @cgroup_id whose packet is in the task's
+ * network namespace @netns_inum: the cgroup's verdict, or the namespace's for a task outside
+ * any container (a host process, nsenter), whose container is its packet's.
+ */
+static __always_inline bool ht_wanted_task_netns(__u64 cgroup_id, __u32 netns_inum)
+{
+	__u64 key = HT_VERDICT_NETNS | netns_inum;
+	__u8 *verdict;
+
+	if (!ht_filter_containers)
+		return true;
+	verdict = bpf_map_lookup_elem(&ht_verdicts, &cgroup_id);
+	if (verdict && *verdict == HT_VERDICT_NETNS_OF_TASK)
+		verdict = bpf_map_lookup_elem(&ht_verdicts, &key);
 	return !verdict || *verdict == HT_VERDICT_PASS;
 }
 

@@ -37,6 +37,8 @@ struct ht_cgroup_path {
 /* ht_verdicts: whether events of a cgroup or network namespace pass --cgroup/--container */
 #define HT_VERDICT_PASS 1
 #define HT_VERDICT_DROP 2
+/* a task outside any container: its packet's network namespace's verdict decides */
+#define HT_VERDICT_NETNS_OF_TASK 3
 #define HT_VERDICT_NETNS (1ULL << 63) /* key bit: a netns inum rather than a cgroup id */
 
 /* A cgroup was made (cgroup:cgroup_mkdir), its path already in ht_cgroup_paths. */

@@ -302,8 +302,9 @@ static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *locati
 	 */
 	task = (struct task_struct *)bpf_get_current_task();
 	same_netns = !e->netns_inum || ht_task_netns(task) == e->netns_inum;
-	if (ht_filter_containers && !ht_wanted(same_netns ? ht_task_cgroup_id_only(task) :
-							    HT_VERDICT_NETNS | e->netns_inum))
+	if (ht_filter_containers &&
+	    !(same_netns ? ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :
+			   ht_wanted(HT_VERDICT_NETNS | e->netns_inum)))
 		return 0;
 
 	if (summary_mode) {

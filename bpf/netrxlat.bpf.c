@@ -373,8 +373,9 @@ __noinline int report(__u64 skb_addr, __u64 sk_addr, __u64 now, __u32 where, int
 	/* --container: the reader's at the user copy, else the packet's network namespace's */
 	if (ht_filter_containers) {
 		netns = dev_netns((struct net_device *)st.dev);
-		if (!ht_wanted(where == NETRXLAT_TO_USER_COPY ? ht_task_cgroup_id_only(task) :
-								HT_VERDICT_NETNS | netns))
+		if (!(where == NETRXLAT_TO_USER_COPY ?
+			      ht_wanted_task_netns(ht_task_cgroup_id_only(task), netns) :
+			      ht_wanted(HT_VERDICT_NETNS | netns)))
 			return REPORT_DONE;
 	}
 	/* --rate: one-second windows for the whole machine; held back -> ht_suppressed */

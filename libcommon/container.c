@@ -645,6 +645,7 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
 struct netns_entry {
 	uint32_t inum;
 	bool found;
+	bool host;	   /* the host's namespace: nobody's for good */
 	pid_t pid;	   /* found through this process */
 	uint64_t used_ns;  /* last asked for */
 	uint64_t tried_ns; /* last looked up in /proc, or checked through pid */
@@ -669,7 +670,7 @@ static bool pid_in_netns(const char *pid, const char *want)
 	return !strcmp(link, want);
 }
 
-static bool scan_netns(uint32_t inum, struct ht_container *ct, pid_t *pid)
+static bool scan_netns(uint32_t inum, struct ht_container *ct, pid_t *pid, bool *host)
 {
 	char want[32], path[4096] = "";
 	struct ht_container c;
@@ -683,6 +684,7 @@ static bool scan_netns(uint32_t inum, struct ht_container *ct, pid_t *pid)
 	/* the host's: kernel threads are in it (pid 2, kthreadd, in the host's pid namespace) */
 	if (ht_host_pidns() && pid_in_netns("2", want)) {
 		closedir(d);
+		*host = true;
 		return false;
 	}
 	while ((de = readdir(d))) {
@@ -769,13 +771,13 @@ bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_co
 		if (!netns_still(e)) /* a freed namespace's number, or its process left */
 			netns_forget(e);
 	}
-	if (!e->found && now - e->tried_ns >= e->retry_ns) {
+	if (!e->found && !e->host && now - e->tried_ns >= e->retry_ns) {
 		e->tried_ns = now;
-		e->found = scan_netns(inum, &e->ct, &e->pid);
+		e->found = scan_netns(inum, &e->ct, &e->pid, &e->host);
 		e->retry_ns = e->retry_ns ? e->retry_ns * 2 : NETNS_RETRY_FIRST_NS;
 		if (e->retry_ns > NETNS_RETRY_MAX_NS)
 			e->retry_ns = NETNS_RETRY_MAX_NS;
-		if (!e->found)
+		if (!e->found && !e->host)
 			ht_info(env,
 				"containers: network namespace %u is no container's (looked for again in %llu s)",
 				inum, (unsigned long long)(e->retry_ns / NSEC_PER_SEC));
@@ -785,6 +787,14 @@ bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_co
 	return e->found;
 }
 
+/* Is namespace @inum's answer (just asked for) one the kernel may keep a verdict on? */
+static bool netns_final(uint32_t inum)
+{
+	struct netns_entry *e = netns_entry(inum);
+
+	return e && (e->found || e->host);
+}
+
 /* The kernel keeps a verdict for namespace @inum: check its answer once a second from now. */
 static void netns_verdict_kept(uint32_t inum)
 {
@@ -792,6 +802,12 @@ static void netns_verdict_kept(uint32_t inum)
 
 	if (e && e->found)
 		e->verdict = true;
+}
+
+static void put_verdict(uint64_t key, uint8_t verdict)
+{
+	if (!bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY) && (key & HT_VERDICT_NETNS))
+		netns_verdict_kept((uint32_t)key);
 }
 
 void ht_netns_recheck(void)
@@ -839,8 +855,7 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 {
 	char local[4096];
 	uint64_t key = cgroup_id ? cgroup_id : HT_VERDICT_NETNS | netns_inum;
-	bool known, wanted = true, final = true;
-	uint8_t verdict;
+	bool known, wanted = true, final = true, host_task = false;
 
 	if (!memcg) {
 		memcg = local;
@@ -851,9 +866,11 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 	if (cgroup_id) {
 		ht_container_lookup("memory", cgroup_id, nodename, ct, memcg, memcg_len);
 		known = memcg[0] != '\0';
-		/* a task outside any container in a container's namespace (nsenter): the packet's */
-		if (!ct->id[0] && netns_inum && ht_container_of_netns(env, netns_inum, ct))
-			known = false; /* the verdict is not the cgroup's */
+		/* a task outside any container (a host process, nsenter): its packet's namespace's */
+		if (!ct->id[0] && netns_inum) {
+			host_task = known;
+			ht_container_of_netns(env, netns_inum, ct);
+		}
 	} else {
 		known = ht_container_of_netns(env, netns_inum, ct);
 	}
@@ -861,17 +878,25 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 		return true;
 	if (env->cgroup_id)
 		wanted = cgroup_id && ht_cgroup_wanted(env, "memory", cgroup_id, memcg);
+	if (verdicts_fd < 0 || !(cgroup_id || netns_inum))
+		return wanted && (!env->container || ht_container_matches(env->container, ct));
+	/*
+	 * The kernel keeps what it knows: the verdict of a cgroup never changes; a namespace's
+	 * holds while its container does (ht_netns_recheck()). A task outside any container
+	 * leaves --container to its packet's namespace, the verdict its cgroup gets.
+	 */
+	if (host_task && env->container && wanted) {
+		put_verdict(cgroup_id, HT_VERDICT_NETNS_OF_TASK);
+		key = HT_VERDICT_NETNS | netns_inum;
+		known = netns_final(netns_inum);
+	}
 	if (wanted && env->container) {
 		wanted = ht_container_matches(env->container, ct);
 		/* a container whose state was not read yet may still turn out to be the one */
 		final = !ct->id[0] || ct->type[0] || is_id_prefix(env->container);
 	}
-	/* the kernel keeps what it knows: the verdict of a cgroup never changes */
-	if (known && final && verdicts_fd >= 0 && (cgroup_id || netns_inum)) {
-		verdict = wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP;
-		if (!bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY) && !cgroup_id)
-			netns_verdict_kept(netns_inum);
-	}
+	if (known && final)
+		put_verdict(key, wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP);
 	return wanted;
 }
 

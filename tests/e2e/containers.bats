@@ -296,6 +296,10 @@ oom_docker() {
 	# the container's own nc: a SYN to a closed port (NO_SOCKET), in its process context
 	docker exec "${NAME}_d" nc -w 1 127.0.0.1 9 < /dev/null || true
 	docker exec "${NAME}_e" nc -w 1 127.0.0.1 9 < /dev/null || true
+	# drops of this (host) cgroup in the host's namespace first: not the pod's, and no verdict
+	# on the cgroup that would keep its drops in the pod's namespace out below
+	python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
+	sleep 0.5
 	# a host process (host cgroup) in the container's namespace: the namespace's container
 	sender=$(nsenter -t "$dpid" -n python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 | head -1)
 	sleep 0.5
