@@ -631,6 +631,7 @@ bool ht_cgroup_wanted(const struct ht_env *env, const char *controller, uint64_t
  * namespace's events on its verdict, so no event would come to check it): the kernel gives a
  * freed namespace's inode number to the next one it makes, which may be nobody's or another
  * pod's. The verdict goes with the answer.
+ *
  * A namespace without an answer is looked up again 1 s later, then 2, 4 and 8 s apart: a
  * container's processes join its namespace within a second or two of its creation, and a
  * namespace that is nobody's (ip netns, a CNI's) would otherwise cost a walk of /proc every
