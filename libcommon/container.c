@@ -758,14 +758,14 @@ static struct netns_entry *netns_entry(uint32_t inum)
 	return e;
 }
 
-bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct)
+/* @inum's cache entry with its answer brought up to date; NULL: no namespace, or no memory */
+static struct netns_entry *netns_answer(const struct ht_env *env, uint32_t inum)
 {
 	uint64_t now = ht_now_mono_ns();
 	struct netns_entry *e;
 
-	memset(ct, 0, sizeof(*ct));
 	if (!inum || !(e = netns_entry(inum)))
-		return false;
+		return NULL;
 	e->used_ns = now;
 	if (e->found && now - e->tried_ns >= NETNS_CHECK_NS) {
 		e->tried_ns = now;
@@ -783,32 +783,22 @@ bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_co
 				"containers: network namespace %u is no container's (looked for again in %llu s)",
 				inum, (unsigned long long)(e->retry_ns / NSEC_PER_SEC));
 	}
-	if (e->found)
-		*ct = e->ct;
-	return e->found;
+	return e;
 }
 
-/* Is namespace @inum's answer (just asked for) one the kernel may keep a verdict on? */
-static bool netns_final(uint32_t inum)
+/* @ns's container into @ct (zeroed if none); whether it has one */
+static bool netns_container(const struct netns_entry *ns, struct ht_container *ct)
 {
-	struct netns_entry *e = netns_entry(inum);
-
-	return e && (e->found || e->host);
+	if (!ns || !ns->found)
+		return false;
+	*ct = ns->ct;
+	return true;
 }
 
-/* The kernel keeps a verdict for namespace @inum: check its answer once a second from now. */
-static void netns_verdict_kept(uint32_t inum)
+bool ht_container_of_netns(const struct ht_env *env, uint32_t inum, struct ht_container *ct)
 {
-	struct netns_entry *e = netns_entry(inum);
-
-	if (e && e->found)
-		e->verdict = true;
-}
-
-static void put_verdict(uint64_t key, uint8_t verdict)
-{
-	if (!bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY) && (key & HT_VERDICT_NETNS))
-		netns_verdict_kept((uint32_t)key);
+	memset(ct, 0, sizeof(*ct));
+	return netns_container(netns_answer(env, inum), ct);
 }
 
 void ht_netns_recheck(void)
@@ -857,6 +847,8 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 	char local[4096];
 	uint64_t key = cgroup_id ? cgroup_id : HT_VERDICT_NETNS | netns_inum;
 	bool known, wanted = true, final = true, host_task = false;
+	struct netns_entry *ns = NULL;
+	uint8_t verdict;
 
 	if (!memcg) {
 		memcg = local;
@@ -870,10 +862,12 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 		/* a task outside any container (a host process, nsenter): its packet's namespace's */
 		if (!ct->id[0] && netns_inum) {
 			host_task = known;
-			ht_container_of_netns(env, netns_inum, ct);
+			ns = netns_answer(env, netns_inum);
+			netns_container(ns, ct);
 		}
 	} else {
-		known = ht_container_of_netns(env, netns_inum, ct);
+		ns = netns_answer(env, netns_inum);
+		known = netns_container(ns, ct);
 	}
 	if (!env->cgroup_id && !env->container)
 		return true;
@@ -887,17 +881,23 @@ bool ht_attribute(struct ht_env *env, uint64_t cgroup_id, uint32_t netns_inum, c
 	 * leaves --container to its packet's namespace, the verdict its cgroup gets.
 	 */
 	if (host_task && env->container && wanted) {
-		put_verdict(cgroup_id, HT_VERDICT_NETNS_OF_TASK);
+		verdict = HT_VERDICT_NETNS_OF_TASK;
+		bpf_map_update_elem(verdicts_fd, &cgroup_id, &verdict, BPF_ANY);
 		key = HT_VERDICT_NETNS | netns_inum;
-		known = netns_final(netns_inum);
+		known = ns && (ns->found || ns->host);
 	}
 	if (wanted && env->container) {
 		wanted = ht_container_matches(env->container, ct);
 		/* a container whose state was not read yet may still turn out to be the one */
 		final = !ct->id[0] || ct->type[0] || is_id_prefix(env->container);
 	}
-	if (known && final)
-		put_verdict(key, wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP);
+	if (known && final) {
+		verdict = wanted ? HT_VERDICT_PASS : HT_VERDICT_DROP;
+		/* a namespace's verdict is checked once a second from now (ht_netns_recheck()) */
+		if (!bpf_map_update_elem(verdicts_fd, &key, &verdict, BPF_ANY) &&
+		    (key & HT_VERDICT_NETNS) && ns && ns->found)
+			ns->verdict = true;
+	}
 	return wanted;
 }
 

@@ -333,8 +333,7 @@ while True:
 	SENDER=$!
 	# /proc walked at 0, 1 and 3 s; the container joins the namespace the CNI way, after it
 	sleep 4.5
-	podman run -d --name "${NAME}_ns" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
-		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
+	podman_run_net "ns:/run/netns/$NETNS" -d --name "${NAME}_ns" "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
 	cid=$(cat "$CT_DIR/nscid")
 	# found at the next walk: 7 s after the first, or 15 s (podman took longer)
 	for _ in $(seq 1 130); do
@@ -364,8 +363,7 @@ while True:
 	ip -n "$NETNS" link set lo up
 	inum=$(stat -L -c %i "/run/netns/$NETNS")
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j -v -d 60 --port 9
-	podman run -d --name "${NAME}_c" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
-		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
+	podman_run_net "ns:/run/netns/$NETNS" -d --name "${NAME}_c" "$CT_IMAGE" sleep 60 > "$CT_DIR/nscid"
 	cid=$(cat "$CT_DIR/nscid")
 	# a host process in the container's namespace: the namespace's container
 	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
@@ -385,8 +383,7 @@ while True:
 	# nobody's, then another container's
 	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null
 	wait_lines 6
-	podman run -d --name "${NAME}_w" --network "ns:/run/netns/$NETNS" --ulimit nofile=1024:1024 \
-		--ulimit nproc=1000:1000 "$CT_IMAGE" sleep 60 > "$CT_DIR/nswid"
+	podman_run_net "ns:/run/netns/$NETNS" -d --name "${NAME}_w" "$CT_IMAGE" sleep 60 > "$CT_DIR/nswid"
 	wid=$(cat "$CT_DIR/nswid")
 	sleep 1.2 # past the retry of the walk that found nobody
 	ip netns exec "$NETNS" python3 "$BATS_TEST_DIRNAME/../helpers/udp-send.py" 127.0.0.1 9 3 > /dev/null

@@ -60,7 +60,15 @@ docker_run() {
 }
 
 podman_run() {
-	podman run --network none --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 "$@"
+	podman_run_net none "$@"
+}
+
+# podman_run_net NETWORK ARGS...: the same in NETWORK (ns:/run/netns/NAME: a namespace made
+# before, as a pod joins the one its CNI made)
+podman_run_net() {
+	local net=$1
+	shift
+	podman run --network "$net" --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 "$@"
 }
 
 # ct_make_rootfs DIR: busybox-static with every applet, and /lib, /lib64 pointing into /usr so
