@@ -239,7 +239,8 @@ static int setup_container_hook(struct ht_env *env, struct bpf_object *obj)
 	if (!env->cgroup_id && !env->container && verdicts)
 		bpf_map__set_max_entries(verdicts, 1);
 	if (env->use_perfbuf || (env->excluded_kinds & (1u << kind)) ||
-	    !ht_raw_tracepoint_exists(env, "cgroup_mkdir") || env->nattached >= HT_MAX_HOOKS) {
+	    !ht_raw_tracepoint_exists(env, "cgroup_mkdir", "cgroup/cgroup_mkdir") ||
+	    env->nattached >= HT_MAX_HOOKS) {
 		if (ring)
 			bpf_map__set_autocreate(ring, false);
 		ht_info(env, "new containers are looked up at their first event (%s)",
@@ -331,7 +332,8 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 			else if (!kind_allowed(env, kind))
 				why = "not the --probe kind";
 			else
-				why = ht_hook_unavailable(env, kind, target, buf, sizeof(buf));
+				why = ht_hook_unavailable(env, kind, target, hook->tracepoint, buf,
+							  sizeof(buf));
 			if (!why && (kind == HT_PROBE_TP_BTF || kind == HT_PROBE_RAW_TP) &&
 			    hook->needs_field[order[c]] && !prototype_here(env, hook, order[c])) {
 				snprintf(buf, sizeof(buf), "another prototype here (no field %s)",

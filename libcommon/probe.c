@@ -215,9 +215,9 @@ static bool available_event(const char *tfs, const char *name, bool *found)
 }
 
 /* A raw tracepoint "name" exists if kernel BTF has its typedef or some tracefs category has it. */
-bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name)
+bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name, const char *tracepoint)
 {
-	const char *tfs = ht_tracefs();
+	const char *tfs = ht_tracefs(), *slash = tracepoint ? strchr(tracepoint, '/') : NULL;
 	char pattern[512], type[256];
 	struct btf *btf;
 	glob_t g;
@@ -227,6 +227,14 @@ bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name)
 	snprintf(type, sizeof(type), "btf_trace_%s", name);
 	if (env->btf_min && ht_btf_min_has(type, BTF_KIND_TYPEDEF))
 		return true;
+	/*
+	 * Not in vmlinux's BTF: absent, or a module's. The event's own directory says which
+	 * at the cost of one lookup; available_events is generated whole (~1 ms).
+	 */
+	if (tfs && slash && !strcmp(slash + 1, name) && (size_t)(slash - tracepoint) < 128) {
+		snprintf(pattern, sizeof(pattern), "%.*s", (int)(slash - tracepoint), tracepoint);
+		return ht_tracepoint_exists(pattern, name);
+	}
 	if (tfs && available_event(tfs, name, &found))
 		return found;
 	if (tfs) {
@@ -275,7 +283,7 @@ static bool kprobes_available(void)
 
 /* Why @kind/@target cannot run here, or NULL if it can. */
 const char *ht_hook_unavailable(const struct ht_env *env, enum ht_probe_kind kind,
-				const char *target, char *buf, size_t len)
+				const char *target, const char *tracepoint, char *buf, size_t len)
 {
 	char cat[128];
 	const char *slash;
@@ -284,7 +292,7 @@ const char *ht_hook_unavailable(const struct ht_env *env, enum ht_probe_kind kin
 	switch (kind) {
 	case HT_PROBE_TP_BTF:
 	case HT_PROBE_RAW_TP:
-		if (!ht_raw_tracepoint_exists(env, target))
+		if (!ht_raw_tracepoint_exists(env, target, tracepoint))
 			return "no such tracepoint on this kernel";
 		return NULL;
 	case HT_PROBE_TRACEPOINT:

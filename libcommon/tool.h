@@ -30,11 +30,17 @@ void ht_bpf_close(struct ht_env *env);
 void ht_print_hooks(const struct ht_env *env, FILE *f);
 
 /* Kernel and process facilities the loader asks about (probe.c). */
-/* Why a @kind hook on @target cannot run here (into @buf if it must format), or NULL. */
+/*
+ * Why a @kind hook on @target cannot run here (into @buf if it must format), or NULL.
+ * @tracepoint: the hook's "category/event" when it has one (NULL otherwise).
+ */
 const char *ht_hook_unavailable(const struct ht_env *env, enum ht_probe_kind kind,
-				const char *target, char *buf, size_t len);
-/* Raw tracepoint @name exists here (kernel BTF's btf_trace_<name>, else tracefs). */
-bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name);
+				const char *target, const char *tracepoint, char *buf, size_t len);
+/*
+ * Raw tracepoint @name exists here (kernel BTF's btf_trace_<name>, else tracefs; @tracepoint,
+ * "category/@name" or NULL, lets tracefs answer with one lookup).
+ */
+bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name, const char *tracepoint);
 /* Tracepoint @category/@event's record has @field (its tracefs format, else kernel BTF). */
 bool ht_tracepoint_has_field(const struct ht_env *env, const char *category, const char *event,
 			     const char *field);
