@@ -37,6 +37,9 @@
 #include "huatuo.h"
 
 #define IDX_SHIFT 4		    /* an index entry every 16 types */
+#define CHAINS 4		    /* pieces of a mapped type section walked side by side */
+#define SYNC_RECORDS 32		    /* records a piece's first offset must parse as */
+#define SYNC_SEARCH (64u << 10)	    /* bytes searched for a piece's first record */
 #define WIN_SCAN (64u << 10)	    /* read-ahead of the sequential passes */
 #define WIN_LOOKUP 1024u	    /* read-ahead of a type or name looked up by offset */
 #define MAX_MODULE_FILE (64u << 20) /* module BTF is KBs */
@@ -74,8 +77,14 @@ struct walk {
 	uint64_t types, types_end, strs;
 	uint32_t str_len;
 	uint32_t n; /* ids 1..n-1 */
-	uint32_t *idx;
-	size_t idx_cap;
+	/*
+	 * Where the types are: chain c's records have ids base[c], base[c] + 1, ... and
+	 * idx[c][k] is the offset (from types) of its record 16 * k. One chain unless the
+	 * mapped file was walked in pieces (scan_mapped()).
+	 */
+	int nchains;
+	uint32_t base[CHAINS];
+	uint32_t *idx[CHAINS];
 	/* read mode: string starts and the strings naming a root */
 	uint8_t *starts;
 	struct hit *hits;
@@ -496,53 +505,239 @@ static int keep(struct walk *w, uint32_t id)
 
 /* ---- pass 1: every type header */
 
+/* 1 << kind for the kinds may_be_root() takes */
+#define ROOT_KINDS                                                                      \
+	(~((1u << BTF_KIND_FUNC) | (1u << BTF_KIND_FUNC_PROTO) | (1u << BTF_KIND_VAR) | \
+	   (1u << BTF_KIND_DATASEC) | (1u << BTF_KIND_DECL_TAG)))
+
+/* Index entries for the records of @bytes of type section (each record is 12 bytes or more). */
+static uint32_t *new_index(uint64_t bytes)
+{
+	return calloc((size_t)(bytes / sizeof(struct btf_type) >> IDX_SHIFT) + 2, sizeof(uint32_t));
+}
+
+/* Type @id named @name_off, of @kind: kept if it is named like a root (or is "long int"). */
+static int note_type(struct walk *w, uint32_t id, uint32_t name_off, unsigned int kind)
+{
+	bool is_long;
+	int err = 0, root = name_root(w, name_off, &is_long, &err);
+
+	if (err)
+		return err;
+	if (root >= 0 && !w->found[root]) {
+		w->found[root] = true;
+		w->missing -= root < w->r->required;
+	}
+	if (root >= 0 || (is_long && kind == BTF_KIND_INT))
+		return keep(w, id);
+	return 0;
+}
+
+/* One record of a mapped type section: its size, or 0 if it is not a valid record there. */
+static inline uint64_t mapped_rec(const struct walk *w, uint64_t off, uint32_t *name_off,
+				  unsigned int *kind)
+{
+	const char *p = w->s.map + off;
+	uint32_t info;
+	uint64_t size;
+
+	if (w->types_end - off < sizeof(struct btf_type))
+		return 0;
+	*name_off = get_u32(p);
+	info = get_u32(p + 4);
+	*kind = BTF_INFO_KIND(info);
+	if (tail_fixed[*kind] == 0xff)
+		return 0;
+	size = sizeof(struct btf_type) + tail_fixed[*kind] +
+	       (uint64_t)BTF_INFO_VLEN(info) * tail_item[*kind];
+	return size <= w->types_end - off ? size : 0;
+}
+
+/*
+ * Whether @off starts SYNC_RECORDS records (or the records up to the section's end): kinds
+ * libbpf knows, the bits BTF leaves unused at zero (24-28 kind, 31 kind_flag, 0-15 vlen),
+ * no vlen for a kind without items (a function's is its linkage, 0-2), names inside the
+ * string section. Only a guess: the walk of the piece before proves it.
+ */
+static bool record_starts(const struct walk *w, uint64_t off)
+{
+	for (int i = 0; i < SYNC_RECORDS && off < w->types_end; i++) {
+		uint32_t name_off, info;
+		unsigned int kind;
+		uint64_t size = mapped_rec(w, off, &name_off, &kind);
+
+		if (!size || !kind || name_off >= w->str_len)
+			return false;
+		info = get_u32(w->s.map + off + 4);
+		if ((info & 0x60ff0000u) ||
+		    (!tail_item[kind] && BTF_INFO_VLEN(info) > (kind == BTF_KIND_FUNC ? 2u : 0u)))
+			return false;
+		off += size;
+	}
+	return true;
+}
+
+/* A piece of a mapped type section and what its walk found. */
+struct chain {
+	uint64_t off, end;
+	uint32_t n;
+	uint32_t *idx;
+	struct named {
+		uint32_t rec, name_off, kind;
+	} * named;
+	size_t nnamed;
+};
+
+static int chain_init(struct chain *k, uint64_t off, uint64_t end)
+{
+	uint64_t bytes = end - off;
+
+	*k = (struct chain){ .off = off, .end = end };
+	k->idx = new_index(bytes);
+	/* one entry per record at most, the pages touched only as filled */
+	k->named = malloc((size_t)(bytes / sizeof(struct btf_type) + 1) * sizeof(*k->named));
+	return k->idx && k->named ? 0 : -ENOMEM;
+}
+
+/* The next record of piece @k; false if it is not a record. */
+static inline bool chain_step(const struct walk *w, struct chain *k)
+{
+	uint32_t name_off;
+	unsigned int kind, named;
+	uint64_t size;
+
+	if (!(k->n & ((1u << IDX_SHIFT) - 1)))
+		k->idx[k->n >> IDX_SHIFT] = (uint32_t)(k->off - w->types);
+	/* the hardware prefetcher stops at every page: ask for the lines ahead */
+	__builtin_prefetch(w->s.map + k->off + 2048);
+	size = mapped_rec(w, k->off, &name_off, &kind);
+	if (!size || k->n == MAX_TYPES)
+		return false;
+	k->off += size;
+	/*
+	 * No branch on the kind: it would stall the other pieces. A type that may be a root is
+	 * noted and its name fetched on the way; another is written over by the next.
+	 */
+	named = (ROOT_KINDS >> kind & 1) & (name_off != 0) & (name_off < w->str_len);
+	__builtin_prefetch(w->s.map + w->strs + (named ? name_off : 0));
+	k->named[k->nnamed] = (struct named){ k->n, name_off, kind };
+	k->nnamed += named;
+	k->n++;
+	return true;
+}
+
+/*
+ * scan_types() on a mapped file. The offset of each header comes from the one before, so
+ * one walk runs at the speed of that chain of loads. The section is cut into CHAINS pieces,
+ * each starting at an offset that parses as records (record_starts()), and the pieces are
+ * walked side by side, about twice as fast on one CPU. A piece is right when the walk of the
+ * one before ends exactly at its first record; if one is not, or a piece meets a bad record,
+ * the section is walked again in one piece, which tells a bad file. The types named like a
+ * root are looked at after the walk, in id order: kept as one walk keeps them.
+ */
+static int scan_mapped(struct walk *w)
+{
+	struct chain ch[CHAINS] = { { .idx = NULL } };
+	uint64_t len = w->types_end - w->types, at[CHAINS + 1] = { w->types };
+	int n = len >= (uint64_t)CHAINS * SYNC_SEARCH ? CHAINS : 1, err = 0;
+	bool more = true, bad = false;
+
+	for (int c = 1; c < n; c++) {
+		uint64_t stop;
+
+		at[c] = w->types + ((len / CHAINS * (uint64_t)c + 3) & ~3ull);
+		for (stop = at[c] + SYNC_SEARCH; at[c] < stop && !record_starts(w, at[c]);
+		     at[c] += 4)
+			;
+		if (at[c] >= stop)
+			n = 1; /* no cut found: one piece */
+	}
+	at[n] = w->types_end;
+	for (int c = 0; c < n && !err; c++)
+		err = chain_init(&ch[c], at[c], at[c + 1]);
+	while (!err && more && !bad) {
+		more = false;
+		for (int c = 0; c < n; c++) {
+			if (ch[c].off >= ch[c].end)
+				continue;
+			more = true;
+			if (!chain_step(w, &ch[c])) {
+				bad = true;
+				break;
+			}
+		}
+	}
+	/* a piece is right if the one before ended exactly where it starts */
+	for (int c = 0; c + 1 < n && !bad; c++)
+		bad = ch[c].off != ch[c].end;
+	if (!err && bad) {
+		/* a wrong cut, or a bad file: one piece tells which */
+		for (int c = 0; c < n; c++) {
+			free(ch[c].idx);
+			free(ch[c].named);
+			ch[c] = (struct chain){ .idx = NULL };
+		}
+		n = 1;
+		err = chain_init(&ch[0], w->types, w->types_end);
+		while (!err && ch[0].off < ch[0].end)
+			if (!chain_step(w, &ch[0]))
+				err = -EINVAL;
+	}
+	/* ids: from 1, piece after piece */
+	w->n = 1;
+	for (int c = 0; c < n && !err; c++) {
+		if (MAX_TYPES - w->n <= ch[c].n) {
+			err = -EINVAL;
+			break;
+		}
+		w->base[c] = w->n;
+		w->idx[c] = ch[c].idx;
+		ch[c].idx = NULL;
+		w->n += ch[c].n;
+		w->nchains = c + 1;
+	}
+	for (int c = 0; c < n && !err; c++)
+		for (size_t i = 0; i < ch[c].nnamed && !err; i++)
+			err = note_type(w, w->base[c] + ch[c].named[i].rec, ch[c].named[i].name_off,
+					ch[c].named[i].kind);
+	for (int c = 0; c < CHAINS; c++) {
+		free(ch[c].idx);
+		free(ch[c].named);
+	}
+	return err;
+}
+
 static int scan_types(struct walk *w)
 {
 	uint64_t off = w->types;
 	uint32_t id = 1;
 	int err = 0;
 
-	/* every record is at least 12 bytes: a bound on the ids, hence on the index */
-	w->idx_cap = (size_t)((w->types_end - w->types) / sizeof(struct btf_type) >> IDX_SHIFT) + 2;
-	w->idx = calloc(w->idx_cap, sizeof(*w->idx));
-	if (!w->idx)
-		return -ENOMEM;
 	w->missing = w->r->required;
+	if (w->s.map)
+		return scan_mapped(w);
+	w->nchains = 1;
+	w->base[0] = 1;
+	w->idx[0] = new_index(w->types_end - w->types);
+	if (!w->idx[0])
+		return -ENOMEM;
 	for (; off < w->types_end; id++) {
 		struct btf_type t;
 		uint64_t size;
-		bool is_long;
-		int root;
 
 		if (id == MAX_TYPES)
 			return -EINVAL;
-		if (id == 1 || !(id & ((1u << IDX_SHIFT) - 1)))
-			w->idx[id >> IDX_SHIFT] = (uint32_t)(off - w->types);
-		/*
-		 * Each header's offset comes from the one before: a chain of loads the CPU cannot
-		 * run ahead of, and the hardware prefetcher stops at every page. Ask for the
-		 * lines ahead (a prefetch past the mapping's end does not fault).
-		 */
-		if (w->s.map)
-			__builtin_prefetch(w->s.map + off + 2048);
+		if (!((id - 1) & ((1u << IDX_SHIFT) - 1)))
+			w->idx[0][(id - 1) >> IDX_SHIFT] = (uint32_t)(off - w->types);
 		err = header_at(w, off, WIN_SCAN, &t, &size);
 		if (err)
 			return err;
 		off += size;
-		if (!may_be_root(&t))
+		if (!may_be_root(&t) || !t.name_off)
 			continue;
-		root = name_root(w, t.name_off, &is_long, &err);
+		err = note_type(w, id, t.name_off, BTF_INFO_KIND(t.info));
 		if (err)
 			return err;
-		if (root >= 0 && !w->found[root]) {
-			w->found[root] = true;
-			w->missing -= root < w->r->required;
-		}
-		if (root >= 0 || (is_long && BTF_INFO_KIND(t.info) == BTF_KIND_INT)) {
-			err = keep(w, id);
-			if (err)
-				return err;
-		}
 	}
 	w->n = id;
 	return 0;
@@ -551,13 +746,18 @@ static int scan_types(struct walk *w)
 /* Offset of type @id, from the nearest indexed one. */
 static int type_off(struct walk *w, uint32_t id, uint64_t *off)
 {
-	uint32_t slot = id >> IDX_SHIFT, i = slot ? slot << IDX_SHIFT : 1;
+	int c = w->nchains - 1;
+	uint32_t rel, i;
 	uint64_t at;
 
 	if (!id || id >= w->n)
 		return -EINVAL;
-	at = w->types + w->idx[slot];
-	for (; i < id; i++) {
+	while (c > 0 && id < w->base[c])
+		c--;
+	rel = id - w->base[c];
+	i = rel & ~((1u << IDX_SHIFT) - 1);
+	at = w->types + w->idx[c][rel >> IDX_SHIFT];
+	for (; i < rel; i++) {
 		struct btf_type t;
 		uint64_t size;
 		int err = header_at(w, at, WIN_LOOKUP, &t, &size);
@@ -1023,11 +1223,13 @@ int ht_btf_subset(int fd, const struct ht_btf_roots *r, const char *moddir, unsi
 	if (!err)
 		err = emit(&w, out);
 	out->mapped = w.s.map != NULL;
+	out->pieces = w.nchains;
 	if (w.s.map)
 		munmap((void *)w.s.map, w.s.size);
 	for (int i = 0; i < W_N; i++)
 		free(w.s.w[i].buf);
-	free(w.idx);
+	for (int c = 0; c < CHAINS; c++)
+		free(w.idx[c]);
 	free(w.starts);
 	free(w.hits);
 	free(w.order);

@@ -38,6 +38,7 @@ struct ht_btf_subset {
 	uint32_t kept;	/* types in the subset */
 	uint32_t total; /* types in the file */
 	bool mapped;	/* the file was mapped, not read */
+	int pieces;	/* mapped: type section walked in this many pieces (1 after a wrong cut) */
 };
 
 /*

@@ -24,6 +24,8 @@ subset() {
 	}
 	U btf-subset "$file" read "$moddir" "$@" > "$D/read" 2> "$D/read.err" || return 2
 	cmp "$D/map" "$D/read" || return 3
+	# kept and total types
+	[ "$(cut -d' ' -f1-2 "$D/map.err")" = "$(cut -d' ' -f1-2 "$D/read.err")" ] || return 4
 	bpftool btf dump file "$D/map" | grep '^\[' | sed -E "s/'L{256,}'/'LONG'/"
 }
 
@@ -118,6 +120,40 @@ subset() {
 	assert_output "btf-subset: Invalid argument"
 }
 
+@test "a mapped file is walked in four pieces: the same subset as one walk" {
+	run -0 subset "$D/pieces.btf" - q3 q1 q2
+	# q3 (the last quarter) embeds q0 and q1 (the first two): ids run across the pieces
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED
+[2] STRUCT 'q1' size=4 vlen=1
+[3] STRUCT 'q2' size=4 vlen=1
+[4] STRUCT 'q3' size=12 vlen=3
+[5] STRUCT 'q0' size=4 vlen=1
+[6] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED"
+	run -0 cat "$D/map.err"
+	assert_output --regexp ' mapped 4$'
+	run -0 cat "$D/read.err"
+	assert_output --regexp ' read 1$'
+}
+
+@test "a cut that parses as records but is not one is found out: walked again in one piece" {
+	# one walk is the reference (subset compares): a wrong cut numbers q1 and what follows
+	# wrong, and q3 would embed another type than q1
+	run -0 subset "$D/decoy.btf" - q3 decoy
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED
+[2] ENUM 'decoy' encoding=UNSIGNED size=4 vlen=4000
+[3] STRUCT 'q3' size=12 vlen=3
+[4] STRUCT 'q0' size=4 vlen=1
+[5] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
+[6] STRUCT 'q1' size=4 vlen=1"
+	run -0 cat "$D/map.err"
+	assert_output --regexp ' mapped 1$'
+	# a bad record in the third piece: an error, as one walk says
+	run -1 U btf-subset "$D/pieces-bad.btf" map - q3
+	assert_output "btf-subset: Invalid argument"
+	run -1 U btf-subset "$D/pieces-bad.btf" read - q3
+	assert_output "btf-subset: Invalid argument"
+}
+
 @test "kernel BTF: mapped and read walks give the same subset" {
 	require_bpf
 	local roots="task_struct sk_buff net_device skb_drop_reason mm_struct trace_event_raw_sys_enter"
@@ -127,6 +163,7 @@ subset() {
 	assert_output --partial "STRUCT 'task_struct'"
 	assert_output --partial "ENUM 'skb_drop_reason'"
 	grep -q mapped "$D/map.err" || skip "kernel BTF cannot be mapped here (Linux < 6.16)"
+	grep -q ' mapped 4$' "$D/map.err" || fail "kernel BTF not walked in 4 pieces: $(cat "$D/map.err")"
 }
 
 # bpf_obj NAME CFLAGS...: a one-program BPF object relocating against task_struct

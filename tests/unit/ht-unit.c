@@ -660,7 +660,7 @@ static int raw_string(int argc, char **argv)
 
 /*
  * btf-subset FILE auto|map|read MODDIR|- ROOT...: the CO-RE subset of raw BTF FILE
- * (btfwalk.c) on stdout; "kept total mapped|read" on stderr; exit 1 with the error.
+ * (btfwalk.c) on stdout; "kept total mapped|read pieces" on stderr; exit 1 with the error.
  */
 static int btf_subset(int argc, char **argv)
 {
@@ -684,7 +684,8 @@ static int btf_subset(int argc, char **argv)
 		fprintf(stderr, "btf-subset: %s\n", strerror(-err));
 		return 1;
 	}
-	fprintf(stderr, "%u %u %s\n", sub.kept, sub.total, sub.mapped ? "mapped" : "read");
+	fprintf(stderr, "%u %u %s %d\n", sub.kept, sub.total, sub.mapped ? "mapped" : "read",
+		sub.pieces);
 	fwrite(sub.raw, 1, sub.len, stdout);
 	free(sub.raw);
 	return 0;
