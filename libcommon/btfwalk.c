@@ -234,18 +234,19 @@ static const char *str_at(struct walk *w, uint32_t off, size_t *len)
 	}
 }
 
-/* Root index of a name (-1: none), and whether it is "long int" (libbpf's pointer size). */
+/*
+ * Root index of a name (-1: none), and whether it is "long int" (libbpf's pointer size). A
+ * type is a candidate for a root when their essential names are the same, as libbpf's
+ * bpf_core_add_cands() compares them: the lengths first.
+ */
 static int root_of(const struct walk *w, const char *s, size_t n, bool *is_long)
 {
-	*is_long = n == 8 && !memcmp(s, "long int", 8);
-	for (int i = 0; i < w->r->n; i++) {
-		size_t len = w->r->len[i];
+	size_t essential = essential_len(s, n);
 
-		/* the essential name is a prefix: compare it before looking for flavours */
-		if (n >= len && !memcmp(w->r->name[i], s, len) &&
-		    (n == len || essential_len(s, n) == len))
+	*is_long = n == 8 && !memcmp(s, "long int", 8);
+	for (int i = 0; i < w->r->n; i++)
+		if (w->r->len[i] == essential && !memcmp(w->r->name[i], s, essential))
 			return i;
-	}
 	return -1;
 }
 
