@@ -105,10 +105,23 @@ struct walk {
 	size_t stab_cap, stab_n;
 };
 
+/* Whether @s has "___": any three bytes in a row hold one at an index 2 mod 3. */
+static bool has_triple_underscore(const char *s, size_t n)
+{
+	for (size_t i = 2; i < n; i += 3)
+		if (s[i] == '_' &&
+		    ((s[i - 1] == '_' && (s[i - 2] == '_' || (i + 1 < n && s[i + 1] == '_'))) ||
+		     (i + 2 < n && s[i + 1] == '_' && s[i + 2] == '_')))
+			return true;
+	return false;
+}
+
 /* libbpf's bpf_core_essential_name_len(): the part before the last "X___Y" flavour mark */
 static size_t essential_len(const char *s, size_t n)
 {
-	for (size_t i = n >= 5 ? n - 4 : 0; i-- > 0;)
+	if (n < 5 || !has_triple_underscore(s, n))
+		return n; /* most names: no mark to look for from the end */
+	for (size_t i = n - 4; i-- > 0;)
 		if (s[i] != '_' && s[i + 1] == '_' && s[i + 2] == '_' && s[i + 3] == '_' &&
 		    s[i + 4] != '_')
 			return i + 1;
