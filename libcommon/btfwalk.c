@@ -8,7 +8,8 @@
  * type: 11 MB and most of a first start for kernel BTF. Here:
  *
  *  1. One pass over the type headers notes the offset of every 16th type and the types
- *     named like a root. On a mapped file a name is read where it is. On a file read through
+ *     named like a root. A mapped file's type section is walked in pieces side by side
+ *     (scan_mapped()) and its names read where they are. On a file read through
  *     a window, one pass over the strings first marks where each string starts (a bitmap)
  *     and which strings name a root, so the type pass reads no strings; a name offset that
  *     is not the start of a string (deduplicated BTF has none) is read on its own.
@@ -400,23 +401,18 @@ static const uint8_t tail_item[32] = {
 };
 
 /*
- * Whether a type of this kind can stand for a relocation's root: libbpf takes candidates of
+ * 1 << kind for the kinds that can stand for a relocation's root: libbpf takes candidates of
  * the root's own kind only, and a root is never a function, its prototype, a variable, a
  * section or a tag. Skipping them skips most name reads (56k of kernel BTF's 127k types are
  * functions).
  */
+#define ROOT_KINDS                                                                      \
+	(~((1u << BTF_KIND_FUNC) | (1u << BTF_KIND_FUNC_PROTO) | (1u << BTF_KIND_VAR) | \
+	   (1u << BTF_KIND_DATASEC) | (1u << BTF_KIND_DECL_TAG)))
+
 static bool may_be_root(const struct btf_type *t)
 {
-	switch (BTF_INFO_KIND(t->info)) {
-	case BTF_KIND_FUNC:
-	case BTF_KIND_FUNC_PROTO:
-	case BTF_KIND_VAR:
-	case BTF_KIND_DATASEC:
-	case BTF_KIND_DECL_TAG:
-		return false;
-	default:
-		return true;
-	}
+	return ROOT_KINDS >> BTF_INFO_KIND(t->info) & 1;
 }
 
 /* Bytes of a type record from its first 12, or -EINVAL for an unknown kind. */
@@ -519,11 +515,6 @@ static int keep(struct walk *w, uint32_t id)
 
 /* ---- pass 1: every type header */
 
-/* 1 << kind for the kinds may_be_root() takes */
-#define ROOT_KINDS                                                                      \
-	(~((1u << BTF_KIND_FUNC) | (1u << BTF_KIND_FUNC_PROTO) | (1u << BTF_KIND_VAR) | \
-	   (1u << BTF_KIND_DATASEC) | (1u << BTF_KIND_DECL_TAG)))
-
 /* Index entries for the records of @bytes of type section (each record is 12 bytes or more). */
 static uint32_t *new_index(uint64_t bytes)
 {
@@ -622,7 +613,10 @@ static inline bool chain_step(const struct walk *w, struct chain *k)
 
 	if (!(k->n & ((1u << IDX_SHIFT) - 1)))
 		k->idx[k->n >> IDX_SHIFT] = (uint32_t)(k->off - w->types);
-	/* the hardware prefetcher stops at every page: ask for the lines ahead */
+	/*
+	 * The hardware prefetcher stops at every page: ask for the lines ahead (a prefetch
+	 * past the mapping's end does not fault).
+	 */
 	__builtin_prefetch(w->s.map + k->off + 2048);
 	size = mapped_rec(w, k->off, &name_off, &kind);
 	if (!size || k->n == MAX_TYPES)
