@@ -218,7 +218,7 @@ static bool available_event(const char *tfs, const char *name, bool *found)
 bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name, const char *tracepoint)
 {
 	const char *tfs = ht_tracefs(), *slash = tracepoint ? strchr(tracepoint, '/') : NULL;
-	char pattern[512], type[256];
+	char pattern[512], type[256], cat[128];
 	struct btf *btf;
 	glob_t g;
 	bool found;
@@ -231,9 +231,10 @@ bool ht_raw_tracepoint_exists(const struct ht_env *env, const char *name, const 
 	 * Not in vmlinux's BTF: absent, or a module's. The event's own directory says which
 	 * at the cost of one lookup; available_events is generated whole (~1 ms).
 	 */
-	if (tfs && slash && !strcmp(slash + 1, name) && (size_t)(slash - tracepoint) < 128) {
-		snprintf(pattern, sizeof(pattern), "%.*s", (int)(slash - tracepoint), tracepoint);
-		return ht_tracepoint_exists(pattern, name);
+	if (tfs && slash && !strcmp(slash + 1, name) &&
+	    (size_t)(slash - tracepoint) < sizeof(cat)) {
+		snprintf(cat, sizeof(cat), "%.*s", (int)(slash - tracepoint), tracepoint);
+		return ht_tracepoint_exists(cat, name);
 	}
 	if (tfs && available_event(tfs, name, &found))
 		return found;
