@@ -429,14 +429,13 @@ static __always_inline bool ht_wanted(__u64 key)
  */
 static __always_inline bool ht_wanted_task_netns(__u64 cgroup_id, __u32 netns_inum)
 {
-	__u64 key = HT_VERDICT_NETNS | netns_inum;
 	__u8 *verdict;
 
 	if (!ht_filter_containers)
 		return true;
 	verdict = bpf_map_lookup_elem(&ht_verdicts, &cgroup_id);
 	if (verdict && *verdict == HT_VERDICT_NETNS_OF_TASK)
-		verdict = bpf_map_lookup_elem(&ht_verdicts, &key);
+		return ht_wanted(HT_VERDICT_NETNS | netns_inum);
 	return !verdict || *verdict == HT_VERDICT_PASS;
 }
 

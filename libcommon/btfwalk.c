@@ -538,23 +538,26 @@ static int note_type(struct walk *w, uint32_t id, uint32_t name_off, unsigned in
 	return 0;
 }
 
-/* One record of a mapped type section: its size, or 0 if it is not a valid record there. */
+/*
+ * One record of a mapped type section: its size, or 0 if it is not a valid record there;
+ * its name offset and info word in @name_off and @info.
+ */
 static inline uint64_t mapped_rec(const struct walk *w, uint64_t off, uint32_t *name_off,
-				  unsigned int *kind)
+				  uint32_t *info)
 {
 	const char *p = w->s.map + off;
-	uint32_t info;
+	unsigned int kind;
 	uint64_t size;
 
 	if (w->types_end - off < sizeof(struct btf_type))
 		return 0;
 	*name_off = get_u32(p);
-	info = get_u32(p + 4);
-	*kind = BTF_INFO_KIND(info);
-	if (tail_fixed[*kind] == 0xff)
+	*info = get_u32(p + 4);
+	kind = BTF_INFO_KIND(*info);
+	if (tail_fixed[kind] == 0xff)
 		return 0;
-	size = sizeof(struct btf_type) + tail_fixed[*kind] +
-	       (uint64_t)BTF_INFO_VLEN(info) * tail_item[*kind];
+	size = sizeof(struct btf_type) + tail_fixed[kind] +
+	       (uint64_t)BTF_INFO_VLEN(*info) * tail_item[kind];
 	return size <= w->types_end - off ? size : 0;
 }
 
@@ -568,12 +571,11 @@ static bool record_starts(const struct walk *w, uint64_t off)
 {
 	for (int i = 0; i < SYNC_RECORDS && off < w->types_end; i++) {
 		uint32_t name_off, info;
-		unsigned int kind;
-		uint64_t size = mapped_rec(w, off, &name_off, &kind);
+		uint64_t size = mapped_rec(w, off, &name_off, &info);
+		unsigned int kind = BTF_INFO_KIND(info);
 
 		if (!size || !kind || name_off >= w->str_len)
 			return false;
-		info = get_u32(w->s.map + off + 4);
 		if ((info & 0x60ff0000u) ||
 		    (!tail_item[kind] && BTF_INFO_VLEN(info) > (kind == BTF_KIND_FUNC ? 2u : 0u)))
 			return false;
@@ -607,7 +609,7 @@ static int chain_init(struct chain *k, uint64_t off, uint64_t end)
 /* The next record of piece @k; false if it is not a record. */
 static inline bool chain_step(const struct walk *w, struct chain *k)
 {
-	uint32_t name_off;
+	uint32_t name_off, info;
 	unsigned int kind, named;
 	uint64_t size;
 
@@ -618,9 +620,10 @@ static inline bool chain_step(const struct walk *w, struct chain *k)
 	 * past the mapping's end does not fault).
 	 */
 	__builtin_prefetch(w->s.map + k->off + 2048);
-	size = mapped_rec(w, k->off, &name_off, &kind);
+	size = mapped_rec(w, k->off, &name_off, &info);
 	if (!size || k->n == MAX_TYPES)
 		return false;
+	kind = BTF_INFO_KIND(info);
 	k->off += size;
 	/*
 	 * No branch on the kind: it would stall the other pieces. A type that may be a root is
