@@ -572,11 +572,12 @@ static bool record_starts(const struct walk *w, uint64_t off)
 	for (int i = 0; i < SYNC_RECORDS && off < w->types_end; i++) {
 		uint32_t name_off, info;
 		uint64_t size = mapped_rec(w, off, &name_off, &info);
-		unsigned int kind = BTF_INFO_KIND(info);
+		unsigned int kind;
 
-		if (!size || !kind || name_off >= w->str_len)
+		if (!size || name_off >= w->str_len)
 			return false;
-		if ((info & 0x60ff0000u) ||
+		kind = BTF_INFO_KIND(info);
+		if (!kind || (info & 0x60ff0000u) ||
 		    (!tail_item[kind] && BTF_INFO_VLEN(info) > (kind == BTF_KIND_FUNC ? 2u : 0u)))
 			return false;
 		off += size;
