@@ -21,7 +21,8 @@
  *
  * The first stage over its threshold is reported and the stamp dropped, so a packet is
  * reported at most once. Filtering (TCP only, netns) happens at the stamp: later stages only
- * look the stamp up. No stacks: this runs per packet.
+ * look the stamp up. No stacks: this runs per packet. A report (rare: a stage over its
+ * threshold) runs in a program of its own, tail-called by the raw_tp stages (report_stage()).
  */
 #define HT_WANT_CONTAINERS
 #include "common.bpf.h"
@@ -340,10 +341,11 @@ static __always_inline __u64 stage_threshold(__u32 where)
  * Stage @where of the skb at @skb_addr, its stamp in way @w of its set, looks over its
  * threshold at @now: report it (if the rate allows) when its stamp is whole, over the
  * threshold and was taken for this very packet. @sk_addr: the socket, 0 if not known. Not
- * inlined: the stages' own code stays short, this runs once per report. A global function:
- * the verifier checks it once, not in each stage's context, so it takes numbers (a global
- * function takes scalars, not kernel or map-value pointers) and looks the set and the
- * headers up again. It has no ctx: on a perf buffer its caller outputs the event.
+ * inlined: the stages' own code stays short, this runs once per report (in the raw_tp
+ * flavour in a program of its own, netrxlat_report). A global function: the verifier checks
+ * it once per program, not in each caller's context, so it takes numbers (a global function
+ * takes scalars, not kernel or map-value pointers) and looks the set and the headers up
+ * again. It has no ctx: on a perf buffer its caller outputs the event.
  */
 __noinline int report(__u64 skb_addr, __u64 sk_addr, __u64 now, __u32 where, int w)
 {
@@ -414,12 +416,15 @@ __noinline int report(__u64 skb_addr, __u64 sk_addr, __u64 now, __u32 where, int
 	return REPORT_DONE;
 }
 
-/* report() of the stage @where of @skb, its stamp in way @w; false: the stamp is stale */
-static __always_inline bool report_stage(void *ctx, struct sk_buff *skb, int w, __u64 now,
-					 int where, struct sock *sk)
+/*
+ * After report(): output an event it left in ht_heap (perf-buffer kernels) and forget the
+ * stamp in way @w of the skb at @skb_addr. At netif_receive_skb a stale stamp was another
+ * packet's: this one did not come through netif_rx, so it is timed from here.
+ */
+static __always_inline void report_done(void *ctx, int ret, __u64 skb_addr, int w, __u32 where)
 {
-	/* a tp_btf socket is a trusted pointer: a global function takes its address as a number */
-	int ret = report((__u64)skb, ht_addr(sk), now, where, w);
+	struct sk_buff *skb = (struct sk_buff *)skb_addr;
+	struct stamp_set *set;
 	__u32 zero = 0;
 	void *e;
 
@@ -428,15 +433,113 @@ static __always_inline bool report_stage(void *ctx, struct sk_buff *skb, int w, 
 		if (e)
 			ht_submit(ctx, e, sizeof(struct netrxlat_event));
 	}
-	return ret != REPORT_STALE;
+	set = stamp_set(skb);
+	if (!set)
+		return;
+	stamp_drop(set, w, skb);
+	if (where == NETRXLAT_TO_NETIF_RCV && ret == REPORT_STALE)
+		stamp_skb_napi(skb_addr);
+}
+
+/*
+ * The raw_tp flavour reports through a tail call into netrxlat_report, one program, so that
+ * report() is verified once and not in each of the three stages' programs (~1200 insns each,
+ * about 1 ms of the start). A tail call hands over the context only: the stage pushes
+ * report()'s arguments on a per-CPU stack, the report program pops them. A stack, not a
+ * slot: a stage in process context (the user copy; tcp_probe from a socket's backlog with BH
+ * enabled) can be interrupted by one in softirq between the push and the pop.
+ */
+struct report_args {
+	__u64 skb;
+	__u64 sk;
+	__u64 now;
+	__u32 where;
+	__s32 w;
+};
+
+#define REPORT_NEST 4 /* process, softirq, hardirq, NMI */
+
+struct report_stack {
+	struct report_args frame[REPORT_NEST];
+	__u32 depth;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct report_stack);
+} report_stack SEC(".maps");
+
+SEC("raw_tp")
+int netrxlat_report(void *ctx);
+
+/*
+ * Filled by libbpf at load, before any stage is attached. Its key by size, not __type: the
+ * kernel takes no BTF for a program array (libbpf would create it twice).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int(void *));
+} report_prog SEC(".maps") = {
+	.values = { [0] = (void *)&netrxlat_report },
+};
+
+SEC("raw_tp")
+int netrxlat_report(void *ctx)
+{
+	struct report_stack *rs;
+	struct report_args a;
+	__u32 zero = 0, d;
+
+	rs = bpf_map_lookup_elem(&report_stack, &zero);
+	if (!rs)
+		return 0;
+	d = rs->depth - 1;
+	if (d >= REPORT_NEST)
+		return 0;
+	a = rs->frame[d];
+	rs->depth = d;
+	report_done(ctx, report(a.skb, a.sk, a.now, a.where, a.w), a.skb, a.w, a.where);
+	return 0;
+}
+
+/*
+ * Stage @where of @skb, its stamp in way @w, is over its threshold at @now: report it (or
+ * find the stamp stale) and forget the stamp. @raw: the raw_tp flavour (a tail call).
+ */
+static __always_inline void report_stage(void *ctx, bool raw, struct sk_buff *skb, int w, __u64 now,
+					 __u32 where, struct sock *sk)
+{
+	struct report_stack *rs;
+	__u32 zero = 0, d;
+
+	if (!raw) {
+		report_done(ctx, report((__u64)skb, (__u64)sk, now, where, w), (__u64)skb, w,
+			    where);
+		return;
+	}
+	rs = bpf_map_lookup_elem(&report_stack, &zero);
+	if (rs && (d = rs->depth) < REPORT_NEST) {
+		rs->depth = d + 1; /* taken before it is written: a nested stage pushes above */
+		rs->frame[d] = (struct report_args){
+			.skb = (__u64)skb, .sk = (__u64)sk, .now = now, .where = where, .w = w
+		};
+		bpf_tail_call(ctx, &report_prog, 0);
+		rs->depth = d;
+	}
+	/* not reached (the slot is filled before the stages are attached); if it were, counted */
+	ht_count_lost();
+	report_done(ctx, REPORT_DONE, (__u64)skb, w, where);
 }
 
 /* netif_receive_skb after netif_rx: the backlog stage. Otherwise a fresh stamp. */
-static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
+static __always_inline int on_netif_receive(void *ctx, bool raw, struct sk_buff *skb)
 {
 	struct stamp_set *set = stamp_set(skb);
 	struct stamp *way;
-	bool stale;
 	__u64 now;
 	int w;
 
@@ -459,14 +562,11 @@ static __always_inline int on_netif_receive(void *ctx, struct sk_buff *skb)
 		way->key = (__u64)skb; /* not pending any more */
 		return 0;
 	}
-	stale = !report_stage(ctx, skb, w, now, NETRXLAT_TO_NETIF_RCV, NULL);
-	stamp_drop(set, w, skb);
-	if (stale) /* this packet did not come through netif_rx: time it from here */
-		stamp_skb_napi((__u64)skb);
+	report_stage(ctx, raw, skb, w, now, NETRXLAT_TO_NETIF_RCV, NULL);
 	return 0;
 }
 
-static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_buff *skb)
+static __always_inline int on_tcp_probe(void *ctx, bool raw, struct sock *sk, struct sk_buff *skb)
 {
 	struct stamp_set *set = stamp_set(skb);
 	__u64 now;
@@ -476,14 +576,12 @@ static __always_inline int on_tcp_probe(void *ctx, struct sock *sk, struct sk_bu
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* reported or stale (report() tells them apart): the stamp is done with either way */
-	if (now - set->way[w & 1].ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid) {
-		report_stage(ctx, skb, w, now, NETRXLAT_TO_TCPV4_RCV, sk);
-		stamp_drop(set, w, skb);
-	}
+	if (now - set->way[w & 1].ts_ns >= threshold_ns[NETRXLAT_TO_TCPV4_RCV] && !target_pid)
+		report_stage(ctx, raw, skb, w, now, NETRXLAT_TO_TCPV4_RCV, sk);
 	return 0;
 }
 
-static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
+static __always_inline int on_copy(void *ctx, bool raw, struct sk_buff *skb)
 {
 	struct stamp_set *set = stamp_set(skb);
 	struct sock *sk;
@@ -499,8 +597,10 @@ static __always_inline int on_copy(void *ctx, struct sk_buff *skb)
 		sk = BPF_CORE_READ(skb, sk);
 		family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
 		/* a unix or netlink skb holds user data where report() would read headers */
-		if (family == AF_INET || family == AF_INET6)
-			report_stage(ctx, skb, w, now, NETRXLAT_TO_USER_COPY, sk);
+		if (family == AF_INET || family == AF_INET6) {
+			report_stage(ctx, raw, skb, w, now, NETRXLAT_TO_USER_COPY, sk);
+			return 0;
+		}
 	}
 	stamp_drop(set, w, skb);
 	return 0;
@@ -541,23 +641,46 @@ HT_TP_BTF_RAW("netif_rx", netrxlat_netif_rx_btf, netrxlat_netif_rx_raw, struct s
 	return on_netif_rx(skb_addr(skb));
 }
 
-HT_TP_BTF_RAW("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
-	      struct sk_buff *skb)
+/*
+ * The stages that report, in both flavours: tp_btf calls report() itself, raw_tp (the
+ * default with the kernel BTF subset) tail-calls netrxlat_report. Written like
+ * HT_TP_BTF_RAW, but the body is told its flavour: a tp_btf program cannot tail-call a raw_tp
+ * one (the kernel wants one program type in a program array).
+ */
+#define NETRXLAT_STAGE(tp_name, btf_prog, raw_prog, body) \
+	SEC("tp_btf/" tp_name) int btf_prog(__u64 *ctx)   \
+	{                                                 \
+		return body(ctx, false);                  \
+	}                                                 \
+	SEC("raw_tp/" tp_name) int raw_prog(__u64 *ctx)   \
+	{                                                 \
+		return body(ctx, true);                   \
+	}
+
+/*
+ * netif_receive_skb(skb), tcp_probe(sk, skb), skb_copy_datagram_iovec(skb, len); the socket
+ * too as a number (a global function takes no trusted pointer)
+ */
+static __always_inline int netif_receive(__u64 *ctx, bool raw)
 {
-	return on_netif_receive(ctx, skb_addr(skb));
+	return on_netif_receive(ctx, raw, skb_addr((void *)ctx[0]));
 }
 
-HT_TP_BTF_RAW("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, struct sock *sk,
-	      struct sk_buff *skb)
+static __always_inline int tcp_probe(__u64 *ctx, bool raw)
 {
-	return on_tcp_probe(ctx, sk, skb_addr(skb));
+	return on_tcp_probe(ctx, raw, (struct sock *)ht_addr((void *)ctx[0]),
+			    skb_addr((void *)ctx[1]));
 }
 
-HT_TP_BTF_RAW("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, struct sk_buff *skb,
-	      int len)
+static __always_inline int copy(__u64 *ctx, bool raw)
 {
-	return on_copy(ctx, skb_addr(skb));
+	return on_copy(ctx, raw, skb_addr((void *)ctx[0]));
 }
+
+NETRXLAT_STAGE("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
+	       netif_receive)
+NETRXLAT_STAGE("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, tcp_probe)
+NETRXLAT_STAGE("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, copy)
 
 HT_TP_BTF_RAW("kfree_skb", netrxlat_kfree_skb_btf, netrxlat_kfree_skb_raw, struct sk_buff *skb)
 {
