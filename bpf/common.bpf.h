@@ -289,12 +289,16 @@ static __always_inline struct cgroup_subsys_state *ht_task_memcg_css(struct task
  * hierarchy's root, before the event is submitted. User space (libcommon/container.c) reads
  * the path there, where a lookup in cgroupfs after the event finds nothing once the runtime
  * has removed the cgroup (an OOM-killed --rm container). ht_cgroup_mkdir (cgroup:cgroup_mkdir)
- * does the same for every new memory cgroup and wakes user space, which reads the runtime's
- * state of a new container while it is still on disk.
+ * hands user space the path of every new memory cgroup, which reads the runtime's state of a
+ * new container while it is still on disk.
+ *
+ * User space keeps a path once it has read it (recent[] in libcommon/container.c): an entry
+ * here matters until then, and after it only spares the kernel a cgroup's walk. 256 of them:
+ * an LRU map allocates all its entries when made, and 1024 took ~0.4 ms of every start.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, 256);
 	__type(key, __u64); /* cgroup id */
 	__type(value, struct ht_cgroup_path);
 } ht_cgroup_paths SEC(".maps");
@@ -306,10 +310,10 @@ struct {
 	__type(value, struct ht_cgroup_path);
 } ht_cgroup_scratch SEC(".maps");
 
-/* struct ht_cgroup_event records; not created on kernels without a ring buffer */
+/* struct ht_cgroup_event records (31 fit); not created on kernels without a ring buffer */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 } ht_cgroup_events SEC(".maps");
 
 /* before 6.15 (633488947ef6) the parent was not RCU-protected and was called "parent" */
@@ -448,12 +452,17 @@ static __always_inline bool ht_task_wanted(struct task_struct *task)
 	return !ht_filter_containers || ht_wanted(ht_task_cgroup_id_only(task));
 }
 
-static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
+/*
+ * The path comes from the tracepoint (TRACE_CGROUP_PATH: cgroup_path() into a buffer the
+ * kernel fills only while the tracepoint has a probe), not from ht_note_cgroup()'s walk: a
+ * few instructions to verify at every start instead of the walk's ~300. The cgroup's first
+ * event records its path in ht_cgroup_paths as for any other cgroup.
+ */
+static __always_inline int ht_cgroup_made(struct cgroup *cgrp, const char *path)
 {
 	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css = NULL;
 	struct ht_cgroup_event *e;
-	__u64 id;
 
 	/* one hierarchy is enough: the memory controller's (v1), where tools attribute */
 	if (memcg < 0 || memcg >= CGROUP_SUBSYS_COUNT)
@@ -461,13 +470,12 @@ static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
 	bpf_core_read(&css, sizeof(css), &cgrp->subsys[memcg]);
 	if (!css)
 		return 0;
-	id = ht_note_cgroup(ht_addr(cgrp));
-	if (!id)
-		return 0;
 	e = bpf_ringbuf_reserve(&ht_cgroup_events, sizeof(*e), 0);
 	if (!e)
 		return 0; /* user space reads the runtime's state at the event instead */
-	e->id = id;
+	e->id = BPF_CORE_READ(cgrp, kn, id);
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+		e->path[0] = '\0';
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -476,13 +484,13 @@ static __always_inline int ht_cgroup_made(struct cgroup *cgrp)
 SEC("raw_tp/cgroup_mkdir")
 int BPF_PROG(ht_cgroup_mkdir_raw, struct cgroup *cgrp, const char *path)
 {
-	return ht_cgroup_made(cgrp);
+	return ht_cgroup_made(cgrp, path);
 }
 
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(ht_cgroup_mkdir_btf, struct cgroup *cgrp, const char *path)
 {
-	return ht_cgroup_made(cgrp);
+	return ht_cgroup_made(cgrp, path);
 }
 #endif /* HT_WANT_CONTAINERS */
 

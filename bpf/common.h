@@ -41,9 +41,11 @@ struct ht_cgroup_path {
 #define HT_VERDICT_NETNS_OF_TASK 3
 #define HT_VERDICT_NETNS (1ULL << 63) /* key bit: a netns inum rather than a cgroup id */
 
-/* A cgroup was made (cgroup:cgroup_mkdir), its path already in ht_cgroup_paths. */
+/* A memory cgroup was made (cgroup:cgroup_mkdir), with the path the tracepoint hands over. */
+#define HT_CGROUP_EVENT_PATH 504
 struct ht_cgroup_event {
-	__u64 id; /* kernfs node id: the cgroupfs inode */
+	__u64 id;			 /* kernfs node id: the cgroupfs inode */
+	char path[HT_CGROUP_EVENT_PATH]; /* below the hierarchy's root; cut if it fills this */
 };
 
 #endif

@@ -421,12 +421,12 @@ int ht_cgroup_path(const char *controller, uint64_t cgroup_id, char *path, size_
 	return 0;
 }
 
-void ht_container_cgroup_made(uint64_t id)
+void ht_container_cgroup_made(uint64_t id, const char *path, size_t len)
 {
 	struct ht_container ct;
-	char path[4096];
 
-	if (kernel_path(id, path, sizeof(path)) < 0 || !ht_container_from_path(path, &ct))
+	/* a cut path is not the cgroup's: its first event has the kernel record it whole */
+	if (!path[0] || strnlen(path, len) >= len - 1 || !ht_container_from_path(path, &ct))
 		return;
 	recent_add(id, path);
 	ht_runtime_fill(&ct);

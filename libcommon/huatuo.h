@@ -638,8 +638,11 @@ const char *ht_container_label(const struct ht_container *ct, char *buf, size_t 
  * cgroup paths the kernel recorded at the event. Called once the object is loaded.
  */
 void ht_containers_attach(struct bpf_object *obj);
-/* The kernel saw cgroup @id made (cgroup:cgroup_mkdir): read its container's state now. */
-void ht_container_cgroup_made(uint64_t id);
+/*
+ * The kernel saw cgroup @id made at @path (cgroup:cgroup_mkdir; @len bytes, cut if they are
+ * all used): read its container's state now.
+ */
+void ht_container_cgroup_made(uint64_t id, const char *path, size_t len);
 
 /* ---- container runtimes' state on disk (runtime.c) ---- */
 

@@ -105,7 +105,7 @@ static int on_cgroup_made(void *ctx, void *data, size_t size)
 
 	(void)ctx;
 	if (size >= sizeof(*e))
-		ht_container_cgroup_made(e->id);
+		ht_container_cgroup_made(e->id, e->path, sizeof(e->path));
 	return 0;
 }
 
