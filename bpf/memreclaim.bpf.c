@@ -133,7 +133,9 @@ HT_TP_BTF_RAW("mm_vmscan_direct_reclaim_end", direct_end_btf, direct_end_raw,
 	return on_end(nr_reclaimed, RECLAIM_DIRECT);
 }
 
-HT_TP_BTF_RAW("mm_vmscan_memcg_reclaim_begin", memcg_begin_btf, memcg_begin_raw)
+/* raw_tp: direct_begin_raw, attached to this tracepoint too (tools/memreclaim.c) */
+SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
+int BPF_PROG(memcg_begin_btf)
 {
 	return on_begin(ctx);
 }

@@ -327,6 +327,8 @@ static int prepare(struct ht_env *env, struct bpf_object *obj, const struct ht_h
 				return 1;
 			}
 			kind = section_kind(bpf_program__section_name(p), &target);
+			if (kind == HT_PROBE_RAW_TP && hook->raw_tp)
+				target = hook->raw_tp;
 			if (env->excluded_kinds & (1u << kind))
 				why = "refused by this kernel at load";
 			else if (!kind_allowed(env, kind))
@@ -425,7 +427,10 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 			continue;
 		}
 		p = bpf_object__find_program_by_name(obj, a.prog);
-		a.link = p ? bpf_program__attach(p) : NULL;
+		if (p && a.kind == HT_PROBE_RAW_TP) /* the hook's target: a program may serve two */
+			a.link = bpf_program__attach_raw_tracepoint(p, a.target);
+		else
+			a.link = p ? bpf_program__attach(p) : NULL;
 		if (!a.link) {
 			int err = -errno;
 

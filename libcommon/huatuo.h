@@ -254,6 +254,12 @@ struct ht_hook {
 	 */
 	const char *tracepoint;
 	const char *needs_field[6];
+	/*
+	 * The raw tracepoint a raw_tp candidate attaches to when its section names another: a
+	 * raw_tp program is bound to no tracepoint when loaded, so tracepoints whose arguments
+	 * agree can share one (one program fewer to verify at every start).
+	 */
+	const char *raw_tp;
 	bool optional; /* a missing optional hook is listed by --check, not an error */
 };
 

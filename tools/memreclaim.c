@@ -30,9 +30,10 @@ static const struct ht_hook hooks[] = {
 	  .progs = { "direct_begin_btf", "direct_begin_raw", "direct_begin_kprobe" } },
 	{ .name = "direct_reclaim_end",
 	  .progs = { "direct_end_btf", "direct_end_raw", "direct_end_kretprobe" } },
-	/* memcg limit reclaim: no kprobe fallback, optional */
+	/* memcg limit reclaim: no kprobe fallback, optional; a begin is a begin (same arguments) */
 	{ .name = "memcg_reclaim_begin",
-	  .progs = { "memcg_begin_btf", "memcg_begin_raw" },
+	  .progs = { "memcg_begin_btf", "direct_begin_raw" },
+	  .raw_tp = "mm_vmscan_memcg_reclaim_begin",
 	  .optional = true },
 	{ .name = "memcg_reclaim_end",
 	  .progs = { "memcg_end_btf", "memcg_end_raw" },
