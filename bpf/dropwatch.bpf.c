@@ -5,7 +5,8 @@
  * (ba8de796baf4) also rx_sk, the receiving socket. Normal frees go to skb:consume_skb instead
  * (SKB_CONSUMED never reaches kfree_skb since 6.3), so every hit here is a drop.
  * kfree_skb is hot during a storm: the filters run first, on fields one or two loads away,
- * and only what passes them pays for the packet parse, the stack and the copy.
+ * and only what passes them pays for the packet parse, the stack and the copy; without a
+ * filter the rate limit comes right after the reason.
  */
 #define HT_WANT_CONTAINERS
 #include "common.bpf.h"
@@ -32,6 +33,9 @@ const volatile __u16 target_port = 0;	       /* network order, source or destina
 const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS not in reason_high */
 const volatile bool summary_mode = false;
 const volatile __u32 rate_per_sec = 100;
+/* Set by user space from the filters above: one test where the program would make several. */
+const volatile bool packet_filter = false;	   /* --proto, --port, --saddr or --daddr */
+const volatile bool task_or_packet_filter = false; /* one of those, --pid, --comm or --netns */
 
 /* 1 = report drops with this reason; filled by user space (--reason, --exclude-reason). */
 struct {
@@ -121,72 +125,76 @@ static __always_inline bool task_ok(struct drop_event *e)
 	return true;
 }
 
-/* netns of the packet: its device's, else its socket's. */
+/*
+ * netns of the packet: its device's, else its socket's. A NULL socket reads as 0 (the read
+ * fails): no test on it, so the verifier does not walk what follows once for each.
+ */
 static __always_inline __u32 skb_netns(struct sk_buff *skb, struct sock *sk)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 
 	if (dev)
 		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	if (sk)
-		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	return 0;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-/* IPv4/IPv6 addresses, L4 protocol and ports (TCP seq/ack/flags) from the skb's headers. */
+/*
+ * IPv4/IPv6 addresses, L4 protocol and ports (TCP seq/ack/flags) from the skb's headers. One
+ * read takes the network header, one the transport header: a header near the end of the linear
+ * data leaves the longer read in the head's allocation (skb_shared_info follows skb->end).
+ */
 static __always_inline void parse_packet(struct sk_buff *skb, struct drop_event *e)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
 	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u16 l4_off;
-	__u8 first;
-
-	if (nh == NO_HEADER || bpf_probe_read_kernel(&first, 1, head + nh))
-		return;
-	if (e->eth_proto == ETH_P_IP || (!e->eth_proto && first >> 4 == 4)) {
+	union {
 		struct iphdr ip;
+		struct ipv6hdr ip6;
+		struct tcphdr tcp;
+		__u8 bytes[sizeof(struct ipv6hdr)];
+	} h;
+	__u16 l4_off;
+	__u8 version;
 
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.version != 4)
+	if (nh == NO_HEADER || bpf_probe_read_kernel(&h, sizeof(h), head + nh))
+		return;
+	version = h.bytes[0] >> 4;
+	if (e->eth_proto == ETH_P_IP || (!e->eth_proto && version == 4)) {
+		if (version != 4)
 			return;
 		e->family = 4;
-		e->l4_proto = ip.protocol;
-		__builtin_memcpy(e->saddr, &ip.saddr, 4);
-		__builtin_memcpy(e->daddr, &ip.daddr, 4);
-		if (ip.frag_off & bpf_htons(0x1fff))
+		e->l4_proto = h.ip.protocol;
+		__builtin_memcpy(e->saddr, &h.ip.saddr, 4);
+		__builtin_memcpy(e->daddr, &h.ip.daddr, 4);
+		if (h.ip.frag_off & bpf_htons(0x1fff))
 			return; /* not the first fragment: no L4 header */
 		/* before ip_rcv_core() the transport header still equals the network header */
-		l4_off = th != NO_HEADER && th > nh ? th : nh + ip.ihl * 4;
-	} else if (e->eth_proto == ETH_P_IPV6 || (!e->eth_proto && first >> 4 == 6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) || ip6.version != 6)
+		l4_off = nh + h.ip.ihl * 4;
+	} else if (e->eth_proto == ETH_P_IPV6 || (!e->eth_proto && version == 6)) {
+		if (version != 6)
 			return;
 		e->family = 6;
-		e->l4_proto = ip6.nexthdr; /* extension headers are not followed */
-		__builtin_memcpy(e->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(e->daddr, &ip6.daddr, 16);
-		l4_off = th != NO_HEADER && th > nh ? th : nh + sizeof(ip6);
+		e->l4_proto = h.ip6.nexthdr; /* extension headers are not followed */
+		__builtin_memcpy(e->saddr, &h.ip6.saddr, 16);
+		__builtin_memcpy(e->daddr, &h.ip6.daddr, 16);
+		l4_off = nh + sizeof(h.ip6);
 	} else {
 		return;
 	}
+	if (e->l4_proto != IPPROTO_TCP && e->l4_proto != IPPROTO_UDP)
+		return;
+	if (th != NO_HEADER && th > nh)
+		l4_off = th;
+	/* the UDP header's ports are where TCP's are */
+	if (bpf_probe_read_kernel(&h.tcp, sizeof(h.tcp), head + l4_off))
+		return;
+	e->sport = h.tcp.source;
+	e->dport = h.tcp.dest;
 	if (e->l4_proto == IPPROTO_TCP) {
-		struct tcphdr tcp;
-
-		if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + l4_off))
-			return;
-		e->sport = tcp.source;
-		e->dport = tcp.dest;
-		e->tcp_seq = bpf_ntohl(tcp.seq);
-		e->tcp_ack_seq = bpf_ntohl(tcp.ack_seq);
-		bpf_probe_read_kernel(&e->tcp_flags, 1, head + l4_off + 13);
-	} else if (e->l4_proto == IPPROTO_UDP) {
-		struct udphdr udp;
-
-		if (bpf_probe_read_kernel(&udp, sizeof(udp), head + l4_off))
-			return;
-		e->sport = udp.source;
-		e->dport = udp.dest;
+		e->tcp_seq = bpf_ntohl(h.tcp.seq);
+		e->tcp_ack_seq = bpf_ntohl(h.tcp.ack_seq);
+		e->tcp_flags = h.bytes[13];
 	}
 }
 
@@ -222,16 +230,11 @@ static __always_inline bool packet_ok(struct drop_event *e)
 	       addr_ok(e->daddr, e->family, target_daddr, target_daddr_family);
 }
 
-static __always_inline bool packet_filters(void)
-{
-	return target_proto || target_port || target_saddr_family || target_daddr_family;
-}
-
 /* --summary: one more drop at @location for @reason (per-CPU counts, summed in user space) */
-static __always_inline void count_drop(void *location, __u32 reason)
+static __always_inline void count_drop(__u64 location, __u32 reason)
 {
-	struct drop_key key = { .location = (__u64)location, .reason = reason };
-	__u32 zero = 0, i = (((__u64)location ^ reason) * 0x9E3779B97F4A7C15ULL) >> 56;
+	struct drop_key key = { .location = location, .reason = reason };
+	__u32 zero = 0, i = ((location ^ reason) * 0x9E3779B97F4A7C15ULL) >> 56;
 	struct drop_slots *slots = bpf_map_lookup_elem(&drop_slots, &zero);
 	__u64 one = 1, *count;
 	struct drop_slot *s;
@@ -257,42 +260,45 @@ static __always_inline void count_drop(void *location, __u32 reason)
 		bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
 }
 
-/*
- * A drop whose reason is wanted, past --summary's fast path: the filters on the task and the
- * packet, then the report (or the count). Not inlined: the fast path's program stays short.
- */
-static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
-				    struct sock *rx_sk)
+/* Anything to decide on besides the reason (rodata: the verifier drops what is not set). */
+static __always_inline bool filters_set(void)
 {
+	return task_or_packet_filter || ht_filter_containers;
+}
+
+/*
+ * A drop whose reason is wanted: the filters on the task and the packet, the rate limit (when
+ * a filter is set, else on_drop() asked it), then the record in the scratch map, all but its
+ * stack; or --summary's count. 1: the caller adds the stack and hands the record over.
+ * A global function: the verifier checks it once, not once for each way its caller reaches
+ * it, so it takes numbers (a global function takes scalars, not kernel pointers) and has no
+ * ctx (the caller takes the stack).
+ */
+__noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr)
+{
+	struct sk_buff *skb = (struct sk_buff *)skb_addr;
+	struct sock *sk = (struct sock *)rx_sk_addr;
 	struct task_struct *task;
 	struct drop_event *e;
 	struct net_device *dev;
-	bool same_netns;
-	struct sock *sk;
-	long stack_bytes;
-	__u32 zero = 0;
+	__u32 zero = 0, task_netns;
 
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
 	if (!task_ok(e))
 		return 0;
-	sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
+	if (!sk) /* the receiving socket (6.11+), else the skb's owner */
+		sk = BPF_CORE_READ(skb, sk);
 	e->netns_inum = skb_netns(skb, sk);
 	if (target_netns && e->netns_inum != target_netns)
 		return 0;
 
+	/* what the packet's headers fill: tcp_seq up to daddr's end */
+	__builtin_memset(&e->tcp_seq, 0,
+			 offsetof(struct drop_event, comm) - offsetof(struct drop_event, tcp_seq));
 	e->eth_proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	e->family = 0;
-	e->l4_proto = 0;
-	e->sport = 0;
-	e->dport = 0;
-	e->tcp_seq = 0;
-	e->tcp_ack_seq = 0;
-	e->tcp_flags = 0;
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	if (!summary_mode || packet_filters())
+	if (!summary_mode || packet_filter)
 		parse_packet(skb, e);
 	if (!packet_ok(e))
 		return 0;
@@ -301,23 +307,26 @@ static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *locati
 	 * a softirq over a task of that namespace), else the namespace's (user space).
 	 */
 	task = (struct task_struct *)bpf_get_current_task();
-	same_netns = !e->netns_inum || ht_task_netns(task) == e->netns_inum;
+	task_netns = ht_task_netns(task);
 	if (ht_filter_containers &&
-	    !(same_netns ? ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :
-			   ht_wanted(HT_VERDICT_NETNS | e->netns_inum)))
+	    !(!e->netns_inum || task_netns == e->netns_inum ?
+		      ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :
+		      ht_wanted(HT_VERDICT_NETNS | e->netns_inum)))
 		return 0;
 
 	if (summary_mode) {
 		count_drop(location, reason);
 		return 0;
 	}
-	if (!ht_rate_ok(rate_per_sec))
+	if (filters_set() && !ht_rate_ok(rate_per_sec))
 		return 0;
 
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = same_netns ? ht_task_cgroup_id(task) : 0;
-	e->location = (__u64)location;
-	e->skb_addr = (__u64)skb;
+	e->cgroup_id = 0;
+	if (!e->netns_inum || task_netns == e->netns_inum)
+		e->cgroup_id = ht_task_cgroup_id(task);
+	e->location = location;
+	e->skb_addr = skb_addr;
 	e->reason = reason;
 	e->pkt_len = BPF_CORE_READ(skb, len);
 	e->queue_mapping = BPF_CORE_READ(skb, queue_mapping);
@@ -326,13 +335,43 @@ static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *locati
 	e->ifname[0] = '\0';
 	if (dev)
 		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
-	e->sk_state = 0;
-	if (sk && e->l4_proto == IPPROTO_TCP) {
+	if (e->l4_proto == IPPROTO_TCP) {
+		/* 0 without a socket */
 		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 		if (family == AF_INET || family == AF_INET6)
 			e->sk_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	}
+	return 1;
+}
+
+/*
+ * A drop: its reason first; without a filter --summary counts it right away, and the rate
+ * limit comes next: in a storm a drop past the limit costs two map lookups.
+ */
+static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
+				   struct sock *rx_sk)
+{
+	struct drop_event *e;
+	long stack_bytes;
+	__u32 zero = 0;
+
+	if (!reason_ok(reason))
+		return 0;
+	if (!filters_set()) {
+		if (summary_mode) {
+			count_drop((__u64)location, reason);
+			return 0;
+		}
+		if (!ht_rate_ok(rate_per_sec))
+			return 0;
+	}
+	/* tp_btf's skb and rx_sk are trusted pointers: the global function takes numbers */
+	if (!drop_record(ht_addr(skb), (__u64)location, reason, ht_addr(rx_sk)))
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
 	stack_bytes = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
 	if (stack_bytes < 0 || stack_bytes > (long)sizeof(e->ips))
 		stack_bytes = 0;
@@ -341,20 +380,6 @@ static __noinline int drop_filtered(void *ctx, struct sk_buff *skb, void *locati
 	 * holds three times as many drops before a storm fills it */
 	ht_output(ctx, e, offsetof(struct drop_event, ips) + (__u64)stack_bytes);
 	return 0;
-}
-
-static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
-				   struct sock *rx_sk)
-{
-	if (!reason_ok(reason))
-		return 0;
-	if (summary_mode && !target_pid && !filter_comm && !target_netns && !packet_filters() &&
-	    !ht_filter_containers) {
-		/* nothing to look at but the reason: count and leave */
-		count_drop(location, reason);
-		return 0;
-	}
-	return drop_filtered(ctx, skb, location, reason, rx_sk);
 }
 
 /* 6.11+: kfree_skb(skb, location, reason, rx_sk) */

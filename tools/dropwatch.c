@@ -796,6 +796,10 @@ static void configure(void *s, struct ht_env *env)
 	memcpy((void *)skel->rodata->target_saddr, opts.saddr, 16);
 	memcpy((void *)skel->rodata->target_daddr, opts.daddr, 16);
 	skel->rodata->target_port = htons(opts.port);
+	skel->rodata->packet_filter = opts.proto || opts.port || opts.saddr_family ||
+				      opts.daddr_family;
+	skel->rodata->task_or_packet_filter = skel->rodata->packet_filter || env->pid ||
+					      env->comm || opts.netns;
 	skel->rodata->summary_mode = opts.summary;
 	skel->rodata->reason_high_wanted = filter.high_default;
 	skel->rodata->rate_per_sec = opts.rate;
