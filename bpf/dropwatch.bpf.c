@@ -29,21 +29,15 @@ const volatile __u8 target_saddr_family = 0; /* 4 or 6 when --saddr is set */
 const volatile __u8 target_daddr_family = 0;
 const volatile __u8 target_saddr[16] = {};
 const volatile __u8 target_daddr[16] = {};
-const volatile __u16 target_port = 0;	       /* network order, source or destination */
+const volatile __u16 target_port = 0; /* network order, source or destination */
+/* 1 = report drops with this core reason (all but 0 and 1, or --reason, --exclude-reason) */
+const volatile __u8 reason_wanted[DW_REASON_SLOTS] = {};
 const volatile bool reason_high_wanted = true; /* reasons >= DW_REASON_SLOTS not in reason_high */
 const volatile bool summary_mode = false;
 const volatile __u32 rate_per_sec = 100;
 /* Set by user space from the filters above: one test where the program would make several. */
 const volatile bool packet_filter = false;	   /* --proto, --port, --saddr or --daddr */
 const volatile bool task_or_packet_filter = false; /* one of those, --pid, --comm or --netns */
-
-/* 1 = report drops with this reason; filled by user space (--reason, --exclude-reason). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, DW_REASON_SLOTS);
-	__type(key, __u32);
-	__type(value, __u8);
-} reason_wanted SEC(".maps");
 
 /*
  * Subsystem reasons (mac80211, openvswitch: subsystem << 16 | code) named by --reason or
@@ -93,6 +87,59 @@ struct trace_event_raw_kfree_skb___ht {
 	enum skb_drop_reason reason;
 } __attribute__((preserve_access_index));
 
+/*
+ * The kernel structs this file reads, with just the fields it reads: CO-RE finds each field by
+ * name in the kernel's struct (the ___dw suffix is not part of the name). With vlmlinux.h's
+ * own, the object's BTF would carry the whole of sk_buff, net_device, sock and what they
+ * point to (some 250 types), which the kernel checks at every start.
+ */
+struct ns_common___dw {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net___dw {
+	struct ns_common___dw ns;
+} __attribute__((preserve_access_index));
+
+struct possible_net_t___dw {
+	struct net___dw *net;
+} __attribute__((preserve_access_index));
+
+struct net_device___dw {
+	char name[DW_IFNAMSIZ];
+	int ifindex;
+	struct possible_net_t___dw nd_net;
+} __attribute__((preserve_access_index));
+
+struct sock_common___dw {
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	struct possible_net_t___dw skc_net;
+} __attribute__((preserve_access_index));
+
+struct sock___dw {
+	struct sock_common___dw __sk_common;
+} __attribute__((preserve_access_index));
+
+struct nsproxy___dw {
+	struct net___dw *net_ns;
+} __attribute__((preserve_access_index));
+
+struct task_struct___dw {
+	struct nsproxy___dw *nsproxy;
+} __attribute__((preserve_access_index));
+
+struct sk_buff___dw {
+	struct net_device___dw *dev;
+	struct sock___dw *sk;
+	unsigned int len;
+	__u16 queue_mapping;
+	__be16 protocol;
+	__u16 transport_header;
+	__u16 network_header;
+	unsigned char *head;
+} __attribute__((preserve_access_index));
+
 static __always_inline bool reason_ok(__u32 reason)
 {
 	__u8 *wanted;
@@ -101,8 +148,7 @@ static __always_inline bool reason_ok(__u32 reason)
 		wanted = bpf_map_lookup_elem(&reason_high, &reason);
 		return wanted ? *wanted : reason_high_wanted;
 	}
-	wanted = bpf_map_lookup_elem(&reason_wanted, &reason);
-	return wanted && *wanted;
+	return reason_wanted[reason];
 }
 
 static __always_inline bool task_ok(struct drop_event *e)
@@ -129,9 +175,9 @@ static __always_inline bool task_ok(struct drop_event *e)
  * netns of the packet: its device's, else its socket's. A NULL socket reads as 0 (the read
  * fails): no test on it, so the verifier does not walk what follows once for each.
  */
-static __always_inline __u32 skb_netns(struct sk_buff *skb, struct sock *sk)
+static __always_inline __u32 skb_netns(struct sk_buff___dw *skb, struct sock___dw *sk)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device___dw *dev = BPF_CORE_READ(skb, dev);
 
 	if (dev)
 		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
@@ -143,7 +189,7 @@ static __always_inline __u32 skb_netns(struct sk_buff *skb, struct sock *sk)
  * read takes the network header, one the transport header: a header near the end of the linear
  * data leaves the longer read in the head's allocation (skb_shared_info follows skb->end).
  */
-static __always_inline void parse_packet(struct sk_buff *skb, struct drop_event *e)
+static __always_inline void parse_packet(struct sk_buff___dw *skb, struct drop_event *e)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
@@ -276,11 +322,11 @@ static __always_inline bool filters_set(void)
  */
 __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr)
 {
-	struct sk_buff *skb = (struct sk_buff *)skb_addr;
-	struct sock *sk = (struct sock *)rx_sk_addr;
+	struct sk_buff___dw *skb = (struct sk_buff___dw *)skb_addr;
+	struct sock___dw *sk = (struct sock___dw *)rx_sk_addr;
 	struct task_struct *task;
 	struct drop_event *e;
-	struct net_device *dev;
+	struct net_device___dw *dev;
 	__u32 zero = 0, task_netns;
 
 	e = bpf_map_lookup_elem(&scratch, &zero);
@@ -307,7 +353,8 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 	 * a softirq over a task of that namespace), else the namespace's (user space).
 	 */
 	task = (struct task_struct *)bpf_get_current_task();
-	task_netns = ht_task_netns(task);
+	/* ht_task_netns() but through the types above: vmlinux.h's struct net is 550 types */
+	task_netns = BPF_CORE_READ((struct task_struct___dw *)task, nsproxy, net_ns, ns.inum);
 	if (ht_filter_containers &&
 	    !(!e->netns_inum || task_netns == e->netns_inum ?
 		      ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :

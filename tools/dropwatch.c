@@ -358,25 +358,18 @@ static void build_filter(const struct ht_env *env)
 			     "it excludes every --reason given: nothing would be reported");
 }
 
+/* Subsystem reasons named by --reason or --exclude-reason (the core ones are rodata). */
 static int fill_reason_map(struct ht_env *env, struct dropwatch_bpf *skel)
 {
-	int fd = bpf_map__fd(skel->maps.reason_wanted), high = bpf_map__fd(skel->maps.reason_high);
-	uint32_t keys[DW_REASON_SLOTS], count = DW_REASON_SLOTS;
+	int high = bpf_map__fd(skel->maps.reason_high);
 
-	/* one bpf() call for the 512 slots (5.6+), one each before (a quarter ms a start) */
-	for (uint32_t i = 0; i < DW_REASON_SLOTS; i++)
-		keys[i] = i;
-	if (bpf_map_update_batch(fd, keys, filter.core, &count, NULL))
-		for (uint32_t i = 0; i < DW_REASON_SLOTS; i++)
-			if (bpf_map_update_elem(fd, &i, &filter.core[i], BPF_ANY))
-				goto fail;
-	for (int i = 0; i < filter.nhigh; i++)
-		if (bpf_map_update_elem(high, &filter.high[i], &filter.high_wanted[i], BPF_ANY))
-			goto fail;
+	for (int i = 0; i < filter.nhigh; i++) {
+		if (bpf_map_update_elem(high, &filter.high[i], &filter.high_wanted[i], BPF_ANY)) {
+			ht_err(env, "cannot set the drop reason filter: %s", strerror(errno));
+			return 1;
+		}
+	}
 	return 0;
-fail:
-	ht_err(env, "cannot set the drop reason filter: %s", strerror(errno));
-	return 1;
 }
 
 /* "10.0.0.1:80", "[fd00::1]:80", or "-" when the packet is not IP; @port in network order */
@@ -801,11 +794,14 @@ static void configure(void *s, struct ht_env *env)
 	skel->rodata->task_or_packet_filter = skel->rodata->packet_filter || env->pid ||
 					      env->comm || opts.netns;
 	skel->rodata->summary_mode = opts.summary;
+	memcpy((void *)skel->rodata->reason_wanted, filter.core, sizeof(filter.core));
 	skel->rodata->reason_high_wanted = filter.high_default;
 	skel->rodata->rate_per_sec = opts.rate;
 	/* the per-CPU count table is preallocated: 2 ms at start for a mode not in use */
 	if (!opts.summary)
 		bpf_map__set_max_entries(skel->maps.drop_counts, 1);
+	/* records are built in scratch, not in the shared per-CPU heap */
+	bpf_map__set_autocreate(skel->maps.ht_heap, false);
 }
 
 static struct ht_tool tool; /* below */
