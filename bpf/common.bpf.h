@@ -270,12 +270,69 @@ static __always_inline bool ht_rate_ok(__u32 per_sec)
 	return false;
 }
 
+/*
+ * The kernel structs the shared code reads, with just the fields it reads: CO-RE finds each
+ * field by name in the kernel's struct (the ___ht suffix is not part of the name). Reading
+ * through vmlinux.h's own would put the whole of task_struct and all it points to (~450
+ * types) in every object's BTF, which the kernel checks at every start. Pointers in them
+ * point to these, never to a vmlinux.h struct (that would pull it in whole).
+ */
+struct kernfs_node___ht {
+	__u64 id;
+	const char *name;
+	struct kernfs_node___ht *__parent;
+} __attribute__((preserve_access_index));
+
+struct cgroup_subsys_state___ht;
+
+struct cgroup___ht {
+	struct kernfs_node___ht *kn;
+	struct cgroup_subsys_state___ht *subsys[CGROUP_SUBSYS_COUNT];
+} __attribute__((preserve_access_index));
+
+struct cgroup_subsys_state___ht {
+	struct cgroup___ht *cgroup;
+} __attribute__((preserve_access_index));
+
+struct css_set___ht {
+	struct cgroup_subsys_state___ht *subsys[CGROUP_SUBSYS_COUNT];
+} __attribute__((preserve_access_index));
+
+struct ns_common___ht {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net___ht {
+	struct ns_common___ht ns;
+} __attribute__((preserve_access_index));
+
+struct new_utsname___ht {
+	char nodename[65];
+} __attribute__((preserve_access_index));
+
+struct uts_namespace___ht {
+	struct new_utsname___ht name;
+} __attribute__((preserve_access_index));
+
+struct nsproxy___ht {
+	struct uts_namespace___ht *uts_ns;
+	struct net___ht *net_ns;
+} __attribute__((preserve_access_index));
+
+struct task_struct___ht {
+	pid_t pid;
+	pid_t tgid;
+	char comm[16];
+	struct css_set___ht *cgroups;
+	struct nsproxy___ht *nsproxy;
+} __attribute__((preserve_access_index));
+
 /* The memory cgroup of @task (v1 memory hierarchy or v2), or NULL. */
 static __always_inline struct cgroup_subsys_state *ht_task_memcg_css(struct task_struct *task)
 {
 	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css = NULL;
-	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct css_set___ht *cset = BPF_CORE_READ((struct task_struct___ht *)task, cgroups);
 
 	if (cset && memcg >= 0 && memcg < CGROUP_SUBSYS_COUNT)
 		bpf_core_read(&css, sizeof(css), &cset->subsys[memcg]);
@@ -318,7 +375,7 @@ struct {
 
 /* before 6.15 (633488947ef6) the parent was not RCU-protected and was called "parent" */
 struct kernfs_node___pre615 {
-	struct kernfs_node *parent;
+	struct kernfs_node___ht *parent;
 } __attribute__((preserve_access_index));
 
 /*
@@ -332,8 +389,8 @@ struct kernfs_node___pre615 {
  */
 __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 {
-	struct cgroup *cgrp = (struct cgroup *)cgrp_addr;
-	struct kernfs_node *kn, *parent = NULL;
+	struct cgroup___ht *cgrp = (struct cgroup___ht *)cgrp_addr;
+	struct kernfs_node___ht *kn, *parent = NULL;
 	struct ht_cgroup_path *s;
 	const char *name;
 	__u32 zero = 0, parent_off;
@@ -353,7 +410,7 @@ __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 		return id;
 	parent_off = bpf_core_field_exists(struct kernfs_node___pre615, parent) ?
 			     bpf_core_field_offset(struct kernfs_node___pre615, parent) :
-			     bpf_core_field_offset(struct kernfs_node, __parent);
+			     bpf_core_field_offset(struct kernfs_node___ht, __parent);
 	s->depth = 0;
 	s->truncated = 0;
 	/* leaf first; the hierarchy's root (no parent) has no name in the path */
@@ -382,7 +439,9 @@ static __always_inline __u64 ht_task_cgroup_id(struct task_struct *task)
 {
 	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
 
-	return css ? ht_note_cgroup((__u64)BPF_CORE_READ(css, cgroup)) : 0;
+	return css ? ht_note_cgroup(
+			     (__u64)BPF_CORE_READ((struct cgroup_subsys_state___ht *)css, cgroup)) :
+		     0;
 }
 
 /* Id of @task's memory cgroup, nothing recorded: for filters that run before a report. */
@@ -390,13 +449,13 @@ static __always_inline __u64 ht_task_cgroup_id_only(struct task_struct *task)
 {
 	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
 
-	return css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
+	return css ? BPF_CORE_READ((struct cgroup_subsys_state___ht *)css, cgroup, kn, id) : 0;
 }
 
 /* The network namespace of @task (0 for a task without one: exiting). */
 static __always_inline __u32 ht_task_netns(struct task_struct *task)
 {
-	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	return BPF_CORE_READ((struct task_struct___ht *)task, nsproxy, net_ns, ns.inum);
 }
 
 /*
@@ -458,7 +517,7 @@ static __always_inline bool ht_task_wanted(struct task_struct *task)
  * few instructions to verify at every start instead of the walk's ~300. The cgroup's first
  * event records its path in ht_cgroup_paths as for any other cgroup.
  */
-static __always_inline int ht_cgroup_made(struct cgroup *cgrp, const char *path)
+static __always_inline int ht_cgroup_made(struct cgroup___ht *cgrp, const char *path)
 {
 	int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css = NULL;
@@ -484,25 +543,26 @@ static __always_inline int ht_cgroup_made(struct cgroup *cgrp, const char *path)
 SEC("raw_tp/cgroup_mkdir")
 int BPF_PROG(ht_cgroup_mkdir_raw, struct cgroup *cgrp, const char *path)
 {
-	return ht_cgroup_made(cgrp, path);
+	return ht_cgroup_made((struct cgroup___ht *)cgrp, path);
 }
 
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(ht_cgroup_mkdir_btf, struct cgroup *cgrp, const char *path)
 {
-	return ht_cgroup_made(cgrp, path);
+	return ht_cgroup_made((struct cgroup___ht *)cgrp, path);
 }
 #endif /* HT_WANT_CONTAINERS */
 
 /* Identity of @task: pids, comm, UTS nodename and memory cgroup (css pointer and id). */
 static __always_inline void ht_fill_task(struct ht_task *t, struct task_struct *task)
 {
-	struct cgroup_subsys_state *css = ht_task_memcg_css(task);
+	struct cgroup_subsys_state___ht *css = (void *)ht_task_memcg_css(task);
+	struct task_struct___ht *ts = (void *)task;
 
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
-	BPF_CORE_READ_STR_INTO(&t->nodename, task, nsproxy, uts_ns, name.nodename);
+	t->pid = BPF_CORE_READ(ts, tgid);
+	t->tid = BPF_CORE_READ(ts, pid);
+	BPF_CORE_READ_STR_INTO(&t->comm, ts, comm);
+	BPF_CORE_READ_STR_INTO(&t->nodename, ts, nsproxy, uts_ns, name.nodename);
 	t->memcg_css = (__u64)css;
 #ifdef HT_WANT_CONTAINERS
 	t->memcg_id = css ? ht_note_cgroup((__u64)BPF_CORE_READ(css, cgroup)) : 0;
@@ -590,7 +650,7 @@ static __always_inline bool ht_regs_user_mode(bpf_user_pt_regs_t *regs)
 
 static __always_inline void ht_capture_cpu(struct bpf_perf_event_data *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct___ht *task = (void *)bpf_get_current_task();
 	struct ht_cpu_stack *slot;
 	__u32 zero = 0;
 	__u64 *req;

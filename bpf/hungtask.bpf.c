@@ -46,12 +46,13 @@ static __always_inline struct hungtask_event *new_event(struct task_struct *p, _
 SEC("tp_btf/sched_process_hang")
 int BPF_PROG(hungtask_hang_btf, struct task_struct *p)
 {
-	struct hungtask_event *e = new_event(p, p->tgid, p->pid, sizeof(*e));
+	struct task_struct___ht *t = (void *)p; /* its fields only: common.bpf.h */
+	struct hungtask_event *e = new_event(p, t->tgid, t->pid, sizeof(*e));
 	long n;
 
 	if (!e)
 		return 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
 	n = bpf_get_task_stack(p, e->ips, sizeof(e->ips), 0);
 	e->nr = n > 0 ? (__u64)n / 8 : 0;
 	ht_submit(ctx, e, sizeof(*e));
@@ -62,12 +63,13 @@ int BPF_PROG(hungtask_hang_btf, struct task_struct *p)
 SEC("raw_tp/sched_process_hang")
 int BPF_PROG(hungtask_hang_raw, struct task_struct *p)
 {
+	struct task_struct___ht *t = (void *)p;
 	struct hungtask_event *e =
-		new_event(p, BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid), HUNGTASK_NO_STACK);
+		new_event(p, BPF_CORE_READ(t, tgid), BPF_CORE_READ(t, pid), HUNGTASK_NO_STACK);
 
 	if (!e)
 		return 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
 	ht_submit(ctx, e, HUNGTASK_NO_STACK);
 	return 0;
 }

@@ -133,9 +133,9 @@ static __always_inline int on_tick(void *ctx, struct hrtimer *timer)
 	e->expires_ns = expires;
 	e->cgroup_id = ht_task_cgroup_id(task);
 	e->cpu = bpf_get_smp_processor_id();
-	e->pid = BPF_CORE_READ(task, tgid);
-	e->tid = BPF_CORE_READ(task, pid);
-	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	e->pid = BPF_CORE_READ((struct task_struct___ht *)task, tgid);
+	e->tid = BPF_CORE_READ((struct task_struct___ht *)task, pid);
+	BPF_CORE_READ_STR_INTO(&e->comm, (struct task_struct___ht *)task, comm);
 	n = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
 	e->nr = n > 0 ? (__u64)n / 8 : 0;
 	ht_submit(ctx, e, sizeof(*e));

@@ -67,10 +67,10 @@ static __always_inline struct softlockup_event *new_event(__u32 source)
 	e->cgroup_id = ht_task_cgroup_id(task);
 	e->source = source;
 	e->cpu = bpf_get_smp_processor_id();
-	e->pid = BPF_CORE_READ(task, tgid);
-	e->tid = BPF_CORE_READ(task, pid);
+	e->pid = BPF_CORE_READ((struct task_struct___ht *)task, tgid);
+	e->tid = BPF_CORE_READ((struct task_struct___ht *)task, pid);
 	e->pad = 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&e->comm, (struct task_struct___ht *)task, comm);
 	e->msg[0] = '\0';
 	return e;
 }
@@ -116,9 +116,9 @@ int softlockup_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	/* idle, or in user space: nothing is stuck in the kernel */
-	if (!BPF_CORE_READ(task, pid) || ht_regs_user_mode(&ctx->regs))
+	if (!BPF_CORE_READ((struct task_struct___ht *)task, pid) || ht_regs_user_mode(&ctx->regs))
 		return 0;
-	if (BPF_CORE_READ(task, tgid) == self_tgid)
+	if (BPF_CORE_READ((struct task_struct___ht *)task, tgid) == self_tgid)
 		return 0;
 	if (now - last < threshold_ns || st->reported_switch_ns == last)
 		return 0;

@@ -25,10 +25,43 @@ static __always_inline bool wanted(const char *ifname)
 	return true;
 }
 
+/*
+ * The kernel structs this file reads, with just the fields it reads (as common.bpf.h's ___ht
+ * ones): vmlinux.h's net_device would put ~600 types in the object's BTF, which the kernel
+ * checks at every start.
+ */
+struct device_driver___ht {
+	const char *name;
+} __attribute__((preserve_access_index));
+
+struct device___ht {
+	struct device___ht *parent;
+	struct device_driver___ht *driver;
+} __attribute__((preserve_access_index));
+
+struct netdev_queue___ht {
+	unsigned long trans_start;
+	unsigned long state;
+} __attribute__((preserve_access_index));
+
+struct possible_net_t___ht {
+	struct net___ht *net;
+} __attribute__((preserve_access_index));
+
+struct net_device___ht {
+	char name[16];
+	struct netdev_queue___ht *_tx;
+	int ifindex;
+	struct possible_net_t___ht nd_net;
+	unsigned int num_tx_queues;
+	int watchdog_timeo;
+	struct device___ht dev;
+} __attribute__((preserve_access_index));
+
 /* The tracepoint's own driver string: netdev_drivername(dev) = dev->dev.parent->driver->name. */
-static __always_inline void read_driver(struct txtimeout_event *e, struct net_device *dev)
+static __always_inline void read_driver(struct txtimeout_event *e, struct net_device___ht *dev)
 {
-	struct device *parent = BPF_CORE_READ(dev, dev.parent);
+	struct device___ht *parent = BPF_CORE_READ(dev, dev.parent);
 	const char *name;
 
 	if (!parent)
@@ -38,10 +71,10 @@ static __always_inline void read_driver(struct txtimeout_event *e, struct net_de
 		bpf_probe_read_kernel_str(e->driver, sizeof(e->driver), name);
 }
 
-static __always_inline void read_queue(struct txtimeout_event *e, struct net_device *dev,
+static __always_inline void read_queue(struct txtimeout_event *e, struct net_device___ht *dev,
 				       int queue_index)
 {
-	struct netdev_queue *txq;
+	struct netdev_queue___ht *txq;
 
 	e->num_tx_queues = BPF_CORE_READ(dev, num_tx_queues);
 	if (queue_index < 0 || (__u32)queue_index >= e->num_tx_queues || queue_index >= 4096)
@@ -49,7 +82,7 @@ static __always_inline void read_queue(struct txtimeout_event *e, struct net_dev
 	txq = BPF_CORE_READ(dev, _tx);
 	if (!txq)
 		return;
-	txq = (void *)txq + (__u64)queue_index * bpf_core_type_size(struct netdev_queue);
+	txq = (void *)txq + (__u64)queue_index * bpf_core_type_size(struct netdev_queue___ht);
 	e->queue_state = BPF_CORE_READ(txq, state);
 	e->trans_start = BPF_CORE_READ(txq, trans_start);
 	e->has_queue = 1;
@@ -81,7 +114,7 @@ static __always_inline int finish(void *ctx, struct txtimeout_event *e)
 	return 0;
 }
 
-static __always_inline int report(void *ctx, struct net_device *dev, int queue_index)
+static __always_inline int report(void *ctx, struct net_device___ht *dev, int queue_index)
 {
 	struct txtimeout_event *e = new_event();
 
@@ -103,7 +136,7 @@ static __always_inline int report(void *ctx, struct net_device *dev, int queue_i
 HT_TP_BTF_RAW("net_dev_xmit_timeout", txtimeout_btf, txtimeout_raw, struct net_device *dev,
 	      int queue_index)
 {
-	return report(ctx, dev, queue_index);
+	return report(ctx, (struct net_device___ht *)dev, queue_index);
 }
 
 /* Classic tracepoint: only the strings and the queue index the event format carries. */
