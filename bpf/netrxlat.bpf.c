@@ -475,16 +475,21 @@ SEC("raw_tp")
 int netrxlat_report(void *ctx);
 
 /*
- * Filled by libbpf at load, before any stage is attached. Its key by size, not __type: the
- * kernel takes no BTF for a program array (libbpf would create it twice).
+ * netrxlat_report in one slot per nesting depth, filled by libbpf at load, before any stage
+ * is attached. A stage tail-calls the slot of its depth, an index the verifier does not
+ * know, so the tail call is an indirect jump: with a constant index the JIT makes it a
+ * direct jump and patches each stage's code when the slot is filled (~0.4 ms of the start
+ * in text pokes). The key by size, not __type: the kernel takes no BTF for a program array
+ * (libbpf would create it twice).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, REPORT_NEST);
 	__uint(key_size, sizeof(__u32));
 	__array(values, int(void *));
 } report_prog SEC(".maps") = {
-	.values = { [0] = (void *)&netrxlat_report },
+	.values = { (void *)&netrxlat_report, (void *)&netrxlat_report, (void *)&netrxlat_report,
+		    (void *)&netrxlat_report },
 };
 
 SEC("raw_tp")
@@ -527,7 +532,7 @@ static __always_inline void report_stage(void *ctx, bool raw, struct sk_buff *sk
 		rs->frame[d] = (struct report_args){
 			.skb = (__u64)skb, .sk = (__u64)sk, .now = now, .where = where, .w = w
 		};
-		bpf_tail_call(ctx, &report_prog, 0);
+		bpf_tail_call(ctx, &report_prog, d);
 		rs->depth = d;
 	}
 	/* not reached (the slot is filled before the stages are attached); if it were, counted */
