@@ -115,14 +115,33 @@ static __always_inline struct stamp_set *stamp_set(struct sk_buff *skb)
 	return bpf_map_lookup_elem(&stamps, &i);
 }
 
+/*
+ * 1 if @x is 0, else 0, without a branch. A way chosen by branches is a different constant
+ * on each path, and the verifier checks all that follows once per path (a pointer to way 0
+ * and one to way 1 are two states); computed, the way is one unknown 0 or 1 and what follows
+ * is checked once. In asm: the compiler would make it a compare and a branch again.
+ */
+static __always_inline __u64 is_zero(__u64 x)
+{
+	__u64 r;
+
+	asm("%0 = %1; %0 = -%0; %0 |= %1; %0 >>= 63; %0 ^= 1" : "=&r"(r) : "r"(x));
+	return r;
+}
+
+/* @a ?: @b, without a branch (is_zero()) */
+static __always_inline void *or_else(void *a, void *b)
+{
+	return (void *)((__u64)a | ((__u64)b & -is_zero((__u64)a)));
+}
+
 /* The way of @set that holds @skb's stamp, -1 if none. */
 static __always_inline int stamp_find(const struct stamp_set *set, struct sk_buff *skb)
 {
-	if ((set->way[0].key & ~PENDING_RX) == (__u64)skb)
-		return 0;
-	if ((set->way[1].key & ~PENDING_RX) == (__u64)skb)
-		return 1;
-	return -1;
+	__u64 in0 = is_zero((set->way[0].key & ~PENDING_RX) ^ (__u64)skb);
+	__u64 in1 = is_zero((set->way[1].key & ~PENDING_RX) ^ (__u64)skb);
+
+	return in0 | in1 ? (int)(in0 ^ 1) : -1;
 }
 
 /* Put @st (key: @skb, | PENDING_RX or not) in @skb's own way, else a free one, else the older. */
@@ -132,12 +151,10 @@ static __always_inline void stamp_put(struct stamp_set *set, struct sk_buff *skb
 	struct stamp *way;
 	int w = stamp_find(set, skb);
 
-	if (w < 0 && !set->way[0].key)
-		w = 0;
-	else if (w < 0 && !set->way[1].key)
-		w = 1;
-	else if (w < 0)
-		w = set->way[1].ts_ns < set->way[0].ts_ns;
+	/* way 0 if free, else way 1 if free or older (two ktimes: the difference fits 63 bits) */
+	if (w < 0)
+		w = (is_zero(set->way[0].key) ^ 1) &
+		    (is_zero(set->way[1].key) | (set->way[1].ts_ns - set->way[0].ts_ns) >> 63);
 	way = &set->way[w & 1];
 	way->key = 0; /* no stamp while it is written */
 	way->ts_ns = st->ts_ns;
@@ -179,8 +196,8 @@ static __always_inline bool netns_wanted(__u32 inum)
 	return !netns_exclude || inum != netns_exclude;
 }
 
-/* Byte @i of the 64-byte header copy @h (masked: the verifier sees the bound). */
-#define H8(h, i) ((__u32)(h)[(i)&63])
+/* Byte @i of the 128-byte header copy @h (masked: the verifier sees the bound). */
+#define H8(h, i) ((__u32)(h)[(i)&127])
 #define H16(h, i) (H8(h, i) << 8 | H8(h, (i) + 1))
 #define H32(h, i) (H16(h, i) << 16 | H16(h, (i) + 2))
 
@@ -188,16 +205,18 @@ static __always_inline bool netns_wanted(__u32 inum)
  * A TCP segment with payload at @nh, the network header? Then @id is its identity.
  * Segments without payload (pure ACKs, the handshake) are not timed: half the packets of a
  * bulk transfer are ACKs, and a stamp costs a table write and a delete. One read of the
- * first 64 bytes holds the IP header and, unless IPv4 options run past 36 bytes, the TCP
- * fields of @id; the lengths come from the IP header (0 for BIG TCP and jumbograms, which
- * are over 64K: payload).
+ * first 80 bytes holds the IP header (up to 60 bytes with IPv4 options) and the TCP fields
+ * of @id: one path for the verifier (a second read for long options was a second copy of
+ * all that follows). The lengths come from the IP header (0 for BIG TCP and jumbograms,
+ * which are over 64K: payload).
  */
 static __always_inline bool tcp_with_payload(void *nh, struct pkt_id *id)
 {
+	__u8 h[128] __attribute__((aligned(8))); /* a power of two for H8()'s mask */
 	__u32 l3, total;
-	__u8 h[64];
 
-	if (bpf_probe_read_kernel(h, sizeof(h), nh))
+	__builtin_memset(h + 80, 0, sizeof(h) - 80); /* H8() reads no uninitialized stack */
+	if (bpf_probe_read_kernel(h, 80, nh))
 		return false;
 	switch (h[0] >> 4) { /* the IP version: skb->protocol need not be read */
 	case 4:
@@ -218,13 +237,9 @@ static __always_inline bool tcp_with_payload(void *nh, struct pkt_id *id)
 	default:
 		return false;
 	}
-	if (l3 + 14 <= sizeof(h)) {
-		id->seq = bpf_htonl(H32(h, l3 + 4));
-		id->ack_seq = bpf_htonl(H32(h, l3 + 8));
-		id->doff_flags = bpf_htons(H16(h, l3 + 12));
-	} else { /* IPv4 options of more than 36 bytes */
-		bpf_probe_read_kernel(&id->seq, 10, nh + l3 + 4);
-	}
+	id->seq = bpf_htonl(H32(h, l3 + 4));
+	id->ack_seq = bpf_htonl(H32(h, l3 + 8));
+	id->doff_flags = bpf_htons(H16(h, l3 + 12));
 	/* the data offset is the high nibble of the first of the two bytes */
 	return !total || total > l3 + (*(__u8 *)&id->doff_flags >> 4) * 4;
 }
@@ -288,21 +303,26 @@ static __always_inline bool same_packet(__u32 id, void *nh, void *th, struct pkt
 
 	if (bpf_probe_read_kernel(ip, sizeof(ip), nh))
 		return false;
-	if (ip[0] >> 4 == 4) {
+	/*
+	 * IPv6 first: the verifier follows this branch first, and the IPv4 one, which leaves
+	 * more of @p zero, is then within what it checked (the other order checks all that
+	 * follows twice). @th without a branch for the same reason (or_else()).
+	 */
+	if (ip[0] >> 4 != 4) {
+		if (ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
+			return false;
+		have.ip_len = *(__u16 *)&ip[4];
+		p->family = AF_INET6;
+		bpf_probe_read_kernel(p->saddr, 32, nh + offsetof(struct ipv6hdr, saddr));
+		th = or_else(th, nh + sizeof(struct ipv6hdr));
+	} else {
 		if (ip[9] != IPPROTO_TCP)
 			return false;
 		have.ip_len = *(__u16 *)&ip[2];
 		p->family = AF_INET;
 		bpf_probe_read_kernel(p->saddr, 8, nh + offsetof(struct iphdr, saddr));
 		__builtin_memcpy(p->daddr, p->saddr + 4, 4);
-		th = th ?: nh + (ip[0] & 0xf) * 4;
-	} else {
-		if (ip[0] >> 4 != 6 || ip[6] != IPPROTO_TCP)
-			return false;
-		have.ip_len = *(__u16 *)&ip[4];
-		p->family = AF_INET6;
-		bpf_probe_read_kernel(p->saddr, 32, nh + offsetof(struct ipv6hdr, saddr));
-		th = th ?: nh + sizeof(struct ipv6hdr);
+		th = or_else(th, nh + (ip[0] & 0xf) * 4);
 	}
 	if (bpf_probe_read_kernel(&p->tcp, sizeof(p->tcp), th))
 		return false;

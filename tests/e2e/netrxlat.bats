@@ -116,6 +116,19 @@ burst() {
 	done
 }
 
+@test "IPv4 with 40 bytes of options (TCP header at byte 60), 1 ns TCP threshold: each of the 10 segments once" {
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j -d 30 --netns "/run/netns/$NS" \
+		--rate 0 --netif-threshold 3600s --tcp-threshold 1ns
+	RXLAT_IP_OPTIONS=40 burst 127.0.0.1 7012
+	stop_tracer
+	# the stamp's identity read past the IP options matches the one the report reads
+	jq -e -s '
+		map(select(.tracer_data.dport == 7012) | .tracer_data)
+		| length == 10 and all(.where == "TO_TCPV4_RCV")
+		and ([.[].seq] | sort | . as $s | [range(1; 10) | $s[.] - $s[. - 1]] | all(. == 100))' \
+		"$OUT" || fail "$(cat "$OUT")"
+}
+
 @test "a reader 300 ms late: TO_USER_COPY with latency, addresses, ports and comm (IPv4)" {
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" --user-threshold 100ms -j -d 20 \
 		--netns "/run/netns/$NS"
