@@ -279,14 +279,6 @@ except ConnectionRefusedError:
 	assert_equal $((n + lost)) 20000
 }
 
-# ring_size: max_entries of the BPF ring buffer (map_type 27) the running tracer holds
-ring_size() {
-	# the largest ring buffer: the tool also has a 4K one for new cgroups (containers)
-	cat /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null |
-		awk '/^map_type:/ { t = $2 } /^max_entries:/ && t == 27 && $2 > max { max = $2 }
-			END { print max }'
-}
-
 @test "the default ring holds one second of --rate reports (256K at 100/s, 4M without a limit)" {
 	local args want
 	while IFS=: read -r args want; do

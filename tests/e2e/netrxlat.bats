@@ -185,6 +185,23 @@ burst() {
 	assert_output 0
 }
 
+@test "the default ring holds two seconds of --rate reports (32K at 100/s, 256K without a limit)" {
+	local args want
+	while IFS=: read -r args want; do
+		# shellcheck disable=SC2086
+		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -j $args
+		assert_equal "$(ring_size)" "$want"
+		stop_tracer
+		assert_equal "$TRACER_RC" 0
+	done <<-EOF
+		:32768
+		--rate 10:4096
+		--rate 1000:262144
+		--rate 0:262144
+		--rate 0 --buffer-size 64K:65536
+	EOF
+}
+
 @test "bad options exit 64 naming the option" {
 	for o in "--user-threshold 0" "--netif-threshold x" "--tcp-threshold -1" "--rate -1" \
 		"--netns /nonexistent" "--host-netns-only --exclude-host-netns"; do

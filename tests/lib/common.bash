@@ -121,6 +121,15 @@ stop_tracer() {
 	stop_tracer_as TRACER
 }
 
+# ring_size: max_entries of the running tracer's event ring buffer (the map "events"; a
+# container-aware tool has another ring, for new cgroups)
+ring_size() {
+	local id
+	for id in $(awk '/^map_id:/ { print $2 }' /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null); do
+		bpftool map show id "$id" -j 2>/dev/null
+	done | jq -rs 'map(select(.name == "events" and .type == "ringbuf")) | .[0].max_entries'
+}
+
 # wait_tracer SECONDS: wait for a tracer that ends by itself (-c/-d); sets TRACER_RC
 wait_tracer() {
 	local i
