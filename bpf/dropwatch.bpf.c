@@ -369,19 +369,15 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 		return 0;
 
 	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = 0;
-	if (!e->netns_inum || task_netns == e->netns_inum)
-		e->cgroup_id = ht_task_cgroup_id(task);
 	e->location = location;
 	e->skb_addr = skb_addr;
 	e->reason = reason;
 	e->pkt_len = BPF_CORE_READ(skb, len);
 	e->queue_mapping = BPF_CORE_READ(skb, queue_mapping);
+	/* without a device both reads fail, leaving 0 and "": no test for the verifier to follow */
 	dev = BPF_CORE_READ(skb, dev);
-	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
-	e->ifname[0] = '\0';
-	if (dev)
-		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+	e->ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
 	if (e->l4_proto == IPPROTO_TCP) {
 		/* 0 without a socket */
 		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -389,6 +385,10 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 		if (family == AF_INET || family == AF_INET6)
 			e->sk_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	}
+	/* last: the verifier walks nothing after the ways this takes */
+	e->cgroup_id = 0;
+	if (!e->netns_inum || task_netns == e->netns_inum)
+		e->cgroup_id = ht_task_cgroup_id(task);
 	return 1;
 }
 
@@ -401,7 +401,7 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 {
 	struct drop_event *e;
 	long stack_bytes;
-	__u32 zero = 0;
+	__u32 zero = 0, nr;
 
 	if (!reason_ok(reason))
 		return 0;
@@ -420,12 +420,20 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 	if (!e)
 		return 0;
 	stack_bytes = bpf_get_stack(ctx, e->ips, sizeof(e->ips), 0);
-	if (stack_bytes < 0 || stack_bytes > (long)sizeof(e->ips))
-		stack_bytes = 0;
-	e->nr = (__u32)stack_bytes / 8;
+	e->nr = stack_bytes > 0 ? (__u64)stack_bytes / 8 : 0;
+	/*
+	 * The count read back from the record: the verifier walks on with one state, not a
+	 * second one (a constant) for a failed stack walk. bpf_get_stack() takes no more than
+	 * ips[] holds: what follows never happens, and would not go unsaid.
+	 */
+	nr = *(volatile __u32 *)&e->nr;
+	if (nr > HT_STACK_DEPTH) {
+		ht_count_lost();
+		return 0;
+	}
 	/* only the frames taken: a typical drop stack is a third of ips[], so the ring buffer
 	 * holds three times as many drops before a storm fills it */
-	ht_output(ctx, e, offsetof(struct drop_event, ips) + (__u64)stack_bytes);
+	ht_output(ctx, e, offsetof(struct drop_event, ips) + nr * 8);
 	return 0;
 }
 
