@@ -151,16 +151,17 @@ static __always_inline bool reason_ok(__u32 reason)
 	return reason_wanted[reason];
 }
 
-static __always_inline bool task_ok(struct drop_event *e)
+/* @filt: the flavour with the filters (below) */
+static __always_inline bool task_ok(struct drop_event *e, const bool filt)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	if (target_pid && e->pid != target_pid)
+	if (filt && target_pid && e->pid != target_pid)
 		return false;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (filter_comm) {
+	if (filt && filter_comm) {
 		for (int i = 0; i < HT_COMM_LEN; i++) {
 			if (e->comm[i] != target_comm[i])
 				return false;
@@ -306,21 +307,30 @@ static __always_inline void count_drop(__u64 location, __u32 reason)
 		bpf_map_update_elem(&drop_counts, &key, &one, BPF_NOEXIST);
 }
 
+/*
+ * Every program comes in two flavours, and user space loads one (tools/dropwatch.c): the
+ * dropwatch_* programs report every drop whose reason is wanted, at most --rate of them; the
+ * dropfilt_* ones have the filters, --container and --summary's count. What a flavour
+ * cannot do is not in it: code the rodata turns off still costs the verifier (0.2 ms of each
+ * start for the filters and the count).
+ */
+
 /* Anything to decide on besides the reason (rodata: the verifier drops what is not set). */
-static __always_inline bool filters_set(void)
+static __always_inline bool filters_set(const bool filt)
 {
-	return task_or_packet_filter || ht_filter_containers;
+	return filt && (task_or_packet_filter || ht_filter_containers);
 }
 
 /*
  * A drop whose reason is wanted: the filters on the task and the packet, the rate limit (when
  * a filter is set, else on_drop() asked it), then the record in the scratch map, all but its
  * stack; or --summary's count. 1: the caller adds the stack and hands the record over.
- * A global function: the verifier checks it once, not once for each way its caller reaches
- * it, so it takes numbers (a global function takes scalars, not kernel pointers) and has no
- * ctx (the caller takes the stack).
+ * Called from a global function: the verifier checks it once, not once for each way its
+ * caller reaches it, so it takes numbers (a global function takes scalars, not kernel
+ * pointers) and has no ctx (the caller takes the stack).
  */
-__noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr)
+static __always_inline int record(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr,
+				  const bool filt)
 {
 	struct sk_buff___dw *skb = (struct sk_buff___dw *)skb_addr;
 	struct sock___dw *sk = (struct sock___dw *)rx_sk_addr;
@@ -332,21 +342,21 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
-	if (!task_ok(e))
+	if (!task_ok(e, filt))
 		return 0;
 	if (!sk) /* the receiving socket (6.11+), else the skb's owner */
 		sk = BPF_CORE_READ(skb, sk);
 	e->netns_inum = skb_netns(skb, sk);
-	if (target_netns && e->netns_inum != target_netns)
+	if (filt && target_netns && e->netns_inum != target_netns)
 		return 0;
 
 	/* what the packet's headers fill: tcp_seq up to daddr's end */
 	__builtin_memset(&e->tcp_seq, 0,
 			 offsetof(struct drop_event, comm) - offsetof(struct drop_event, tcp_seq));
 	e->eth_proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	if (!summary_mode || packet_filter)
+	if (!filt || !summary_mode || packet_filter)
 		parse_packet(skb, e);
-	if (!packet_ok(e))
+	if (filt && !packet_ok(e))
 		return 0;
 	/*
 	 * The container: current's when the packet is in its network namespace (the sender, or
@@ -355,17 +365,17 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 	task = (struct task_struct *)bpf_get_current_task();
 	/* ht_task_netns() but through the types above: vmlinux.h's struct net is 550 types */
 	task_netns = BPF_CORE_READ((struct task_struct___dw *)task, nsproxy, net_ns, ns.inum);
-	if (ht_filter_containers &&
+	if (filt && ht_filter_containers &&
 	    !(!e->netns_inum || task_netns == e->netns_inum ?
 		      ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :
 		      ht_wanted(HT_VERDICT_NETNS | e->netns_inum)))
 		return 0;
 
-	if (summary_mode) {
+	if (filt && summary_mode) {
 		count_drop(location, reason);
 		return 0;
 	}
-	if (filters_set() && !ht_rate_ok(rate_per_sec))
+	if (filters_set(filt) && !ht_rate_ok(rate_per_sec))
 		return 0;
 
 	e->ts_ns = bpf_ktime_get_ns();
@@ -392,12 +402,22 @@ __noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 r
 	return 1;
 }
 
+__noinline int drop_record(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr)
+{
+	return record(skb_addr, location, reason, rx_sk_addr, false);
+}
+
+__noinline int drop_record_filt(__u64 skb_addr, __u64 location, __u32 reason, __u64 rx_sk_addr)
+{
+	return record(skb_addr, location, reason, rx_sk_addr, true);
+}
+
 /*
  * A drop: its reason first; without a filter --summary counts it right away, and the rate
  * limit comes next: in a storm a drop past the limit costs two map lookups.
  */
 static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
-				   struct sock *rx_sk)
+				   struct sock *rx_sk, const bool filt)
 {
 	struct drop_event *e;
 	long stack_bytes;
@@ -405,8 +425,8 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 
 	if (!reason_ok(reason))
 		return 0;
-	if (!filters_set()) {
-		if (summary_mode) {
+	if (!filters_set(filt)) {
+		if (filt && summary_mode) {
 			count_drop((__u64)location, reason);
 			return 0;
 		}
@@ -414,7 +434,8 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 			return 0;
 	}
 	/* tp_btf's skb and rx_sk are trusted pointers: the global function takes numbers */
-	if (!drop_record(ht_addr(skb), (__u64)location, reason, ht_addr(rx_sk)))
+	if (!(filt ? drop_record_filt : drop_record)(ht_addr(skb), (__u64)location, reason,
+						     ht_addr(rx_sk)))
 		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
@@ -441,19 +462,30 @@ static __always_inline int on_drop(void *ctx, struct sk_buff *skb, void *locatio
 HT_TP_BTF_RAW("kfree_skb", dropwatch_btf, dropwatch_raw, struct sk_buff *skb, void *location,
 	      int reason, struct sock *rx_sk)
 {
-	return on_drop(ctx, skb, location, (__u32)reason, rx_sk);
+	return on_drop(ctx, skb, location, (__u32)reason, rx_sk, false);
+}
+
+HT_TP_BTF_RAW("kfree_skb", dropfilt_btf, dropfilt_raw, struct sk_buff *skb, void *location,
+	      int reason, struct sock *rx_sk)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, rx_sk, true);
 }
 
 /* 5.17-6.10: kfree_skb(skb, location, reason) */
 HT_TP_BTF_RAW("kfree_skb", dropwatch_btf3, dropwatch_raw3, struct sk_buff *skb, void *location,
 	      int reason)
 {
-	return on_drop(ctx, skb, location, (__u32)reason, NULL);
+	return on_drop(ctx, skb, location, (__u32)reason, NULL, false);
+}
+
+HT_TP_BTF_RAW("kfree_skb", dropfilt_btf3, dropfilt_raw3, struct sk_buff *skb, void *location,
+	      int reason)
+{
+	return on_drop(ctx, skb, location, (__u32)reason, NULL, true);
 }
 
 /* any kernel: reason and rx_sk only where the tracepoint has them */
-SEC("tracepoint/skb/kfree_skb")
-int dropwatch_tp(struct trace_event_raw_kfree_skb___ht *r)
+static __always_inline int on_drop_tp(struct trace_event_raw_kfree_skb___ht *r, const bool filt)
 {
 	__u32 reason = ~0U;
 	struct sock *rx_sk = NULL;
@@ -462,5 +494,18 @@ int dropwatch_tp(struct trace_event_raw_kfree_skb___ht *r)
 		reason = BPF_CORE_READ(r, reason);
 	if (bpf_core_field_exists(r->rx_sk))
 		rx_sk = BPF_CORE_READ(r, rx_sk);
-	return on_drop(r, BPF_CORE_READ(r, skbaddr), BPF_CORE_READ(r, location), reason, rx_sk);
+	return on_drop(r, BPF_CORE_READ(r, skbaddr), BPF_CORE_READ(r, location), reason, rx_sk,
+		       filt);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int dropwatch_tp(struct trace_event_raw_kfree_skb___ht *r)
+{
+	return on_drop_tp(r, false);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int dropfilt_tp(struct trace_event_raw_kfree_skb___ht *r)
+{
+	return on_drop_tp(r, true);
 }

@@ -144,15 +144,35 @@ static void options_done(struct argp_state *state, struct ht_env *env)
 		ht_usage_error(state, "--container and --summary exclude each other");
 }
 
-static const struct ht_hook hooks[] = {
-	{ .name = "kfree_skb",
-	  .progs = { "dropwatch_btf", "dropwatch_btf3", "dropwatch_raw", "dropwatch_raw3",
-		     "dropwatch_tp" },
-	  /* the 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+) */
-	  .tracepoint = "skb/kfree_skb",
-	  .needs_field = { "rx_sk", "reason", "rx_sk", "reason" } },
-	{ 0 },
-};
+/*
+ * Every drop whose reason is wanted (at most --rate reported), or the programs with the
+ * filters, --container and --summary (bpf/dropwatch.bpf.c): the first load faster. The
+ * 4-argument flavours need rx_sk (6.11+), the 3-argument ones the reason (5.17+).
+ */
+#define DW_HOOKS(prefix)                                                                   \
+	{                                                                                  \
+		{ .name = "kfree_skb",                                                     \
+		  .progs = { prefix "_btf", prefix "_btf3", prefix "_raw", prefix "_raw3", \
+			     prefix "_tp" },                                               \
+		  .tracepoint = "skb/kfree_skb",                                           \
+		  .needs_field = { "rx_sk", "reason", "rx_sk", "reason" } },               \
+			{ 0 },                                                             \
+	}
+static const struct ht_hook hooks[] = DW_HOOKS("dropwatch"),
+			    filtered_hooks[] = DW_HOOKS("dropfilt");
+
+/* A filter on the task or the packet (not the reason: every program has that one). */
+static bool task_or_packet_filter(const struct ht_env *env)
+{
+	return opts.proto || opts.port || opts.saddr_family || opts.daddr_family || env->pid ||
+	       env->comm || opts.netns;
+}
+
+/* The dropfilt_* programs: a filter, --summary, or --container and --cgroup (libcommon). */
+static bool filtered(const struct ht_env *env)
+{
+	return task_or_packet_filter(env) || opts.summary || env->cgroup_id || env->container;
+}
 
 /*
  * Drop reasons: the core ones (enum skb_drop_reason) below 0x10000; since 6.0 a subsystem
@@ -776,6 +796,7 @@ static uint64_t ring_size(uint32_t rate)
 static void configure(void *s, struct ht_env *env)
 {
 	struct dropwatch_bpf *skel = s;
+	const struct ht_hook *other;
 
 	skel->rodata->target_pid = (uint32_t)env->pid;
 	if (env->comm) {
@@ -791,8 +812,16 @@ static void configure(void *s, struct ht_env *env)
 	skel->rodata->target_port = htons(opts.port);
 	skel->rodata->packet_filter = opts.proto || opts.port || opts.saddr_family ||
 				      opts.daddr_family;
-	skel->rodata->task_or_packet_filter = skel->rodata->packet_filter || env->pid ||
-					      env->comm || opts.netns;
+	skel->rodata->task_or_packet_filter = task_or_packet_filter(env);
+	/* the other flavour's programs are not loaded (libcommon picks among the hooks' own) */
+	other = filtered(env) ? hooks : filtered_hooks;
+	for (size_t i = 0; i < ARRAY_SIZE(other[0].progs) && other[0].progs[i]; i++) {
+		struct bpf_program *p =
+			bpf_object__find_program_by_name(skel->obj, other[0].progs[i]);
+
+		if (p)
+			bpf_program__set_autoload(p, false);
+	}
 	skel->rodata->summary_mode = opts.summary;
 	memcpy((void *)skel->rodata->reason_wanted, filter.core, sizeof(filter.core));
 	skel->rodata->reason_high_wanted = filter.high_default;
@@ -808,6 +837,8 @@ static struct ht_tool tool; /* below */
 
 static int prepare(struct ht_env *env)
 {
+	if (filtered(env))
+		tool.hooks = filtered_hooks;
 	if (opts.summary) {
 		tool.header.fmt = NULL;	       /* its blocks have their own heading */
 		env->metrics_own_count = true; /* events_total counts the drops of each row */

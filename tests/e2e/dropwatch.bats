@@ -55,13 +55,14 @@ dropwatch() {
 		and (.tracer_data.stack | split("\n")[0] | test("bpf|trace") | not)' "$OUT" > /dev/null
 }
 
-# no_filter_drops: huatuo-dropwatch with no filter (every drop on the machine), three UDP drops
-# and a TCP SYN to closed ports in the test's netns; OURS: ours (tracer_data, one a line);
-# SENDER: the UDP sender's pid
+# no_filter_drops KIND: huatuo-dropwatch --probe KIND with no filter (every drop on the machine:
+# the dropwatch_* programs), three UDP drops and a TCP SYN to closed ports in the test's netns;
+# OURS: ours (tracer_data, one a line); SENDER: the UDP sender's pid
 no_filter_drops() {
 	local netns
 	OURS=
-	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j --rate 10000000 -d 20
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j --rate 10000000 -d 20 \
+		--probe "$1"
 	SENDER=$(in_ns "$SEND" 127.0.0.1 9 3 | head -1)
 	in_ns python3 -c 'import socket
 s = socket.socket(socket.AF_INET6)
@@ -78,26 +79,30 @@ except ConnectionRefusedError:
 		"$OUT")
 }
 
-@test "no filter at all (the rate limit before anything else): drops reported whole, TCP fields too" {
-	local try
-	# another test's drop storm elsewhere on the machine can fill the ring: the tool says so
-	# (lost), and that try does not count
-	for try in 1 2 3; do
-		no_filter_drops || fail "tracer failed: $(cat "$ERR")"
-		grep -q 'lost' "$ERR" || break
+@test "no filter at all (the rate limit before anything else), every hook kind: drops reported whole, TCP fields too" {
+	local kind try
+	for kind in tp_btf raw_tp tracepoint; do
+		# another test's drop storm elsewhere on the machine can fill the ring: the tool
+		# says so (lost), and that try does not count
+		for try in 1 2 3; do
+			no_filter_drops "$kind" || fail "--probe $kind: tracer failed: $(cat "$ERR")"
+			grep -q 'lost' "$ERR" || break
+		done
+		grep -q 'lost' "$ERR" &&
+			skip "drops lost in each of 3 tries: other drop storms on the machine"
+		[ "$(wc -l <<<"$OURS")" = 4 ] || fail "--probe $kind: $OURS"
+		jq -se --argjson pid "$SENDER" '.[0:3] | all(.reason == "NO_SOCKET"
+			and .proto == "udp" and .family == "ipv4" and .saddr == "127.0.0.1"
+			and .daddr == "127.0.0.1" and .dport == 9 and .sport > 0 and .pid == $pid
+			and .ifname == "lo" and .pkt_len == 18
+			and (.location | startswith("__udp4_lib_rcv+0x")))' \
+			<<<"$OURS" > /dev/null || fail "--probe $kind, UDP: $OURS"
+		jq -se '.[3] | .reason == "NO_SOCKET" and .proto == "tcp" and .family == "ipv6"
+			and .saddr == "::1" and .daddr == "::1" and .dport == 7 and .sport > 0
+			and .tcp_flags == "SYN" and (.seq | type) == "number" and .ack_seq == 0
+			and (.location | startswith("tcp_v6_rcv+"))' <<<"$OURS" > /dev/null ||
+			fail "--probe $kind, TCP: $OURS"
 	done
-	grep -q 'lost' "$ERR" && skip "drops lost in each of 3 tries: other drop storms on the machine"
-	assert_equal "$(wc -l <<<"$OURS")" 4
-	jq -se --argjson pid "$SENDER" '.[0:3] | all(.reason == "NO_SOCKET" and .proto == "udp"
-		and .family == "ipv4" and .saddr == "127.0.0.1" and .daddr == "127.0.0.1"
-		and .dport == 9 and .sport > 0 and .pid == $pid and .ifname == "lo"
-		and .pkt_len == 18 and (.location | startswith("__udp4_lib_rcv+0x")))' \
-		<<<"$OURS" > /dev/null || fail "UDP: $OURS"
-	jq -se '.[3] | .reason == "NO_SOCKET" and .proto == "tcp" and .family == "ipv6"
-		and .saddr == "::1" and .daddr == "::1" and .dport == 7 and .sport > 0
-		and .tcp_flags == "SYN" and (.seq | type) == "number" and .ack_seq == 0
-		and (.location | startswith("tcp_v6_rcv+"))' <<<"$OURS" > /dev/null ||
-		fail "TCP: $OURS"
 }
 
 @test "every hook kind (tp_btf, raw_tp, classic tracepoint) reports the drop reason" {
@@ -188,7 +193,7 @@ except ConnectionRefusedError:
 	loc=0x$(awk '$3 == "schedule" { print $1; exit }' /proc/kallsyms)
 	for r in $(seq 150 $((150 + keys - 1))); do
 		for k in $(seq $((r % 3 + 1))); do
-			HT_TESTRUN_PID=$TRACER_PID "$HT_BUILD/ht-testrun" dropwatch_raw 0 "$loc" "$r" 0 \
+			HT_TESTRUN_PID=$TRACER_PID "$HT_BUILD/ht-testrun" dropfilt_raw 0 "$loc" "$r" 0 \
 				> /dev/null || fail "ht-testrun failed"
 		done
 	done

@@ -114,7 +114,7 @@ warned_skipped() {
 			fail "--probe $kind: $(grep lost_total "$prom")"
 		why="it was already running on that CPU"
 		[ "$kind" = tracepoint ] && why="another BPF program was running on that CPU"
-		grep -qE "^huatuo-dropwatch: warning: [0-9]+ runs of dropwatch_[a-z0-9]+ \($kind [a-z/:]*kfree_skb\) skipped by the kernel, $truth in total: $why; what they would have reported is lost$" \
+		grep -qE "^huatuo-dropwatch: warning: [0-9]+ runs of dropfilt_[a-z0-9]+ \($kind [a-z/:]*kfree_skb\) skipped by the kernel, $truth in total: $why; what they would have reported is lost$" \
 			"$err" || fail "--probe $kind: $(cat "$err")"
 		grep -qE "^huatuo-dropwatch: warning: [0-9]+ events reported, [0-9]+ held back by the rate limit, 0 lost in the kernel \(buffer full\), $truth runs skipped by the kernel \(a BPF program was already running on that CPU\)$" \
 			"$err" || fail "--probe $kind: $(cat "$err")"
