@@ -25,6 +25,43 @@ struct mm_struct___old {
 	struct mm_rss_stat___old rss_stat;
 } __attribute__((preserve_access_index));
 
+/*
+ * The kernel structs this file reads, with just the fields it reads (as common.bpf.h's ___ht
+ * ones): vmlinux.h's task_struct, mm_struct and mem_cgroup would put some 500 types in the
+ * object's BTF, which the kernel checks at every start.
+ */
+struct percpu_counter___oom {
+	s64 count;
+} __attribute__((preserve_access_index));
+
+struct mm_struct___oom {
+	unsigned long total_vm;
+	struct percpu_counter___oom rss_stat[4];
+} __attribute__((preserve_access_index));
+
+struct signal_struct___oom {
+	short oom_score_adj;
+} __attribute__((preserve_access_index));
+
+struct task_struct___oom {
+	struct mm_struct___oom *mm;
+	struct signal_struct___oom *signal;
+} __attribute__((preserve_access_index));
+
+struct page_counter___oom {
+	atomic_long_t usage;
+	unsigned long max;
+} __attribute__((preserve_access_index));
+
+struct mem_cgroup___oom {
+	struct cgroup_subsys_state___ht css;
+	struct page_counter___oom memory;
+} __attribute__((preserve_access_index));
+
+struct oom_control___oom {
+	void *chosen; /* struct task_struct * */
+} __attribute__((preserve_access_index));
+
 static __always_inline bool wanted(const struct oom_event *e)
 {
 	/* --cgroup, --container: either side's (a classic-flavour victim's id is 0: unknown) */
@@ -34,10 +71,11 @@ static __always_inline bool wanted(const struct oom_event *e)
 }
 
 /* The victim's memcg counters (pages) and its mm counters, as mark_victim itself reports. */
-static __always_inline void fill_victim_memory(struct oom_event *e, struct task_struct *victim)
+static __always_inline void fill_victim_memory(struct oom_event *e, struct task_struct *task)
 {
-	struct mm_struct *mm = BPF_CORE_READ(victim, mm);
-	struct mem_cgroup *memcg;
+	struct task_struct___oom *victim = (void *)task;
+	struct mm_struct___oom *mm = BPF_CORE_READ(victim, mm);
+	struct mem_cgroup___oom *memcg;
 
 	e->victim_oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	if (mm) {
@@ -61,7 +99,8 @@ static __always_inline void fill_victim_memory(struct oom_event *e, struct task_
 	}
 	if (e->victim.memcg_css) {
 		/* css is the first member of struct mem_cgroup */
-		memcg = (void *)e->victim.memcg_css - bpf_core_field_offset(struct mem_cgroup, css);
+		memcg = (void *)e->victim.memcg_css -
+			bpf_core_field_offset(struct mem_cgroup___oom, css);
 		e->memcg_usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
 		e->memcg_limit_pages = BPF_CORE_READ(memcg, memory.max);
 		e->has_memcg = 1;
@@ -131,7 +170,7 @@ int oom_mark_victim_tp(struct trace_event_raw_mark_victim___old *args)
 /* Fallbacks where the tracepoint is missing: oom_kill_process(oc, message). */
 static __always_inline int report_oc(void *ctx, struct oom_control *oc)
 {
-	struct task_struct *victim = BPF_CORE_READ(oc, chosen);
+	struct task_struct *victim = BPF_CORE_READ((struct oom_control___oom *)oc, chosen);
 
 	if (!victim)
 		return 0;
