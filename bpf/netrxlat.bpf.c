@@ -30,23 +30,15 @@
 #include "netrxlat.h"
 
 /*
- * sk_buff, sock and net_device as far as this file reads them: CO-RE finds each field in the
- * kernel's type of the name without the ___nrx flavour. With vmlinux.h's, the object's BTF
- * held all of these types and all they point to (89K, 1200 types; 45K, 610 types now), and
- * the kernel checks it at every start (~0.17 ms less).
+ * sk_buff, sock and net_device as far as this file reads them (struct net and the task:
+ * common.bpf.h's ___ht ones): CO-RE finds each field in the kernel's type of the name
+ * without the ___nrx flavour. With vmlinux.h's, the object's BTF held all of these types and
+ * all they point to, and the kernel checks it at every start.
  */
-struct ns_common___nrx {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
-struct net___nrx {
-	struct ns_common___nrx ns;
-} __attribute__((preserve_access_index));
-
 struct net_device___nrx {
 	char name[16];
 	struct {
-		struct net___nrx *net;
+		struct net___ht *net;
 	} nd_net; /* possible_net_t */
 } __attribute__((preserve_access_index));
 
@@ -461,10 +453,12 @@ __noinline int report(__u64 skb_addr, __u64 sk_addr, __u64 now, __u32 where, int
 	if (sk)
 		e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (where == NETRXLAT_TO_USER_COPY) {
+		struct task_struct___ht *t = (struct task_struct___ht *)task;
+
 		e->cgroup_id = ht_task_cgroup_id(task);
-		e->pid = BPF_CORE_READ(task, tgid);
-		e->tid = BPF_CORE_READ(task, pid);
-		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+		e->pid = BPF_CORE_READ(t, tgid);
+		e->tid = BPF_CORE_READ(t, pid);
+		BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
 	}
 	e->family = p.family;
 	__builtin_memcpy(e->saddr, p.saddr, sizeof(e->saddr));
