@@ -188,7 +188,12 @@ static __always_inline bool has_needle(const char *text, long len)
 	half = nonzero(low >> 4) << 2, pos |= half, low >>= half;
 	half = nonzero(low >> 2) << 1, pos |= half, low >>= half;
 	pos |= low >> 1;
-	w = (const __u64 *)(text + (pos & 63));
+	/*
+	 * The bound where the verifier sees it: clang would mask a part of pos only, and the 6.1
+	 * verifier does not know that the or of the other parts is below 64.
+	 */
+	asm volatile("%0 &= 63" : "+r"(pos));
+	w = (const __u64 *)(text + pos);
 	return w[1] == NEEDLE_W1 && (w[2] & NEEDLE_W2_MASK) == NEEDLE_W2;
 }
 
