@@ -306,6 +306,11 @@ struct net___ht {
 	struct ns_common___ht ns;
 } __attribute__((preserve_access_index));
 
+/* possible_net_t: a device's or a socket's namespace */
+struct possible_net_t___ht {
+	struct net___ht *net;
+} __attribute__((preserve_access_index));
+
 struct new_utsname___ht {
 	char nodename[65];
 } __attribute__((preserve_access_index));

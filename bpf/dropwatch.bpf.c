@@ -89,44 +89,25 @@ struct trace_event_raw_kfree_skb___ht {
 
 /*
  * The kernel structs this file reads, with just the fields it reads: CO-RE finds each field by
- * name in the kernel's struct (the ___dw suffix is not part of the name). With vlmlinux.h's
- * own, the object's BTF would carry the whole of sk_buff, net_device, sock and what they
- * point to (some 250 types), which the kernel checks at every start.
+ * name in the kernel's struct (the ___dw suffix is not part of the name; common.bpf.h has the
+ * task's and the namespaces'). With vmlinux.h's own, the object's BTF would carry the whole
+ * of sk_buff, net_device, sock and what they point to (some 250 types), which the kernel
+ * checks at every start.
  */
-struct ns_common___dw {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
-struct net___dw {
-	struct ns_common___dw ns;
-} __attribute__((preserve_access_index));
-
-struct possible_net_t___dw {
-	struct net___dw *net;
-} __attribute__((preserve_access_index));
-
 struct net_device___dw {
 	char name[DW_IFNAMSIZ];
 	int ifindex;
-	struct possible_net_t___dw nd_net;
+	struct possible_net_t___ht nd_net;
 } __attribute__((preserve_access_index));
 
 struct sock_common___dw {
 	unsigned short skc_family;
 	volatile unsigned char skc_state;
-	struct possible_net_t___dw skc_net;
+	struct possible_net_t___ht skc_net;
 } __attribute__((preserve_access_index));
 
 struct sock___dw {
 	struct sock_common___dw __sk_common;
-} __attribute__((preserve_access_index));
-
-struct nsproxy___dw {
-	struct net___dw *net_ns;
-} __attribute__((preserve_access_index));
-
-struct task_struct___dw {
-	struct nsproxy___dw *nsproxy;
 } __attribute__((preserve_access_index));
 
 struct sk_buff___dw {
@@ -363,8 +344,7 @@ static __always_inline int record(__u64 skb_addr, __u64 location, __u32 reason, 
 	 * a softirq over a task of that namespace), else the namespace's (user space).
 	 */
 	task = (struct task_struct *)bpf_get_current_task();
-	/* ht_task_netns() but through the types above: vmlinux.h's struct net is 550 types */
-	task_netns = BPF_CORE_READ((struct task_struct___dw *)task, nsproxy, net_ns, ns.inum);
+	task_netns = ht_task_netns(task);
 	if (filt && ht_filter_containers &&
 	    !(!e->netns_inum || task_netns == e->netns_inum ?
 		      ht_wanted_task_netns(ht_task_cgroup_id_only(task), e->netns_inum) :

@@ -44,10 +44,6 @@ struct netdev_queue___ht {
 	unsigned long state;
 } __attribute__((preserve_access_index));
 
-struct possible_net_t___ht {
-	struct net___ht *net;
-} __attribute__((preserve_access_index));
-
 struct net_device___ht {
 	char name[16];
 	struct netdev_queue___ht *_tx;

@@ -57,6 +57,16 @@ dropwatch() {
 
 # no_filter_drops KIND: huatuo-dropwatch --probe KIND with no filter (every drop on the machine:
 # the dropwatch_* programs), three UDP drops and a TCP SYN to closed ports in the test's netns;
+# A TCP SYN to closed port 7 of ::1 in the test's namespace (answered by a reset)
+syn_to_closed_port6() {
+	in_ns python3 -c 'import socket
+s = socket.socket(socket.AF_INET6)
+try:
+    s.connect(("::1", 7))
+except ConnectionRefusedError:
+    pass'
+}
+
 # OURS: ours (tracer_data, one a line); SENDER: the UDP sender's pid
 no_filter_drops() {
 	local netns
@@ -64,12 +74,7 @@ no_filter_drops() {
 	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-dropwatch" -j --rate 10000000 -d 20 \
 		--probe "$1"
 	SENDER=$(in_ns "$SEND" 127.0.0.1 9 3 | head -1)
-	in_ns python3 -c 'import socket
-s = socket.socket(socket.AF_INET6)
-try:
-    s.connect(("::1", 7))
-except ConnectionRefusedError:
-    pass'
+	syn_to_closed_port6
 	sleep 0.5
 	stop_tracer
 	[ "$TRACER_RC" = 0 ] || return 1
@@ -131,12 +136,7 @@ except ConnectionRefusedError:
 @test "TCP SYN to a closed port over IPv6: NO_SOCKET with TCP fields; --proto and --port filter" {
 	dropwatch -j -c 1 -d 20 --proto tcp --port 7 --saddr ::1
 	in_ns "$SEND" ::1 7 10 > /dev/null    # UDP to port 7: not TCP
-	in_ns python3 -c 'import socket
-s = socket.socket(socket.AF_INET6)
-try:
-    s.connect(("::1", 7))
-except ConnectionRefusedError:
-    pass'
+	syn_to_closed_port6
 	wait_tracer 10
 	assert_equal "$TRACER_RC" 0
 	assert_equal "$(wc -l < "$OUT")" 1
