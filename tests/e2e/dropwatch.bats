@@ -340,7 +340,7 @@ print(t)')
 # doze_flag: the tracer's ht_doze value (1: it dozes, the next record wakes it)
 doze_flag() {
 	local id
-	for id in $(awk '/^map_id:/ { print $2 }' /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null); do
+	for id in $(bpf_map_ids "$TRACER_PID"); do
 		[ "$(bpftool map show id "$id" -j | jq -r .name)" = ht_doze ] || continue
 		bpftool map lookup id "$id" key 0 0 0 0 -j |
 			jq -r '.formatted.value // (.value[0] | ltrimstr("0x") | tonumber)'

@@ -125,7 +125,7 @@ stop_tracer() {
 # container-aware tool has another ring, for new cgroups)
 ring_size() {
 	local id
-	for id in $(awk '/^map_id:/ { print $2 }' /proc/"$TRACER_PID"/fdinfo/* 2>/dev/null); do
+	for id in $(bpf_map_ids "$TRACER_PID"); do
 		bpftool map show id "$id" -j 2>/dev/null
 	done | jq -rs 'map(select(.name == "events" and .type == "ringbuf")) | .[0].max_entries'
 }
@@ -151,6 +151,13 @@ assert_ndjson() {
 		. as $n | $line | try (fromjson | type) catch "invalid" |
 		select(. != "object") | $n)' "$1" | head -1) || fail "jq could not read $1"
 	[ -z "$bad" ] || fail "line $bad of $1 is not a JSON object: $(sed -n "${bad}p" "$1")"
+}
+
+# bpf_map_ids PID: IDs of the BPF maps a process's fds hold. cat, not awk, reads the fdinfo
+# files: an fd the process closes between the glob and the read (it still works after its
+# banner) makes awk stop at that file, and the maps of the fds after it were missed.
+bpf_map_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^map_id:[[:space:]]*//p' | sort -un
 }
 
 # IDs of the BPF programs and links a process holds, from its fds' fdinfo ("prog 12").

@@ -145,7 +145,7 @@ stop_tracers_ok() {
 # value 1 pass, 2 drop), from the ht_verdicts map among the BPF maps its fds hold
 verdicts() {
 	local id
-	for id in $(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^map_id:[[:space:]]*//p' | sort -u); do
+	for id in $(bpf_map_ids "$1"); do
 		bpftool -j map show id "$id" 2>/dev/null | jq -e '.name == "ht_verdicts"' > /dev/null || continue
 		bpftool -j map dump id "$id" | jq -r '.[].formatted | "\(.key) \(.value)"'
 	done
