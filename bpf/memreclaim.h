@@ -37,9 +37,9 @@ struct memreclaim_window {
 	 * element header (the key): two lines per event, not three, in a program that runs
 	 * cache-cold once per reclaim.
 	 */
-	__u64 begin_ns; /* begin of the reclaim in progress, 0 if none */
-	__u32 over;	/* ev.deltatime_ns reached the threshold: ev.task is filled */
-	__u32 pad;
+	__u64 begin_ns;	 /* begin of the reclaim in progress, 0 if none */
+	__u32 over;	 /* ev.deltatime_ns reached the threshold: ev.task is filled */
+	__u32 fill_slot; /* always 0: memreclaim_fill's slot in fill_prog (memreclaim.bpf.c) */
 	struct memreclaim_event ev;
 };
 
