@@ -159,6 +159,7 @@ struct ht_env {
 	/* parsed common options */
 	bool json;
 	bool check;
+	bool ksyms_preload; /* prints stacks: ht_run() starts reading /proc/kallsyms (ksyms.c) */
 	int verbose;
 	bool duration_set;
 	uint64_t duration_ns;
@@ -338,7 +339,7 @@ struct ht_tool {
 		const char *fmt;
 		const char *cols[10];
 	} header;
-	bool stacks; /* prints kernel stacks: /proc/kallsyms is read in the background once started */
+	bool stacks; /* prints kernel stacks: /proc/kallsyms is read in the background (ht_run()) */
 	/* the run: ht_run() over the "events" map with @on_event (and @tick every @tick_ns) */
 	ht_event_fn on_event;
 	ht_tick_fn tick;
@@ -700,7 +701,7 @@ char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 int ht_stack_skip_tracing(const struct ht_ksyms *ks, const uint64_t *ips, int n);
 /* Shared, lazily loaded /proc/kallsyms for the running kernel. */
 const struct ht_ksyms *ht_kernel_ksyms(void);
-/* Start loading ht_kernel_ksyms() in a background thread (tools that print stacks, once attached). */
+/* Start loading ht_kernel_ksyms() in a background thread (ht_run(), for tools that print stacks). */
 void ht_kernel_ksyms_preload(void);
 
 /* ---- kernel enum names from BTF (btfenum.c) ---- */

@@ -669,9 +669,9 @@ char *ht_stack_string(const struct ht_ksyms *ks, const uint64_t *ips, int n)
 
 /*
  * The kernel's symbols, loaded once. Reading /proc/kallsyms takes 50-150 ms (the kernel
- * formats ~120k lines), too long for the first event to wait: a tool that prints stacks
- * starts the load in the background once it is attached, and the first stack waits only
- * for what is left of it.
+ * formats ~120k lines), too long for an event to wait: a tool that prints stacks starts
+ * the load in the background at its first look at the ring (ht_run()), and a stack after
+ * that waits only for what is left of it.
  */
 static struct {
 	struct ht_ksyms *ks;

@@ -276,6 +276,16 @@ static int run_loop(struct ht_env *env, struct run_state *rs, int (*wait)(void *
 		}
 		if (deadline && now >= deadline)
 			break;
+		/*
+		 * Stacks are named from /proc/kallsyms, read in the background (50-150 ms of the
+		 * kernel's CPU) from the first look at the ring on: not during the start of this
+		 * tool or of the others huatuo-capture starts with it, and not at all by a tool
+		 * stopped at once or run with -d 0. A stack in that first look waits for the read.
+		 */
+		if (env->ksyms_preload) {
+			env->ksyms_preload = false;
+			ht_kernel_ksyms_preload();
+		}
 	}
 	check_lost(rs, true);
 	err = ht_flush(env);

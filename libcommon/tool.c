@@ -20,9 +20,7 @@ static int start(struct ht_env *env, const struct ht_tool *tool)
 	if (ht_start(env, tool->header.fmt, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
 		     c[9]))
 		return 1;
-	/* after the banner: the start is not slowed, and the first stack does not wait */
-	if (tool->stacks)
-		ht_kernel_ksyms_preload();
+	env->ksyms_preload = tool->stacks;
 	return 0;
 }
 

@@ -68,3 +68,17 @@ runnable_tools() {
 		[[ "$stderr" != *"BTF loading error"* ]] || fail "huatuo-$t: the kernel rejected its BTF"
 	done
 }
+
+@test "tools that print stacks read /proc/kallsyms once they run, not when stopped at once" {
+	local t trace=$BATS_TEST_TMPDIR/strace
+	require_cmd strace
+	for t in dropwatch hungtask softirq softlockup; do
+		"$HT_BUILD/huatuo-$t" --check >/dev/null 2>&1 || continue
+		ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat -e signal=none -o "$trace" \
+			"$HT_BUILD/huatuo-$t" -d 0 >/dev/null 2>&1 || fail "huatuo-$t -d 0 failed"
+		! grep -q '"/proc/kallsyms"' "$trace" || fail "huatuo-$t -d 0 read /proc/kallsyms"
+		ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat -e signal=none -o "$trace" \
+			"$HT_BUILD/huatuo-$t" -d 1 >/dev/null 2>&1 || fail "huatuo-$t -d 1 failed"
+		grep -q '"/proc/kallsyms"' "$trace" || fail "huatuo-$t -d 1 did not read /proc/kallsyms"
+	done
+}
