@@ -159,7 +159,6 @@ struct ht_env {
 	/* parsed common options */
 	bool json;
 	bool check;
-	bool ksyms_preload; /* prints stacks: ht_run() starts reading /proc/kallsyms (ksyms.c) */
 	int verbose;
 	bool duration_set;
 	uint64_t duration_ns;
@@ -200,6 +199,7 @@ struct ht_env {
 	} missing[HT_MAX_HOOKS]; /* optional hooks not available here, for --check */
 	int nmissing;
 	bool use_perfbuf;
+	bool ksyms_preload;  /* prints stacks: ht_run() starts reading /proc/kallsyms (ksyms.c) */
 	uint64_t events;     /* events reported */
 	uint64_t lost;	     /* events lost in the kernel (ring buffer full) */
 	uint64_t suppressed; /* events a --rate limit kept back (BPF map "ht_suppressed") */
