@@ -28,6 +28,22 @@ char LICENSE[] SEC("license") = "GPL";
 	___ht_tp_prog("raw_tp/" tp_name, raw_prog, ____##btf_prog, args)            \
 	static __always_inline int ____##btf_prog(unsigned long long *ctx, ##args)
 
+/*
+ * As HT_TP_BTF_RAW, for a body that must know its flavour: @body(ctx, raw) is called with raw
+ * false in the tp_btf program and true in the raw_tp one (a tp_btf program cannot tail-call
+ * a raw_tp one: the kernel wants one program type in a program array). @body reads the
+ * tracepoint's arguments from ctx itself.
+ */
+#define HT_TP_BTF_RAW_FLAVOUR(tp_name, btf_prog, raw_prog, body) \
+	SEC("tp_btf/" tp_name) int btf_prog(unsigned long long *ctx) \
+	{                                                             \
+		return body(ctx, false);                              \
+	}                                                             \
+	SEC("raw_tp/" tp_name) int raw_prog(unsigned long long *ctx) \
+	{                                                             \
+		return body(ctx, true);                               \
+	}
+
 /* program @prog in section @sec: BPF_PROG's @args cast from ctx and handed to @body */
 #define ___ht_tp_prog(sec, prog, body, args...)                        \
 	SEC(sec) int prog(unsigned long long *ctx)                     \

@@ -179,17 +179,18 @@ HT_TP_BTF_RAW("mm_vmscan_direct_reclaim_begin", direct_begin_btf, direct_begin_r
 	return on_begin(ctx);
 }
 
-SEC("tp_btf/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(direct_end_btf, unsigned long nr_reclaimed)
+/* mm_vmscan_direct_reclaim_end(nr_reclaimed), mm_vmscan_memcg_reclaim_end(nr_reclaimed) */
+static __always_inline int direct_end(unsigned long long *ctx, bool raw)
 {
-	return on_end(ctx, nr_reclaimed, RECLAIM_DIRECT, false);
+	return on_end(ctx, ctx[0], RECLAIM_DIRECT, raw);
 }
 
-SEC("raw_tp/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(direct_end_raw, unsigned long nr_reclaimed)
+static __always_inline int memcg_end(unsigned long long *ctx, bool raw)
 {
-	return on_end(ctx, nr_reclaimed, RECLAIM_DIRECT, true);
+	return on_end(ctx, ctx[0], RECLAIM_MEMCG, raw);
 }
+
+HT_TP_BTF_RAW_FLAVOUR("mm_vmscan_direct_reclaim_end", direct_end_btf, direct_end_raw, direct_end)
 
 /* raw_tp: direct_begin_raw, attached to this tracepoint too (tools/memreclaim.c) */
 SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
@@ -198,17 +199,7 @@ int BPF_PROG(memcg_begin_btf)
 	return on_begin(ctx);
 }
 
-SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(memcg_end_btf, unsigned long nr_reclaimed)
-{
-	return on_end(ctx, nr_reclaimed, RECLAIM_MEMCG, false);
-}
-
-SEC("raw_tp/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(memcg_end_raw, unsigned long nr_reclaimed)
-{
-	return on_end(ctx, nr_reclaimed, RECLAIM_MEMCG, true);
-}
+HT_TP_BTF_RAW_FLAVOUR("mm_vmscan_memcg_reclaim_end", memcg_end_btf, memcg_end_raw, memcg_end)
 
 /* Fallback where only kprobes exist: try_to_free_pages() entry and return. */
 SEC("kprobe/try_to_free_pages")

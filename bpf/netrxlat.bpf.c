@@ -705,44 +705,32 @@ HT_TP_BTF_RAW("netif_rx", netrxlat_netif_rx_btf, netrxlat_netif_rx_raw, struct s
 
 /*
  * The stages that report, in both flavours: tp_btf calls report() itself, raw_tp (the
- * default with the kernel BTF subset) tail-calls netrxlat_report. Written like
- * HT_TP_BTF_RAW, but the body is told its flavour: a tp_btf program cannot tail-call a raw_tp
- * one (the kernel wants one program type in a program array).
+ * default with the kernel BTF subset) tail-calls netrxlat_report (HT_TP_BTF_RAW_FLAVOUR).
  */
-#define NETRXLAT_STAGE(tp_name, btf_prog, raw_prog, body) \
-	SEC("tp_btf/" tp_name) int btf_prog(__u64 *ctx)   \
-	{                                                 \
-		return body(ctx, false);                  \
-	}                                                 \
-	SEC("raw_tp/" tp_name) int raw_prog(__u64 *ctx)   \
-	{                                                 \
-		return body(ctx, true);                   \
-	}
-
 /*
  * netif_receive_skb(skb), tcp_probe(sk, skb), skb_copy_datagram_iovec(skb, len); the socket
  * too as a number (a global function takes no trusted pointer)
  */
-static __always_inline int netif_receive(__u64 *ctx, bool raw)
+static __always_inline int netif_receive(unsigned long long *ctx, bool raw)
 {
 	return on_netif_receive(ctx, raw, skb_addr((void *)ctx[0]));
 }
 
-static __always_inline int tcp_probe(__u64 *ctx, bool raw)
+static __always_inline int tcp_probe(unsigned long long *ctx, bool raw)
 {
 	return on_tcp_probe(ctx, raw, (struct sock *)ht_addr((void *)ctx[0]),
 			    skb_addr((void *)ctx[1]));
 }
 
-static __always_inline int copy(__u64 *ctx, bool raw)
+static __always_inline int copy(unsigned long long *ctx, bool raw)
 {
 	return on_copy(ctx, raw, skb_addr((void *)ctx[0]));
 }
 
-NETRXLAT_STAGE("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
-	       netif_receive)
-NETRXLAT_STAGE("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, tcp_probe)
-NETRXLAT_STAGE("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, copy)
+HT_TP_BTF_RAW_FLAVOUR("netif_receive_skb", netrxlat_netif_receive_btf, netrxlat_netif_receive_raw,
+		      netif_receive)
+HT_TP_BTF_RAW_FLAVOUR("tcp_probe", netrxlat_tcp_probe_btf, netrxlat_tcp_probe_raw, tcp_probe)
+HT_TP_BTF_RAW_FLAVOUR("skb_copy_datagram_iovec", netrxlat_copy_btf, netrxlat_copy_raw, copy)
 
 HT_TP_BTF_RAW("kfree_skb", netrxlat_kfree_skb_btf, netrxlat_kfree_skb_raw, struct sk_buff *skb)
 {
