@@ -9,10 +9,11 @@
  *
  *  1. One pass over the type headers notes the offset of every 16th type and the types
  *     named like a root. A mapped file's type section is walked in pieces side by side
- *     (scan_mapped()) and its names read where they are. On a file read through
- *     a window, one pass over the strings first marks where each string starts (a bitmap)
- *     and which strings name a root, so the type pass reads no strings; a name offset that
- *     is not the start of a string (deduplicated BTF has none) is read on its own.
+ *     (scan_mapped()), the names it meets read where they are, a batch at a time. On a
+ *     file read through a window, one pass over the strings first marks where each string
+ *     starts (a bitmap) and which strings name a root, so the type pass reads no strings; a
+ *     name offset that is not the start of a string (deduplicated BTF has none) is read on
+ *     its own.
  *  2. The closure by value, depth first: each kept type is found from the nearest indexed
  *     offset (at most 15 headers on).
  *  3. The kept types, copied in the order they were kept: names interned into a new string
@@ -521,6 +522,16 @@ static uint32_t *new_index(uint64_t bytes)
 	return calloc((size_t)(bytes / sizeof(struct btf_type) >> IDX_SHIFT) + 2, sizeof(uint32_t));
 }
 
+/* Keep type @id, a candidate for root @root (or, for -1, "long int"). */
+static int note_root(struct walk *w, uint32_t id, int root)
+{
+	if (root >= 0 && !w->found[root]) {
+		w->found[root] = true;
+		w->missing -= root < w->r->required;
+	}
+	return keep(w, id);
+}
+
 /* Type @id named @name_off, of @kind: kept if it is named like a root (or is "long int"). */
 static int note_type(struct walk *w, uint32_t id, uint32_t name_off, unsigned int kind)
 {
@@ -529,12 +540,8 @@ static int note_type(struct walk *w, uint32_t id, uint32_t name_off, unsigned in
 
 	if (err)
 		return err;
-	if (root >= 0 && !w->found[root]) {
-		w->found[root] = true;
-		w->missing -= root < w->r->required;
-	}
 	if (root >= 0 || (is_long && kind == BTF_KIND_INT))
-		return keep(w, id);
+		return note_root(w, id, root);
 	return 0;
 }
 
@@ -585,74 +592,194 @@ static bool record_starts(const struct walk *w, uint64_t off)
 	return true;
 }
 
-/* A piece of a mapped type section and what its walk found. */
+/* A piece of a mapped type section: where its walk is, and what it found. */
 struct chain {
 	uint64_t off, end;
-	uint32_t n;
-	uint32_t *idx;
-	struct named {
-		uint32_t rec, name_off, kind;
-	} * named;
-	size_t nnamed;
+	uint32_t n;	/* records walked */
+	uint32_t npend; /* of pend[]: records that may be a root, names not looked at yet */
+	uint32_t *idx;	/* offset of every 16th record */
+	bool bad;	/* met a kind libbpf rejects */
+};
+
+/* A record of a piece that may be a root: its name fetched on the way, not looked at yet. */
+struct named {
+	uint32_t rec; /* from the piece's first */
+	uint32_t name_off;
+	uint32_t kind;
+};
+
+/* A piece's records to keep, in walk order: candidates for root[i] (-1: "long int"). */
+struct found {
+	uint32_t *rec;
+	int *root;
+	size_t n, cap, root_cap;
 };
 
 static int chain_init(struct chain *k, uint64_t off, uint64_t end)
 {
-	uint64_t bytes = end - off;
-
 	*k = (struct chain){ .off = off, .end = end };
-	k->idx = new_index(bytes);
-	/* one entry per record at most, the pages touched only as filled */
-	k->named = malloc((size_t)(bytes / sizeof(struct btf_type) + 1) * sizeof(*k->named));
-	return k->idx && k->named ? 0 : -ENOMEM;
+	k->idx = new_index(end - off);
+	return k->idx ? 0 : -ENOMEM;
 }
 
-/* The next record of piece @k; false if it is not a record. */
-static inline bool chain_step(const struct walk *w, struct chain *k)
+/* Whether piece @k has a record header left before its end. */
+static inline bool chain_more(const struct chain *k)
 {
-	uint32_t name_off, info;
-	unsigned int kind, named;
-	uint64_t size;
+	return k->off + sizeof(struct btf_type) <= k->end;
+}
+
+/* What a walk of the pieces reads, in locals: nothing it writes can change them. */
+struct section {
+	const char *map, *strs;
+	uint64_t types;
+	uint32_t str_len;
+};
+
+/*
+ * The next record of piece @k. Only the offset is on the chain of loads: a bad kind is noted
+ * on the side, and a record that runs past the piece's end leaves it past its end.
+ */
+static inline void chain_step(const struct section *sec, struct chain *k, struct named *pend)
+{
+	const char *p = sec->map + k->off;
+	uint32_t name_off = get_u32(p), info = get_u32(p + 4);
+	unsigned int kind = BTF_INFO_KIND(info), named;
 
 	if (!(k->n & ((1u << IDX_SHIFT) - 1)))
-		k->idx[k->n >> IDX_SHIFT] = (uint32_t)(k->off - w->types);
+		k->idx[k->n >> IDX_SHIFT] = (uint32_t)(k->off - sec->types);
 	/*
 	 * The hardware prefetcher stops at every page: ask for the lines ahead (a prefetch
 	 * past the mapping's end does not fault).
 	 */
-	__builtin_prefetch(w->s.map + k->off + 2048);
-	size = mapped_rec(w, k->off, &name_off, &info);
-	if (!size || k->n == MAX_TYPES)
-		return false;
-	kind = BTF_INFO_KIND(info);
-	k->off += size;
+	__builtin_prefetch(p + 2048);
+	k->off += sizeof(struct btf_type) + tail_fixed[kind] +
+		  (uint64_t)BTF_INFO_VLEN(info) * tail_item[kind];
+	k->bad |= tail_fixed[kind] == 0xff;
 	/*
 	 * No branch on the kind: it would stall the other pieces. A type that may be a root is
-	 * noted and its name fetched on the way; another is written over by the next.
+	 * noted and its name fetched, to be looked at within NAME_BATCH rounds; another is
+	 * written over by the next.
 	 */
-	named = (ROOT_KINDS >> kind & 1) & (name_off != 0) & (name_off < w->str_len);
-	__builtin_prefetch(w->s.map + w->strs + (named ? name_off : 0));
-	k->named[k->nnamed] = (struct named){ k->n, name_off, kind };
-	k->nnamed += named;
+	named = (ROOT_KINDS >> kind & 1) & (name_off != 0) & (name_off < sec->str_len);
+	__builtin_prefetch(sec->strs + (named ? name_off : 0));
+	pend[k->npend] = (struct named){ .rec = k->n, .name_off = name_off, .kind = kind };
+	k->npend += named;
 	k->n++;
+}
+
+/* The names of @n pending records: the roots among them (and "long int") added to @f. */
+static int look_at_names(const struct walk *w, const struct named *pend, uint32_t n,
+			 struct found *f)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const char *s = w->s.map + w->strs + pend[i].name_off;
+		bool is_long;
+		int root;
+
+		if (!maybe_root(w, s))
+			continue;
+		root = root_of(w, s, strlen(s), &is_long);
+		if (root < 0 && !(is_long && pend[i].kind == BTF_KIND_INT))
+			continue;
+		if (ht_grow(&f->rec, &f->cap, f->n + 1, sizeof(*f->rec), 16) ||
+		    ht_grow(&f->root, &f->root_cap, f->n + 1, sizeof(*f->root), 16))
+			return -ENOMEM;
+		f->rec[f->n] = pend[i].rec;
+		f->root[f->n++] = root;
+	}
+	return 0;
+}
+
+#define NAME_BATCH 64 /* rounds between looks at the names the pieces fetched */
+
+/*
+ * Walk the CHAINS pieces in @ch side by side until each is at its end (an unused piece is
+ * empty). The pieces are copied into locals so that their offsets stay in registers.
+ */
+static int walk_pieces(const struct walk *w, struct chain *ch, struct found *f)
+{
+	const struct section sec = { .map = w->s.map,
+				     .strs = w->s.map + w->strs,
+				     .types = w->types,
+				     .str_len = w->str_len };
+	/* zeroed for the analyzer only: an entry is written before it is read */
+	struct named pend[CHAINS][NAME_BATCH] = { { { 0 } } };
+	uint32_t npend[CHAINS];
+	struct chain a = ch[0], b = ch[1], c = ch[2], d = ch[3];
+	bool more = true;
+	int err = 0;
+
+	while (more && !err) {
+		for (int round = 0; round < NAME_BATCH && more; round++) {
+			more = false;
+			if (chain_more(&a)) {
+				chain_step(&sec, &a, pend[0]);
+				more = true;
+			}
+			if (chain_more(&b)) {
+				chain_step(&sec, &b, pend[1]);
+				more = true;
+			}
+			if (chain_more(&c)) {
+				chain_step(&sec, &c, pend[2]);
+				more = true;
+			}
+			if (chain_more(&d)) {
+				chain_step(&sec, &d, pend[3]);
+				more = true;
+			}
+		}
+		npend[0] = a.npend;
+		npend[1] = b.npend;
+		npend[2] = c.npend;
+		npend[3] = d.npend;
+		for (int i = 0; i < CHAINS && !err; i++)
+			err = look_at_names(w, pend[i], npend[i], &f[i]);
+		a.npend = b.npend = c.npend = d.npend = 0;
+	}
+	ch[0] = a;
+	ch[1] = b;
+	ch[2] = c;
+	ch[3] = d;
+	return err;
+}
+
+/* Whether the pieces are right: none met a bad kind and each ended where the next starts. */
+static bool pieces_right(const struct chain *ch)
+{
+	for (int c = 0; c < CHAINS; c++)
+		if (ch[c].bad || ch[c].off != ch[c].end)
+			return false;
 	return true;
+}
+
+static void free_pieces(struct chain *ch, struct found *f)
+{
+	for (int c = 0; c < CHAINS; c++) {
+		free(ch[c].idx);
+		free(f[c].rec);
+		free(f[c].root);
+		ch[c] = (struct chain){ .idx = NULL };
+		f[c] = (struct found){ .rec = NULL };
+	}
 }
 
 /*
  * scan_types() on a mapped file. The offset of each header comes from the one before, so
  * one walk runs at the speed of that chain of loads. The section is cut into CHAINS pieces,
  * each starting at an offset that parses as records (record_starts()), and the pieces are
- * walked side by side, about twice as fast on one CPU. A piece is right when the walk of the
- * one before ends exactly at its first record; if one is not, or a piece meets a bad record,
- * the section is walked again in one piece, which tells a bad file. The types named like a
- * root are looked at after the walk, in id order: kept as one walk keeps them.
+ * walked side by side, about twice as fast on one CPU. A piece is right when its walk ends
+ * exactly where the next piece starts; if one is not, or a piece meets a bad record, the
+ * section is walked again in one piece, which tells a bad file. The names of the types that
+ * may be roots are looked at every NAME_BATCH rounds (fetched meanwhile), and the roots
+ * kept after the walk, in id order: as one walk keeps them.
  */
 static int scan_mapped(struct walk *w)
 {
 	struct chain ch[CHAINS] = { { .idx = NULL } };
+	struct found f[CHAINS] = { { .rec = NULL } };
 	uint64_t len = w->types_end - w->types, at[CHAINS + 1] = { w->types };
 	int n = len >= (uint64_t)CHAINS * SYNC_SEARCH ? CHAINS : 1, err = 0;
-	bool more = true, bad = false;
 
 	for (int c = 1; c < n; c++) {
 		uint64_t stop;
@@ -667,33 +794,17 @@ static int scan_mapped(struct walk *w)
 	at[n] = w->types_end;
 	for (int c = 0; c < n && !err; c++)
 		err = chain_init(&ch[c], at[c], at[c + 1]);
-	while (!err && more && !bad) {
-		more = false;
-		for (int c = 0; c < n; c++) {
-			if (ch[c].off >= ch[c].end)
-				continue;
-			more = true;
-			if (!chain_step(w, &ch[c])) {
-				bad = true;
-				break;
-			}
-		}
-	}
-	/* a piece is right if the one before ended exactly where it starts */
-	for (int c = 0; c + 1 < n && !bad; c++)
-		bad = ch[c].off != ch[c].end;
-	if (!err && bad) {
+	if (!err)
+		err = walk_pieces(w, ch, f);
+	if (!err && !pieces_right(ch)) {
 		/* a wrong cut, or a bad file: one piece tells which */
-		for (int c = 0; c < n; c++) {
-			free(ch[c].idx);
-			free(ch[c].named);
-			ch[c] = (struct chain){ .idx = NULL };
-		}
+		free_pieces(ch, f);
 		n = 1;
 		err = chain_init(&ch[0], w->types, w->types_end);
-		while (!err && ch[0].off < ch[0].end)
-			if (!chain_step(w, &ch[0]))
-				err = -EINVAL;
+		if (!err)
+			err = walk_pieces(w, ch, f);
+		if (!err && !pieces_right(ch))
+			err = -EINVAL;
 	}
 	/* ids: from 1, piece after piece */
 	w->n = 1;
@@ -709,13 +820,9 @@ static int scan_mapped(struct walk *w)
 		w->nchains = c + 1;
 	}
 	for (int c = 0; c < n && !err; c++)
-		for (size_t i = 0; i < ch[c].nnamed && !err; i++)
-			err = note_type(w, w->base[c] + ch[c].named[i].rec, ch[c].named[i].name_off,
-					ch[c].named[i].kind);
-	for (int c = 0; c < CHAINS; c++) {
-		free(ch[c].idx);
-		free(ch[c].named);
-	}
+		for (size_t i = 0; i < f[c].n && !err; i++)
+			err = note_root(w, w->base[c] + f[c].rec[i], f[c].root[i]);
+	free_pieces(ch, f);
 	return err;
 }
 
