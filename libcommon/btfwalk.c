@@ -667,6 +667,15 @@ static inline void chain_step(const struct section *sec, struct chain *k, struct
 	k->n++;
 }
 
+/* The step of piece @k in a round of the walk, if it has a record left: 1 if it had, else 0. */
+static inline int chain_round(const struct section *sec, struct chain *k, struct named *pend)
+{
+	if (!chain_more(k))
+		return 0;
+	chain_step(sec, k, pend);
+	return 1;
+}
+
 /* The names of @n pending records: the roots among them (and "long int") added to @f. */
 static int look_at_names(const struct walk *w, const struct named *pend, uint32_t n,
 			 struct found *f)
@@ -710,25 +719,10 @@ static int walk_pieces(const struct walk *w, struct chain *ch, struct found *f)
 	int err = 0;
 
 	while (more && !err) {
-		for (int round = 0; round < NAME_BATCH && more; round++) {
-			more = false;
-			if (chain_more(&a)) {
-				chain_step(&sec, &a, pend[0]);
-				more = true;
-			}
-			if (chain_more(&b)) {
-				chain_step(&sec, &b, pend[1]);
-				more = true;
-			}
-			if (chain_more(&c)) {
-				chain_step(&sec, &c, pend[2]);
-				more = true;
-			}
-			if (chain_more(&d)) {
-				chain_step(&sec, &d, pend[3]);
-				more = true;
-			}
-		}
+		/* |, not ||: each piece takes its step */
+		for (int round = 0; round < NAME_BATCH && more; round++)
+			more = chain_round(&sec, &a, pend[0]) | chain_round(&sec, &b, pend[1]) |
+			       chain_round(&sec, &c, pend[2]) | chain_round(&sec, &d, pend[3]);
 		npend[0] = a.npend;
 		npend[1] = b.npend;
 		npend[2] = c.npend;
