@@ -522,6 +522,12 @@ static uint32_t *new_index(uint64_t bytes)
 	return calloc((size_t)(bytes / sizeof(struct btf_type) >> IDX_SHIFT) + 2, sizeof(uint32_t));
 }
 
+/* Whether a type of @kind named like root @root (-1: none) or "long int" (@is_long) is kept. */
+static bool kept(int root, bool is_long, unsigned int kind)
+{
+	return root >= 0 || (is_long && kind == BTF_KIND_INT);
+}
+
 /* Keep type @id, a candidate for root @root (or, for -1, "long int"). */
 static int note_root(struct walk *w, uint32_t id, int root)
 {
@@ -540,9 +546,7 @@ static int note_type(struct walk *w, uint32_t id, uint32_t name_off, unsigned in
 
 	if (err)
 		return err;
-	if (root >= 0 || (is_long && kind == BTF_KIND_INT))
-		return note_root(w, id, root);
-	return 0;
+	return kept(root, is_long, kind) ? note_root(w, id, root) : 0;
 }
 
 /*
@@ -608,11 +612,13 @@ struct named {
 	uint32_t kind;
 };
 
-/* A piece's records to keep, in walk order: candidates for root[i] (-1: "long int"). */
+/* A piece's records to keep, in walk order. */
 struct found {
-	uint32_t *rec;
-	int *root;
-	size_t n, cap, root_cap;
+	struct kept_rec {
+		uint32_t rec;
+		int root; /* -1: "long int" */
+	} * v;
+	size_t n, cap;
 };
 
 static int chain_init(struct chain *k, uint64_t off, uint64_t end)
@@ -677,24 +683,19 @@ static inline int chain_round(const struct section *sec, struct chain *k, struct
 }
 
 /* The names of @n pending records: the roots among them (and "long int") added to @f. */
-static int look_at_names(const struct walk *w, const struct named *pend, uint32_t n,
-			 struct found *f)
+static int look_at_names(struct walk *w, const struct named *pend, uint32_t n, struct found *f)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		const char *s = w->s.map + w->strs + pend[i].name_off;
 		bool is_long;
-		int root;
+		int err = 0, root = name_root(w, pend[i].name_off, &is_long, &err);
 
-		if (!maybe_root(w, s))
+		if (err)
+			return err;
+		if (!kept(root, is_long, pend[i].kind))
 			continue;
-		root = root_of(w, s, strlen(s), &is_long);
-		if (root < 0 && !(is_long && pend[i].kind == BTF_KIND_INT))
-			continue;
-		if (ht_grow(&f->rec, &f->cap, f->n + 1, sizeof(*f->rec), 16) ||
-		    ht_grow(&f->root, &f->root_cap, f->n + 1, sizeof(*f->root), 16))
+		if (ht_grow(&f->v, &f->cap, f->n + 1, sizeof(*f->v), 16))
 			return -ENOMEM;
-		f->rec[f->n] = pend[i].rec;
-		f->root[f->n++] = root;
+		f->v[f->n++] = (struct kept_rec){ .rec = pend[i].rec, .root = root };
 	}
 	return 0;
 }
@@ -705,7 +706,7 @@ static int look_at_names(const struct walk *w, const struct named *pend, uint32_
  * Walk the CHAINS pieces in @ch side by side until each is at its end (an unused piece is
  * empty). The pieces are copied into locals so that their offsets stay in registers.
  */
-static int walk_pieces(const struct walk *w, struct chain *ch, struct found *f)
+static int walk_pieces(struct walk *w, struct chain *ch, struct found *f)
 {
 	const struct section sec = { .map = w->s.map,
 				     .strs = w->s.map + w->strs,
@@ -751,10 +752,9 @@ static void free_pieces(struct chain *ch, struct found *f)
 {
 	for (int c = 0; c < CHAINS; c++) {
 		free(ch[c].idx);
-		free(f[c].rec);
-		free(f[c].root);
+		free(f[c].v);
 		ch[c] = (struct chain){ .idx = NULL };
-		f[c] = (struct found){ .rec = NULL };
+		f[c] = (struct found){ .v = NULL };
 	}
 }
 
@@ -771,7 +771,7 @@ static void free_pieces(struct chain *ch, struct found *f)
 static int scan_mapped(struct walk *w)
 {
 	struct chain ch[CHAINS] = { { .idx = NULL } };
-	struct found f[CHAINS] = { { .rec = NULL } };
+	struct found f[CHAINS] = { { .v = NULL } };
 	uint64_t len = w->types_end - w->types, at[CHAINS + 1] = { w->types };
 	int n = len >= (uint64_t)CHAINS * SYNC_SEARCH ? CHAINS : 1, err = 0;
 
@@ -815,7 +815,7 @@ static int scan_mapped(struct walk *w)
 	}
 	for (int c = 0; c < n && !err; c++)
 		for (size_t i = 0; i < f[c].n && !err; i++)
-			err = note_root(w, w->base[c] + f[c].rec[i], f[c].root[i]);
+			err = note_root(w, w->base[c] + f[c].v[i].rec, f[c].v[i].root);
 	free_pieces(ch, f);
 	return err;
 }
