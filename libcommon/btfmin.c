@@ -10,6 +10,10 @@
  * arrays, typedefs, modifiers). Pointers to types outside that set become pointers to void:
  * one relocation never follows a pointer (BPF_CORE_READ(a, b, c) relocates each hop on its
  * own root type) and any pointer member matches a pointer field (bpf_core_fields_are_compat).
+ * Of a struct or union we keep only the members named like a field some relocation accesses
+ * and the anonymous ones (libbpf matches fields by name, looking inside anonymous members,
+ * and computes a relocation from the matched member's offset, type and size alone): of
+ * task_struct's ~250 members, the few read, and nothing that only the others embed.
  * The result, a few KB, is passed to libbpf as btf_custom_path. It is made by one walk over
  * the raw file that never loads the rest (btfwalk.c): a first start costs about what a
  * cached one does. A --btf FILE ($HUATUO_BTF: raw BTF, or an ELF file's .BTF section) gets
@@ -45,7 +49,7 @@
 #include "btfwalk.h"
 #include "huatuo.h"
 
-#define BTFMIN_FORMAT 2 /* bump when the subset rules change: old cache files are ignored */
+#define BTFMIN_FORMAT 3 /* bump when the subset rules change: old cache files are ignored */
 #define BTFMIN_MAX_FILE (16u << 20)
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 
@@ -187,8 +191,45 @@ static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
 }
 
 /*
- * Root types of the object's CO-RE relocations (.BTF.ext core_relo records). Returns 0, or
- * -EOPNOTSUPP with @why set when a relocation needs more than the subset keeps.
+ * The names of the fields a field relocation's access string "0:3:1" walks through (@root's
+ * member 3, then member 1 of its type), for the subset's member pruning; anonymous members
+ * have none (libbpf skips them in the local spec and searches the target's). Array indexes
+ * name no field. 0, or -EINVAL for a string that does not fit the object's BTF.
+ */
+static int access_names(const struct btf *local, uint32_t root, const char *access,
+			struct ht_btf_roots *r)
+{
+	uint32_t id = root;
+	char *end;
+
+	if (!access || !*access)
+		return -EINVAL;
+	strtoul(access, &end, 10); /* the first index is into an array of @root */
+	while (*end == ':') {
+		unsigned long idx = strtoul(end + 1, &end, 10);
+		const struct btf_type *t = skip_typedefs(local, id);
+		const char *name;
+
+		if (!t)
+			return -EINVAL;
+		if (btf_is_array(t)) {
+			id = btf_array(t)->type;
+			continue;
+		}
+		if (!btf_is_composite(t) || idx >= btf_vlen(t))
+			return -EINVAL;
+		name = btf__name_by_offset(local, btf_members(t)[idx].name_off);
+		if (name && *name && ht_btf_add_member(r, name))
+			r->prune = false; /* too many to list: keep all members */
+		id = btf_members(t)[idx].type;
+	}
+	return *end ? -EINVAL : 0;
+}
+
+/*
+ * Root types of the object's CO-RE relocations (.BTF.ext core_relo records), and the fields
+ * they access (access_names()). Returns 0, or -EOPNOTSUPP with @why set when a relocation
+ * needs more than the subset keeps.
  */
 static int core_roots(const void *ext, size_t ext_len, const struct btf *local,
 		      struct ht_btf_roots *r, const char **why)
@@ -198,6 +239,7 @@ static int core_roots(const void *ext, size_t ext_len, const struct btf *local,
 	size_t pos, end;
 
 	*why = "malformed .BTF.ext";
+	r->prune = true;
 	if (ext_len < 32 || (get_u32(p) & 0xffff) != 0xeB9F)
 		return -EINVAL;
 	hdr_len = get_u32(p + 4);
@@ -248,6 +290,10 @@ static int core_roots(const void *ext, size_t ext_len, const struct btf *local,
 				*why = "too many relocated types";
 				return -EOPNOTSUPP;
 			}
+			if (rec.kind <= BPF_CORE_FIELD_RSHIFT_U64 &&
+			    access_names(local, rec.type_id,
+					 btf__name_by_offset(local, rec.access_str_off), r))
+				return -EINVAL;
 		}
 	}
 	*why = NULL;

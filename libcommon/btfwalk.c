@@ -105,6 +105,7 @@ struct walk {
 	size_t tlen, tcap, slen, scap;
 	uint32_t *stab; /* interned strings: offset + 1 in sout, 0 empty */
 	size_t stab_cap, stab_n;
+	uint16_t mset[2 * HT_BTF_MAX_MEMBERS]; /* r->prune: member names, index + 1 by hash */
 };
 
 /* Whether @s has "___": any three bytes in a row hold one at an index 2 mod 3. */
@@ -148,6 +149,17 @@ int ht_btf_add_root(struct ht_btf_roots *r, const char *name)
 		return -E2BIG;
 	r->name[r->n] = name;
 	r->len[r->n++] = len;
+	return 0;
+}
+
+int ht_btf_add_member(struct ht_btf_roots *r, const char *name)
+{
+	for (int i = 0; i < r->nmembers; i++)
+		if (!strcmp(r->member[i], name))
+			return 0;
+	if (r->nmembers == HT_BTF_MAX_MEMBERS)
+		return -E2BIG;
+	r->member[r->nmembers++] = name;
 	return 0;
 }
 
@@ -936,6 +948,64 @@ static int ref_offs(const struct btf_type *t, uint64_t size, size_t i, size_t *a
 
 /* ---- pass 2: what the kept types embed, depth first; each kept record read once */
 
+static uint64_t str_hash(const char *s, size_t len);
+
+static void member_set_init(struct walk *w)
+{
+	const size_t mask = ARRAY_SIZE(w->mset) - 1;
+
+	for (int i = 0; w->r->prune && i < w->r->nmembers; i++) {
+		const char *m = w->r->member[i];
+		size_t h = str_hash(m, strlen(m)) & mask;
+
+		while (w->mset[h])
+			h = (h + 1) & mask;
+		w->mset[h] = (uint16_t)(i + 1);
+	}
+}
+
+static bool member_wanted(const struct walk *w, const char *s, size_t len)
+{
+	const size_t mask = ARRAY_SIZE(w->mset) - 1;
+
+	for (size_t h = str_hash(s, len) & mask; w->mset[h]; h = (h + 1) & mask) {
+		const char *m = w->r->member[w->mset[h] - 1];
+
+		if (!strncmp(m, s, len) && !m[len])
+			return true;
+	}
+	return false;
+}
+
+/*
+ * r->prune: drop from the struct or union @rec (a copy, @t its header) the members no
+ * relocation can match: named, and not named like a field a relocation accesses. Offsets,
+ * bitfield sizes and the type's size stay as they are. @size becomes the record's new size.
+ */
+static int prune_members(struct walk *w, char *rec, struct btf_type *t, uint64_t *size)
+{
+	uint32_t vlen = BTF_INFO_VLEN(t->info), kept = 0;
+	struct btf_member m;
+
+	for (uint32_t i = 0; i < vlen; i++) {
+		memcpy(&m, rec + sizeof(*t) + i * sizeof(m), sizeof(m));
+		if (m.name_off) {
+			size_t len;
+			const char *name = str_at(w, m.name_off, &len);
+
+			if (!name)
+				return src_err(&w->s);
+			if (len && !member_wanted(w, name, len))
+				continue;
+		}
+		memcpy(rec + sizeof(*t) + kept++ * sizeof(m), &m, sizeof(m));
+	}
+	t->info = (t->info & ~0xffffu) | kept;
+	put_u32(rec + offsetof(struct btf_type, info), t->info);
+	*size = sizeof(*t) + (uint64_t)kept * sizeof(m);
+	return 0;
+}
+
 static int closure(struct walk *w)
 {
 	while (w->top) {
@@ -953,9 +1023,16 @@ static int closure(struct walk *w)
 			return -ENOMEM;
 		memcpy(w->arena + w->alen, rec, size);
 		rec = w->arena + w->alen;
+		memcpy(&t, rec, sizeof(t));
+		if (w->r->prune && (BTF_INFO_KIND(t.info) == BTF_KIND_STRUCT ||
+				    BTF_INFO_KIND(t.info) == BTF_KIND_UNION)) {
+			int err = prune_members(w, w->arena + w->alen, &t, &size);
+
+			if (err)
+				return err;
+		}
 		w->rec_at[nid] = (uint32_t)w->alen;
 		w->alen += size;
-		memcpy(&t, rec, sizeof(t));
 		if (BTF_INFO_KIND(t.info) == BTF_KIND_PTR)
 			continue; /* not followed */
 		/* in record order (keep() leaves the arena alone) */
@@ -1324,6 +1401,7 @@ int ht_btf_subset(int fd, const struct ht_btf_roots *r, const char *moddir, unsi
 	for (int i = 0; i < r->n; i++)
 		add_pair(&w, r->name[i], r->len[i]);
 	add_pair(&w, "long int", 8);
+	member_set_init(&w);
 	err = open_src(&w, fd, flags);
 	if (!err && !w.s.map)
 		err = scan_strings(&w);

@@ -12,19 +12,31 @@
 #include <stdint.h>
 
 #define HT_BTF_MAX_ROOTS 256
+#define HT_BTF_MAX_MEMBERS 512
 
-/* Names of the types to keep, as libbpf compares them: essential names, no ___flavour. */
+/*
+ * Names of the types to keep, as libbpf compares them: essential names, no ___flavour. With
+ * @prune, a kept struct or union keeps only the members named in @member (the fields the
+ * relocations access, at any depth) and its anonymous ones (libbpf looks for a name inside
+ * them): the relocations come out the same, as libbpf computes them from the matched member's
+ * own offset, type and size and the struct's size, all kept.
+ */
 struct ht_btf_roots {
 	const char *name[HT_BTF_MAX_ROOTS]; /* not owned; name[i] may go on past len[i] */
 	size_t len[HT_BTF_MAX_ROOTS];
 	int n;
 	int required; /* the first @required must be in the file (relocation roots) */
+	bool prune;
+	int nmembers;
+	const char *member[HT_BTF_MAX_MEMBERS]; /* not owned, NUL-terminated */
 };
 
 /* libbpf's bpf_core_essential_name_len(): "task_struct___old" -> 11 */
 size_t ht_btf_essential_len(const char *name);
 /* Add @name (its essential part) unless present: 0, -EINVAL (anonymous) or -E2BIG. */
 int ht_btf_add_root(struct ht_btf_roots *r, const char *name);
+/* Add a member name for @prune unless present: 0 or -E2BIG. */
+int ht_btf_add_member(struct ht_btf_roots *r, const char *name);
 
 /* How ht_btf_subset() reads the file. */
 enum {
@@ -45,8 +57,9 @@ struct ht_btf_subset {
  * The subset of the BTF file @fd (raw, or the .BTF section of an ELF file): every type named like a root (of a kind a relocation's
  * root can have: not a function, prototype, variable, section or tag), "long int",
  * and what they embed by value (members, array elements, typedefs, modifiers), in that
- * order; pointers to types outside it become pointers to void. Byte for byte what btfmin.c
- * built with libbpf from all of the file (btf__add_type() and renumbering).
+ * order; pointers to types outside it become pointers to void. Without @r->prune, byte for
+ * byte what btfmin.c built with libbpf from all of the file (btf__add_type() and
+ * renumbering); with it, the same but for the members left out (and what only they embed).
  *
  * The file is mapped where that costs no memory (sysfs: /sys/kernel/btf/vmlinux, Linux
  * 6.16+), else read once through a 64 KB window with an index of every 16th type's offset.

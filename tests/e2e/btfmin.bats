@@ -25,11 +25,14 @@ bpf_tools() {
 	done
 }
 
-# libbpf's relocation results (-vv), without type ids (they differ between the two BTFs)
+# libbpf's relocation results (-vv), without type ids (they differ between the two BTFs) and
+# without the member indexes of a matched field in the kernel's struct ("(0:12 @ offset 256)":
+# the subset keeps only the members relocations can match; the field's name path and offset
+# stay, and the patched instructions must be the same)
 relocations() {
 	"$@" --check -vv 2>&1 >/dev/null |
 		grep -E "prog '[^']+': relo #|CO-RE relocating" |
-		sed -E 's/\[[0-9]+\]/[N]/g'
+		sed -E 's/\[[0-9]+\]/[N]/g; /matching candidate/s/\(([0-9]+:)*[0-9]+ @ /(@ /'
 }
 
 # bytes read(2) from FILE by a command (mapped files are not read)

@@ -46,6 +46,27 @@ subset() {
 	assert_output --partial "'p' type_id=6 bits_offset=64"
 }
 
+@test "pruned: only members named like an accessed field, and anonymous ones, are kept" {
+	run -0 subset "$D/base.btf" - pr .keep .inner
+	# drop (struct b) and gone (struct c) are left out, and so is what they embed
+	assert_output "[1] INT 'long int' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED
+[2] STRUCT 'pr' size=12 vlen=2
+[3] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
+[4] UNION '(anon)' size=4 vlen=1"
+	run -0 bpftool btf dump file "$D/map"
+	# offsets and sizes as in the file
+	assert_output --partial "'keep' type_id=3 bits_offset=0"
+	assert_output --partial "'(anon)' type_id=4 bits_offset=64"
+	assert_output --partial "'inner' type_id=3 bits_offset=0"
+	refute_output --partial "'drop'"
+	refute_output --partial "'gone'"
+	# without member names nothing is pruned
+	run -0 subset "$D/base.btf" - pr
+	assert_output --partial "[2] STRUCT 'pr' size=12 vlen=3"
+	assert_output --partial "STRUCT 'b' size=4 vlen=1"
+	assert_output --partial "STRUCT 'c' size=4 vlen=1"
+}
+
 @test "names as libbpf compares them: flavours, a name inside another string, a 70000-byte name" {
 	local long
 	long=$(printf 'L%.0s' $(seq 70000))
@@ -162,6 +183,11 @@ subset() {
 	[ "${#lines[@]}" -gt 100 ]
 	assert_output --partial "STRUCT 'task_struct'"
 	assert_output --partial "ENUM 'skb_drop_reason'"
+	# pruned to the fields tools read: the same both ways, and far smaller
+	# shellcheck disable=SC2086
+	run -0 subset /sys/kernel/btf/vmlinux /sys/kernel/btf $roots .pid .comm .dev .len .name
+	[ "${#lines[@]}" -lt 100 ] || fail "${#lines[@]} types pruned"
+	assert_output --regexp "STRUCT 'task_struct' size=[0-9]+ vlen=[2-9]"
 	grep -q mapped "$D/map.err" || skip "kernel BTF cannot be mapped here (Linux < 6.16)"
 	grep -q ' mapped 4$' "$D/map.err" || fail "kernel BTF not walked in 4 pieces: $(cat "$D/map.err")"
 }

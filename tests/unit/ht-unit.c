@@ -659,8 +659,9 @@ static int raw_string(int argc, char **argv)
 }
 
 /*
- * btf-subset FILE auto|map|read MODDIR|- ROOT...: the CO-RE subset of raw BTF FILE
- * (btfwalk.c) on stdout; "kept total mapped|read pieces" on stderr; exit 1 with the error.
+ * btf-subset FILE auto|map|read MODDIR|- ROOT|.MEMBER...: the CO-RE subset of raw BTF FILE
+ * (btfwalk.c) on stdout, its structs and unions pruned to the .MEMBERs if any are given;
+ * "kept total mapped|read pieces" on stderr; exit 1 with the error.
  */
 static int btf_subset(int argc, char **argv)
 {
@@ -675,8 +676,14 @@ static int btf_subset(int argc, char **argv)
 		perror(argv[0]);
 		return 1;
 	}
-	for (int i = 3; i < argc; i++)
+	for (int i = 3; i < argc; i++) {
+		if (argv[i][0] == '.') {
+			roots.prune = true;
+			ht_btf_add_member(&roots, argv[i] + 1);
+			continue;
+		}
 		ht_btf_add_root(&roots, argv[i]);
+	}
 	roots.required = roots.n;
 	err = ht_btf_subset(fd, &roots, strcmp(argv[2], "-") ? argv[2] : NULL, flags, &sub);
 	close(fd);
