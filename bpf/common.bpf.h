@@ -399,23 +399,40 @@ struct kernfs_node___pre615 {
 	struct kernfs_node___ht *parent;
 } __attribute__((preserve_access_index));
 
+/* 1 when @x is not 0, without a branch (the negation in asm: clang would test x != 0) */
+static __always_inline __u64 ht_nonzero(__u64 x)
+{
+	__u64 neg = x;
+
+	asm volatile("%0 = -%0" : "+r"(neg));
+	return (x | neg) >> 63;
+}
+
 /*
  * Record the path of the cgroup at @cgrp_addr in ht_cgroup_paths unless it is there; returns
- * its id (0 if none). Costs one hash lookup once a cgroup is known; the walk (at most
- * HT_CGROUP_DEPTH names, each read into its own slot, unrolled) happens once per cgroup.
- * A global function: the verifier checks it once per program, not at every call site
+ * its id (0 if none). Costs one hash lookup once a cgroup is known; the walk happens once per
+ * cgroup. A global function: the verifier checks it once per program, not at every call site
  * (oom's program calls it twice), and a program holds one copy of it. Its argument is the
- * address as a number: a global function takes scalars, not the kernel pointer. The parent
- * field's offset (its name depends on the kernel) is resolved once, not at every level.
+ * address as a number: a global function takes scalars, not the kernel pointer.
+ *
+ * The walk has no branch, so that the verifier follows one path through it (it is part of
+ * every reporting program's verification at every start): the parent and name of up to
+ * HT_CGROUP_DEPTH + 1 nodes, leaf first, one read each (the two fields are neighbours in
+ * struct kernfs_node; a read at NULL past the root fails and leaves zeros), then the names
+ * of the first HT_CGROUP_DEPTH. The levels are the nodes that have a parent (the hierarchy's
+ * root has no name in the path); a name read past them is not looked at.
  */
 __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 {
 	struct cgroup___ht *cgrp = (struct cgroup___ht *)cgrp_addr;
-	struct kernfs_node___ht *kn, *parent = NULL;
+	struct {
+		__u64 parent;
+		__u64 name;
+	} up[HT_CGROUP_DEPTH + 1];
+	struct kernfs_node___ht *kn;
 	struct ht_cgroup_path *s;
-	const char *name;
-	__u32 zero = 0, parent_off;
-	__u64 id;
+	__u32 zero = 0, parent_off, name_off;
+	__u64 id, depth = 0, cut = 0;
 	long n;
 
 	if (!cgrp)
@@ -429,28 +446,32 @@ __noinline __u64 ht_note_cgroup(__u64 cgrp_addr)
 	s = bpf_map_lookup_elem(&ht_cgroup_scratch, &zero);
 	if (!s)
 		return id;
+	/* constants once relocated: the verifier follows one side of each test on them */
 	parent_off = bpf_core_field_exists(struct kernfs_node___pre615, parent) ?
 			     bpf_core_field_offset(struct kernfs_node___pre615, parent) :
 			     bpf_core_field_offset(struct kernfs_node___ht, __parent);
-	s->depth = 0;
-	s->truncated = 0;
-	/* leaf first; the hierarchy's root (no parent) has no name in the path */
+	name_off = bpf_core_field_offset(struct kernfs_node___ht, name);
+#pragma unroll
+	for (int i = 0; i <= HT_CGROUP_DEPTH; i++) {
+		__u64 at = i ? up[i - 1].parent : (__u64)kn;
+
+		if (name_off == parent_off + sizeof(up[i].parent)) {
+			bpf_probe_read_kernel(&up[i], sizeof(up[i]), (void *)(at + parent_off));
+		} else {
+			bpf_probe_read_kernel(&up[i].parent, 8, (void *)(at + parent_off));
+			bpf_probe_read_kernel(&up[i].name, 8, (void *)(at + name_off));
+		}
+	}
 #pragma unroll
 	for (int i = 0; i < HT_CGROUP_DEPTH; i++) {
-		bpf_probe_read_kernel(&parent, sizeof(parent), (void *)kn + parent_off);
-		if (!parent)
-			break;
-		bpf_probe_read_kernel(&name, sizeof(name), &kn->name);
-		n = bpf_probe_read_kernel_str(s->names[i], HT_CGROUP_NAME, name);
-		s->truncated |= (__u64)n >= HT_CGROUP_NAME;
-		s->depth = i + 1;
-		kn = parent; /* a failed read zeroes parent: the walk ends there */
+		n = bpf_probe_read_kernel_str(s->names[i], HT_CGROUP_NAME, (void *)up[i].name);
+		/* bit 8 of n + 160: n is HT_CGROUP_NAME (its most), a name maybe cut */
+		cut |= n + (256 - HT_CGROUP_NAME);
+		depth += ht_nonzero(up[i].parent);
 	}
-	if (s->depth == HT_CGROUP_DEPTH) {
-		bpf_probe_read_kernel(&parent, sizeof(parent), (void *)kn + parent_off);
-		if (parent)
-			s->truncated = 1;
-	}
+	s->depth = depth;
+	/* a name cut, or a node with a parent past the last level: outer levels missing */
+	s->truncated = ((cut >> 8) & 1) | ht_nonzero(up[HT_CGROUP_DEPTH].parent);
 	bpf_map_update_elem(&ht_cgroup_paths, &id, s, BPF_NOEXIST);
 	return id;
 }

@@ -12,6 +12,9 @@ setup() {
 
 teardown() {
 	stop_tracer
+	local d
+	# nested ones first, deepest first
+	while read -r d; do remove_cgroup "$d"; done < <(find "$CG" -mindepth 1 -depth -type d 2>/dev/null)
 	remove_cgroup "$CG"
 	if mountpoint -q "$BATS_TEST_TMPDIR/full" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/full"; fi
 }
@@ -59,6 +62,38 @@ run_in_cgroup() {
 		and .tracer_data.victim_memcg == $cg and .tracer_data.trigger_memcg == $cg
 		and .tracer_data.memcg_limit_bytes == 67108864' "$OUT" ||
 		fail "$(cat "$OUT" "$ERR")"
+}
+
+# kernel_path DEPTH: the path the kernel recorded (ht_cgroup_paths) for the tracer's cgroup of
+# DEPTH levels, as "depth truncated /leaf/.../outer"
+kernel_path() {
+	local id
+	for id in $(bpf_map_ids "$TRACER_PID"); do
+		[ "$(bpftool map show id "$id" -j | jq -r .name)" = ht_cgroup_paths ] || continue
+		bpftool map dump id "$id" -j | jq -r --argjson d "$1" '.[].formatted.value |
+			select(.depth == $d) | "\(.depth) \(.truncated) " +
+			(.names[:.depth] | map("/" + .) | join(""))'
+	done
+}
+
+@test "the path the kernel records: the levels of a nested memcg, leaf first; 8 at most, then truncated" {
+	local sub path lvls=() n
+	start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-oom" -j -d 60 --cgroup "/rtest_oom_$$"
+	# 3 levels below the root, 8 (all kept), 9 (the outermost is left out)
+	for n in 2 7 8; do
+		sub=$(seq -s / 1 "$n")
+		mkdir -p "$CG/$sub"
+		CG=$CG/$sub run run_in_cgroup python3 "$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" 200
+		assert_equal "$status" 137
+		lvls+=("$sub")
+	done
+	wait_lines 3
+	jq -e --arg cg "/rtest_oom_$$" --arg a "${lvls[0]}" --arg b "${lvls[1]}" --arg c "${lvls[2]}" -s '
+		map(.tracer_data.victim_memcg) == [$cg + "/" + $a, $cg + "/" + $b, $cg + "/" + $c]' \
+		"$OUT" || fail "$(cat "$OUT" "$ERR")"
+	# leaf first in the map: 2, 1, rtest_oom_$$
+	assert_equal "$(kernel_path 3)" "3 0 /2/1/rtest_oom_$$"
+	assert_equal "$(kernel_path 8 | sort)" "$(printf '8 0 /7/6/5/4/3/2/1/rtest_oom_%s\n8 1 /8/7/6/5/4/3/2/1' $$)"
 }
 
 # fat_and_hog TOOL_ARGS...: an idle fat process (40 MiB held, the likely victim by RSS) and a
