@@ -222,7 +222,8 @@ $(OUTPUT)/ready-all: bench/ready-all.c bench/bench.h
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 bench: $(BINS) $(BENCH_BINS)
-	$(Q)HT_BUILD=$(abspath $(OUTPUT)) bench/run
+	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=build-static
+	$(Q)HT_BUILD=$(abspath $(OUTPUT)) HT_BUILD_STATIC=$(abspath build-static) bench/run
 
 # Not part of 'make test': boots Debian's 6.1 kernel under qemu (TCG) with the static tools.
 test-vm:
