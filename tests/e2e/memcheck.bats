@@ -7,6 +7,11 @@ setup() {
 	require_bpf
 	require_cmd valgrind
 	! sanitized_build || skip "ASan build: valgrind cannot run sanitized binaries"
+	CG=
+}
+
+teardown() {
+	[ -z "$CG" ] || remove_cgroup "$CG"
 }
 
 @test "memcheck: every BPF tool, a short run, 0 errors and 0 definite leaks" {
@@ -41,9 +46,8 @@ setup() {
 	for _ in $(seq 200); do grep -q '^Tracing' "$BATS_TEST_TMPDIR/err" && break; sleep 0.1; done
 	sh -c 'echo $$ > "$1/cgroup.procs"; exec python3 "$2" 200' _ "$CG" \
 		"$BATS_TEST_DIRNAME/../helpers/mem-alloc.py" || true
-	wait "$pid"
-	rc=$?
-	remove_cgroup "$CG"
+	rc=0
+	wait "$pid" || rc=$?
 	[ "$rc" -eq 0 ] || fail "exit $rc: $(tail -30 "$BATS_TEST_TMPDIR/vg")"
 	jq -e '.tracer_name == "oom"' "$OUT"
 	grep -q "ERROR SUMMARY: 0 errors" "$BATS_TEST_TMPDIR/vg"
