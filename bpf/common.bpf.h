@@ -360,6 +360,18 @@ static __always_inline struct cgroup_subsys_state *ht_task_memcg_css(struct task
 	return css;
 }
 
+/*
+ * 1 when @x is not 0: arithmetic, no branch for the verifier to follow (the negation in asm,
+ * or clang sees x != 0 and compiles a branch)
+ */
+static __always_inline __u64 ht_nonzero(__u64 x)
+{
+	__u64 neg = x;
+
+	asm volatile("%0 = -%0" : "+r"(neg));
+	return (x | neg) >> 63;
+}
+
 #ifdef HT_WANT_CONTAINERS
 /*
  * Container attribution that cannot race the container's exit: the first event that names a
@@ -398,15 +410,6 @@ struct {
 struct kernfs_node___pre615 {
 	struct kernfs_node___ht *parent;
 } __attribute__((preserve_access_index));
-
-/* 1 when @x is not 0, without a branch (the negation in asm: clang would test x != 0) */
-static __always_inline __u64 ht_nonzero(__u64 x)
-{
-	__u64 neg = x;
-
-	asm volatile("%0 = -%0" : "+r"(neg));
-	return (x | neg) >> 63;
-}
 
 /*
  * Record the path of the cgroup at @cgrp_addr in ht_cgroup_paths unless it is there; returns

@@ -147,18 +147,6 @@ int softlockup_sample(struct bpf_perf_event_data *ctx)
 #define SEARCH_SPAN 48 /* the needle starts within this many bytes ("watchdog: " prefix) */
 
 /*
- * 1 when @x is not 0: arithmetic, no branch for the verifier to follow (the negation in asm,
- * or clang sees x != 0 and compiles a branch)
- */
-static __always_inline __u64 nonzero(__u64 x)
-{
-	__u64 neg = x;
-
-	asm volatile("%0 = -%0" : "+r"(neg));
-	return (x | neg) >> 63;
-}
-
-/*
  * Whether @text (@len bytes with the NUL, from bpf_probe_read_kernel_str) has the needle
  * within its first SEARCH_SPAN bytes. The first word is compared at every position without a
  * branch, straight-line code the verifier walks once (a search that stopped at the first
@@ -173,7 +161,7 @@ static __always_inline bool has_needle(const char *text, long len)
 
 #pragma unroll
 	for (int i = 0; i < SEARCH_SPAN; i++) /* unaligned loads: fine on x86 and arm64 */
-		hits |= (nonzero(*(const __u64 *)(text + i) ^ NEEDLE_W0) ^ 1) << i;
+		hits |= (ht_nonzero(*(const __u64 *)(text + i) ^ NEEDLE_W0) ^ 1) << i;
 	/* positions past the NUL hold an older message's bytes: keep those up to min(last, 47) */
 	over = last - (SEARCH_SPAN - 1);
 	sign = over;
@@ -182,11 +170,11 @@ static __always_inline bool has_needle(const char *text, long len)
 	if (!hits)
 		return false;
 	low = hits & -hits; /* the first position's bit: its index, half by half */
-	half = nonzero(low >> 32) << 5, pos |= half, low >>= half;
-	half = nonzero(low >> 16) << 4, pos |= half, low >>= half;
-	half = nonzero(low >> 8) << 3, pos |= half, low >>= half;
-	half = nonzero(low >> 4) << 2, pos |= half, low >>= half;
-	half = nonzero(low >> 2) << 1, pos |= half, low >>= half;
+	half = ht_nonzero(low >> 32) << 5, pos |= half, low >>= half;
+	half = ht_nonzero(low >> 16) << 4, pos |= half, low >>= half;
+	half = ht_nonzero(low >> 8) << 3, pos |= half, low >>= half;
+	half = ht_nonzero(low >> 4) << 2, pos |= half, low >>= half;
+	half = ht_nonzero(low >> 2) << 1, pos |= half, low >>= half;
 	pos |= low >> 1;
 	/*
 	 * The bound where the verifier sees it: clang would mask a part of pos only, and the 6.1
