@@ -421,7 +421,8 @@ struct kernfs_node___pre615 {
  * The walk has no branch, so that the verifier follows one path through it (it is part of
  * every reporting program's verification at every start): the parent and name of up to
  * HT_CGROUP_DEPTH + 1 nodes, leaf first, one read each (the two fields are neighbours in
- * struct kernfs_node; a read at NULL past the root fails and leaves zeros), then the names
+ * struct kernfs_node in every kernel so far, else two reads; a read at NULL past the root
+ * fails and leaves zeros), then the names
  * of the first HT_CGROUP_DEPTH. The levels are the nodes that have a parent (the hierarchy's
  * root has no name in the path); a name read past them is not looked at.
  */

@@ -948,7 +948,14 @@ static int ref_offs(const struct btf_type *t, uint64_t size, size_t i, size_t *a
 
 /* ---- pass 2: what the kept types embed, depth first; each kept record read once */
 
-static uint64_t str_hash(const char *s, size_t len);
+static uint64_t str_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
 
 static void member_set_init(struct walk *w)
 {
@@ -1053,15 +1060,6 @@ static int closure(struct walk *w)
 }
 
 /* ---- pass 3: the subset */
-
-static uint64_t str_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 /* The name at @off of the file in the subset's strings (first use, deduplicated). */
 static int intern(struct walk *w, char *field)
