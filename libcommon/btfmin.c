@@ -170,6 +170,28 @@ static bool trace_name(const char *name, const char *data, size_t len, void *ctx
 	return false;
 }
 
+/*
+ * "trace_event_raw_<event>", the record, of each tracepoint a hook checks a field of
+ * (needs_field: ht_tracepoint_has_field() answers from the subset, with no tracefs to mount)
+ */
+static void record_names(const struct ht_hook *hooks, struct trace_names *t)
+{
+	for (const struct ht_hook *h = hooks; h && h->name; h++) {
+		const char *event = h->tracepoint ? strchr(h->tracepoint, '/') : NULL;
+		bool wanted = false;
+		int n;
+
+		for (size_t c = 0; c < ARRAY_SIZE(h->needs_field); c++)
+			wanted |= h->needs_field[c] != NULL;
+		if (!event || !wanted)
+			continue;
+		n = snprintf(t->buf + t->used, sizeof(t->buf) - t->used, "trace_event_raw_%s",
+			     event + 1);
+		if (n > 0 && (size_t)n < sizeof(t->buf) - t->used)
+			t->used += (size_t)n + 1;
+	}
+}
+
 static const struct btf_type *skip_typedefs(const struct btf *btf, uint32_t id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
@@ -364,6 +386,19 @@ bool ht_btf_min_has(const char *name, int kind)
 	return in_use && btf__find_by_name_kind(in_use, name, kind) > 0;
 }
 
+int ht_btf_min_has_member(const char *strct, const char *member)
+{
+	int id = in_use ? btf__find_by_name_kind(in_use, strct, BTF_KIND_STRUCT) : -1;
+	const struct btf_type *t = id > 0 ? btf__type_by_id(in_use, id) : NULL;
+
+	if (!t)
+		return -1;
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(in_use, btf_members(t)[i].name_off), member))
+			return 1;
+	return 0;
+}
+
 /*
  * A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir);
  * then it is the one in_use.
@@ -471,7 +506,8 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	struct ht_btf_roots roots = { .n = 0 };
 	struct ht_btf_subset sub = { .raw = NULL };
 	struct ht_dir cdir = { .fd = -1 };
-	struct trace_names traces = { .used = 0 }; /* the roots point into it */
+	struct trace_names traces = { .used = 0 }; /* the roots point into these */
+	struct trace_names records = { .used = 0 };
 	struct btf *local = NULL;
 	bool have = false;
 	char file[PATH_MAX], name[128];
@@ -506,6 +542,12 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	h = fnv(h, elf, elf_len);
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		h = fnv(h, *k, strlen(*k) + 1);
+	record_names(env->hooks, &records);
+	h = fnv(h, records.buf, records.used);
+	for (const struct ht_hook *hk = env->hooks; hk && hk->name; hk++)
+		for (size_t c = 0; c < ARRAY_SIZE(hk->needs_field); c++)
+			if (hk->needs_field[c])
+				h = fnv(h, hk->needs_field[c], strlen(hk->needs_field[c]) + 1);
 	snprintf(name, sizeof(name), "%s-%016llx.btf", env->tool, (unsigned long long)h);
 	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) < sizeof(file) &&
 	    cache_valid(dir, name)) {
@@ -525,6 +567,12 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	each_section(elf, elf_len, trace_name, &traces);
 	for (size_t at = 0; at < traces.used; at += strlen(traces.buf + at) + 1)
 		ht_btf_add_root(&roots, traces.buf + at);
+	for (size_t at = 0; at < records.used; at += strlen(records.buf + at) + 1)
+		ht_btf_add_root(&roots, records.buf + at);
+	for (const struct ht_hook *hk = env->hooks; hk && hk->name; hk++)
+		for (size_t c = 0; c < ARRAY_SIZE(hk->needs_field); c++)
+			if (hk->needs_field[c])
+				ht_btf_add_member(&roots, hk->needs_field[c]);
 	/* modules' BTF is looked at only for the kernel's: libbpf does the same */
 	err = ht_btf_subset(fd, &roots, env->btf_path ? NULL : "/sys/kernel/btf", 0, &sub);
 	if (err) {

@@ -422,6 +422,7 @@ void ht_parse_args(struct ht_env *env, const struct ht_tool *tool, int argc, cha
 	env->opt_flags |= tool->opt_flags;
 	env->threshold_ns = tool->threshold_ns;
 	env->btf_keep = tool->btf_keep;
+	env->hooks = tool->hooks;
 	env->kconfig_hz = tool->kconfig_hz;
 	g_env = env;
 	/* argp names the program in its messages: the tool, not the path it was run by */

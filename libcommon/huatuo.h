@@ -179,6 +179,7 @@ struct ht_env {
 	bool buffer_set;
 	const char *btf_path;
 	const char *const *btf_keep; /* kernel types the tool reads from BTF itself (enum names) */
+	const struct ht_hook *hooks; /* the tool's (their needs_field, for the BTF subset) */
 	bool kconfig_hz;	     /* the object reads CONFIG_HZ as a __kconfig extern */
 	bool once; /* reports once and exits (--snapshot): no banner, no table header */
 	const char *metrics_path; /* --metrics FILE */
@@ -392,6 +393,12 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
  * kernel BTF has one for each raw tracepoint, so that existence needs no tracefs read.
  */
 bool ht_btf_min_has(const char *name, int kind);
+/*
+ * Whether struct @strct of the subset has a member @member: 1 or 0, -1 when the subset has no
+ * such struct. It keeps, of the record (trace_event_raw_<event>) of each tracepoint a hook
+ * has a needs_field for, those fields.
+ */
+int ht_btf_min_has_member(const char *strct, const char *member);
 /* Distinct root types of @elf's CO-RE relocations, or -EINVAL (tests, fuzzing). */
 int ht_btf_core_root_count(const void *elf, size_t elf_len);
 /* Section @name of an in-memory ELF64 file, bounds-checked; NULL if absent or malformed. */
