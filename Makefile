@@ -48,7 +48,7 @@ LIBCOMMON_HDRS := $(wildcard libcommon/*.h)
 NOBPF_TOOLS := $(filter-out $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c)),$(TOOLS))
 NOBPF_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(NOBPF_TOOLS)))
 TEST_BINS := $(OUTPUT)/ht-unit $(OUTPUT)/ht-testrun $(OUTPUT)/ras-unit $(OUTPUT)/bonding-unit \
-	     $(OUTPUT)/bondlacp-unit
+	     $(OUTPUT)/bondlacp-unit $(OUTPUT)/refuse-prog.so
 
 WARNINGS := -Wall -Wextra -Werror -Wmissing-field-initializers -Wshadow -Wformat=2 \
 	    -Wno-format-nonliteral -Wundef
@@ -167,6 +167,12 @@ $(OUTPUT)/bondlacp-unit: tests/unit/bondlacp-unit.c $(call tool_parts,bondlacp) 
 $(OUTPUT)/ht-testrun: tests/helpers/ht-testrun.c tests/helpers/findprog.h | $(STATIC_DEPS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+# LD_PRELOAD: the kernel "refuses" one BPF program (tests/e2e/lifecycle.bats); never sanitized,
+# as it goes into sanitized tools too
+$(OUTPUT)/refuse-prog.so: tests/helpers/refuse-prog.c
+	$(call msg,LIB,$@)
+	$(Q)$(CC) -O2 $(WARNINGS) -D_GNU_SOURCE -shared -fPIC $< -ldl -o $@
 
 # huatuo-ras user space (decoders, --thr-backoff, --metrics) driven by synthetic records
 $(OUTPUT)/ras-unit: tests/unit/ras-unit.c $(call tool_parts,ras) $(LIBCOMMON) | $(STATIC_DEPS)

@@ -46,6 +46,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* a warning as libbpf would print it (bgload.c's programs, loaded outside libbpf) */
+static void libbpf_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	libbpf_print(LIBBPF_WARN, fmt, ap);
+	va_end(ap);
+}
+
 const char *ht_probe_kind_name(enum ht_probe_kind kind)
 {
 	switch (kind) {
@@ -659,6 +669,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 
 	if (preflight(env, &opts))
 		return 1;
+	ht_bgload_register();
 	opts.kconfig = kconfig_fallback(env);
 	if (!env->btf_min && ops->elf_bytes) { /* a tool may have built it already */
 		size_t len = 0;
@@ -682,7 +693,12 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		env->nmissing = 0;
 		if (prepare(env, ops->object(skel), hooks))
 			goto fail;
+		ht_bgload_plan(ops->object(skel));
 		err = ops->load(skel);
+		if (!err)
+			err = ht_bgload_finish(env, ops->object(skel), libbpf_warn);
+		else
+			ht_bgload_abandon();
 		if (!err)
 			break;
 		/* no fallback gets past a seccomp filter that refuses bpf(): say so at once */

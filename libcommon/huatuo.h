@@ -238,6 +238,21 @@ void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* Only with -v. */
 void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- big raw_tp programs verified on the other CPU during bpf_object__load() (bgload.c) ---- */
+/* Register the raw_tp section handler that does it: once, before a BPF object is opened. */
+void ht_bgload_register(void);
+/* Pick the program of @obj to verify that way, if one is worth it: right before loading it. */
+void ht_bgload_plan(struct bpf_object *obj);
+/*
+ * After a successful bpf_object__load(@obj): wait for those programs and put them where
+ * libbpf put their stand-ins. 0, or the -errno of a program the kernel refused (@warn says
+ * why, as libbpf would have).
+ */
+int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
+		     void (*warn)(const char *fmt, ...));
+/* After a failed bpf_object__load(): wait for them and drop them. */
+void ht_bgload_abandon(void);
+
 /* ---- a tool's life: options, kernel side, report, exit (tool.c, bpf.c, probe.c) ---- */
 
 /*

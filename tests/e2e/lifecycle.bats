@@ -82,3 +82,74 @@ runnable_tools() {
 		grep -q '"/proc/kallsyms"' "$trace" || fail "huatuo-$t -d 1 did not read /proc/kallsyms"
 	done
 }
+
+# The programs a running tool holds, one "ID INSNS NAME" line each (INSNS as the kernel runs it).
+held_programs() {
+	local kind id
+	bpf_ids_of_pid "$1" | while read -r kind id; do
+		[ "$kind" = prog ] || continue
+		bpftool prog show id "$id" -j | jq -r '"\(.id) \(.bytes_xlated / 8) \(.name)"'
+	done
+}
+
+@test "the program verified on another CPU is the one held, attached and tail-called; no stand-in is left" {
+	local t held map slots id
+	for t in $(runnable_tools); do
+		start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-$t" -j ||
+			fail "huatuo-$t did not start: $(cat "$ERR")"
+		held=$(held_programs "$TRACER_PID")
+		# libbpf loads a two-instruction stand-in for it (libcommon/bgload.c)
+		! awk 'NF && $2 <= 2 { found = 1 } END { exit !found }' <<<"$held" ||
+			fail "huatuo-$t holds a stand-in: $held"
+		# every program-array slot: a program of the tool's own
+		for map in $(bpf_map_ids "$TRACER_PID"); do
+			[ "$(bpftool map show id "$map" -j | jq -r .type)" = prog_array ] || continue
+			slots=$(bpftool map dump id "$map" -j |
+				jq -r '.[].value | map(ltrimstr("0x")) | reverse | join("")')
+			[ -n "$slots" ] || fail "huatuo-$t: program array $map is empty"
+			for id in $slots; do
+				id=$((16#$id))
+				grep -q "^$id " <<<"$held" ||
+					fail "huatuo-$t: program array $map holds program $id, not one of: $held"
+			done
+		done
+		stop_tracer
+	done
+	# the ones it is done for here: a tail-called one, a perf_event one, a raw_tp one (not
+	# with one CPU to run on)
+	taskset -c 0 "$HT_BUILD/huatuo-netrxlat" -v --check 2>&1 | grep -q "verified on another CPU" &&
+		fail "huatuo-netrxlat verified a program on another CPU with one CPU to run on"
+	[ "$(nproc)" -ge 2 ] || skip "one CPU"
+	for t in netrxlat:netrxlat_report softlockup:softlockup_sample memreclaim:memreclaim_fill; do
+		run --separate-stderr "$HT_BUILD/huatuo-${t%%:*}" -v --check
+		assert_success
+		[[ "$stderr" == *"${t#*:} ("*" instructions) verified on another CPU while libbpf loaded the others"* ]] ||
+			fail "huatuo-${t%%:*}: $stderr"
+	done
+}
+
+@test "a program the kernel refuses while it is verified on another CPU fails the start as before" {
+	local so=$HT_BUILD/refuse-prog.so asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	[ -f "$so" ] || skip "no $so (make all builds it)"
+	# netrxlat's report program (tail-called) is the one verified on another CPU
+	HT_REFUSE_PROG=netrxlat_report LD_PRELOAD=$so ASAN_OPTIONS=$asan \
+		run --separate-stderr "$HT_BUILD/huatuo-netrxlat" --check
+	assert_failure 1
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"load error: failed to load BPF skeleton 'netrxlat_bpf': -22)" ]] ||
+		fail "$stderr"
+	# -v: the program and the verifier's log, as libbpf gives them
+	HT_REFUSE_PROG=netrxlat_report LD_PRELOAD=$so ASAN_OPTIONS=$asan \
+		run --separate-stderr "$HT_BUILD/huatuo-netrxlat" -v --check
+	assert_failure 1
+	[[ "$stderr" == *"prog 'netrxlat_report': BPF program load failed: Invalid argument"* ]] ||
+		fail "$stderr"
+	[[ "$stderr" == *"refused by refuse-prog.so (HT_REFUSE_PROG=netrxlat_report)"* ]] ||
+		fail "$stderr"
+	# softlockup's perf_event sampler, verified on another CPU too
+	HT_REFUSE_PROG=softlockup_samp LD_PRELOAD=$so ASAN_OPTIONS=$asan \
+		run --separate-stderr "$HT_BUILD/huatuo-softlockup" --check
+	assert_failure 1
+	[[ "$stderr" == *"load error: failed to load BPF skeleton 'softlockup_bpf': -22)" ]] ||
+		fail "$stderr"
+}

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The biggest program of an object verified on the other CPU while libbpf loads the others.
+ *
+ * bpf_object__load() loads one program after the other, and the verifier and the JIT are
+ * most of a start (netrxlat's report program: 1-2.5 ms). Our handler of libbpf's raw_tp and
+ * perf_event sections (libbpf_register_prog_handler(): same program and attach types) is
+ * called right before libbpf loads each program, when all of them are CO-RE relocated with
+ * their map fds in place. At the first call it picks the program whose load overlaps most
+ * with those libbpf loads after it; at that program's call it copies the program, its load
+ * attributes and its BTF func and line info, starts a thread on another CPU that loads the
+ * copy, and gives libbpf a two-instruction program of the same type to load instead.
+ * ht_bgload_finish(), after bpf_object__load() and before anything is attached, waits for
+ * the thread, puts the real program under the fd libbpf holds for that program (dup3():
+ * links, the skeleton and bpftool see it) and in the program-array slots libbpf filled with
+ * the stand-in (tail calls). A program the kernel refuses fails the load, as it would have.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/filter.h>
+
+#include "huatuo.h"
+
+/* ~0.25 ms to verify, here: well over what the thread and the stand-in cost (~0.1 ms) */
+#define BGLOAD_MIN_INSNS 256
+#define BGLOAD_LOG_SIZE (64 * 1024)
+
+struct bgload {
+	pthread_t thread;
+	struct bpf_program *prog;
+	enum bpf_prog_type type;
+	struct bpf_insn *insns;
+	size_t insn_cnt;
+	void *func_info, *line_info;
+	struct bpf_prog_load_opts opts;
+	int fd;	   /* the real program, or -errno */
+	char *log; /* the verifier's log when the kernel refused it */
+};
+
+static struct bgload load = { .fd = -1 }; /* one: the machine may have two CPUs */
+static const struct bpf_object *loading;  /* ht_bgload_plan()'s, until its first program */
+static const struct bpf_program *planned;
+static bool started;
+
+static void *bgload_run(void *arg)
+{
+	struct bgload *b = arg;
+	const char *name = bpf_program__name(b->prog);
+	int fd;
+
+	/* as libbpf does: without a log first, with one only to say why it was refused */
+	b->fd = bpf_prog_load(b->type, name, "GPL", b->insns, b->insn_cnt, &b->opts);
+	if (b->fd >= 0)
+		return NULL;
+	b->fd = -errno;
+	b->log = calloc(1, BGLOAD_LOG_SIZE);
+	if (b->log) {
+		b->opts.log_buf = b->log;
+		b->opts.log_size = BGLOAD_LOG_SIZE;
+		b->opts.log_level = 1;
+		fd = bpf_prog_load(b->type, name, "GPL", b->insns, b->insn_cnt, &b->opts);
+		if (fd >= 0) /* refused once, loaded now: taken */
+			b->fd = fd;
+	}
+	return NULL;
+}
+
+static void *copy_of(const void *p, size_t len)
+{
+	void *c = len ? malloc(len) : NULL;
+
+	if (c)
+		memcpy(c, p, len);
+	return c;
+}
+
+static void bgload_free(struct bgload *b)
+{
+	free(b->insns);
+	free(b->func_info);
+	free(b->line_info);
+	free(b->log);
+	if (b->fd >= 0)
+		close(b->fd);
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+}
+
+/* A program we can stand in for: the sections this file handles. */
+static bool handled(const struct bpf_program *p)
+{
+	return bpf_program__type(p) == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+	       bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT;
+}
+
+/*
+ * Which program to take: called at libbpf's first prog_prepare_load_fn, when every program
+ * has its final instructions (libbpf relocates them all, then loads them in this order).
+ * The one whose load overlaps most with what libbpf loads after it: min(its size, the size
+ * of those after it).
+ */
+static const struct bpf_program *pick(const struct bpf_object *obj)
+{
+	const struct bpf_program *picked = NULL;
+	struct bpf_program *p;
+	size_t after = 0, best = 0;
+
+	bpf_object__for_each_program(p, obj)
+		if (bpf_program__autoload(p))
+			after += bpf_program__insn_cnt(p);
+	bpf_object__for_each_program(p, obj) {
+		size_t n = bpf_program__insn_cnt(p), overlap;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		after -= n;
+		overlap = n < after ? n : after;
+		if (handled(p) && overlap >= BGLOAD_MIN_INSNS && overlap > best) {
+			best = overlap;
+			picked = p;
+		}
+	}
+	return picked;
+}
+
+/*
+ * The thread, on a CPU other than ours. Left to the scheduler, it starts on ours and waits
+ * there until this thread blocks, or until an idle CPU's balancing pulls it (milliseconds):
+ * the verifier gives the CPU up only at cond_resched().
+ */
+static int start_elsewhere(pthread_t *thread, struct bgload *b)
+{
+	pthread_attr_t attr;
+	cpu_set_t cpus;
+	int cpu = sched_getcpu(), err;
+
+	if (pthread_attr_init(&attr))
+		return -1;
+	if (cpu >= 0 && !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_ISSET(cpu, &cpus) &&
+	    CPU_COUNT(&cpus) > 1) {
+		CPU_CLR(cpu, &cpus);
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	}
+	err = pthread_create(thread, &attr, bgload_run, b);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/* libbpf's prog_prepare_load_fn: right before it loads @prog with @opts */
+static int bgload_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *opts, long cookie)
+{
+	static struct bpf_insn stand_in[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	size_t n = bpf_program__insn_cnt(prog);
+	struct bgload *b = &load;
+
+	(void)cookie;
+	if (loading) {
+		planned = pick(loading);
+		loading = NULL;
+	}
+	if (prog != planned || started)
+		return 0;
+	b->prog = prog;
+	b->type = bpf_program__type(prog);
+	b->insn_cnt = n;
+	b->insns = copy_of(bpf_program__insns(prog), n * sizeof(struct bpf_insn));
+	b->opts = *opts;
+	b->func_info = copy_of(opts->func_info, opts->func_info_cnt * opts->func_info_rec_size);
+	b->line_info = copy_of(opts->line_info, opts->line_info_cnt * opts->line_info_rec_size);
+	b->opts.func_info = b->func_info;
+	b->opts.line_info = b->line_info;
+	b->opts.log_buf = NULL;
+	b->opts.log_size = 0;
+	b->opts.log_level = 0;
+	if (!b->insns || (opts->func_info_cnt && !b->func_info) ||
+	    (opts->line_info_cnt && !b->line_info) || start_elsewhere(&b->thread, b)) {
+		bgload_free(b);
+		return 0; /* libbpf loads it, as always */
+	}
+	started = true;
+	/* the stand-in: no subprograms, so no func or line info */
+	opts->func_info = NULL;
+	opts->func_info_cnt = 0;
+	opts->line_info = NULL;
+	opts->line_info_cnt = 0;
+	return bpf_program__set_insns(prog, stand_in, ARRAY_SIZE(stand_in));
+}
+
+/* libbpf's attach of SEC("raw_tp/NAME"), whose handler this one stands in for */
+static int bgload_attach(const struct bpf_program *prog, long cookie, struct bpf_link **link)
+{
+	const char *tp = strchr(bpf_program__section_name(prog), '/');
+
+	(void)cookie;
+	*link = NULL;
+	if (!tp || !tp[1])
+		return 0; /* SEC("raw_tp"): tail-called, or attached by hand */
+	*link = bpf_program__attach_raw_tracepoint(prog, tp + 1);
+	return *link ? 0 : -errno;
+}
+
+void ht_bgload_register(void)
+{
+	static bool done;
+	LIBBPF_OPTS(libbpf_prog_handler_opts, raw_tp, .prog_prepare_load_fn = bgload_prepare,
+		    .prog_attach_fn = bgload_attach);
+	LIBBPF_OPTS(libbpf_prog_handler_opts, perf_event, .prog_prepare_load_fn = bgload_prepare);
+
+	if (done)
+		return;
+	done = true;
+	/*
+	 * Looked at before libbpf's own handlers of these sections, with the same program and
+	 * attach types (libbpf's "perf_event" has no attach of its own either)
+	 */
+	libbpf_register_prog_handler("raw_tp+", BPF_PROG_TYPE_RAW_TRACEPOINT, 0, &raw_tp);
+	libbpf_register_prog_handler("perf_event", BPF_PROG_TYPE_PERF_EVENT, BPF_PERF_EVENT,
+				     &perf_event);
+}
+
+void ht_bgload_plan(struct bpf_object *obj)
+{
+	cpu_set_t cpus;
+
+	ht_bgload_abandon();
+	/* one CPU to run on (taskset, a cpuset): nothing to win */
+	if (!sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1)
+		loading = obj;
+}
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* Program-array slots holding the stand-in with id @old now hold @fd's program. */
+static int replace_in_prog_arrays(struct bpf_object *obj, __u32 old, int fd)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		for (__u32 k = 0; k < bpf_map__max_entries(map); k++) {
+			__u32 id = 0;
+
+			if (!bpf_map_lookup_elem(bpf_map__fd(map), &k, &id) && id == old &&
+			    bpf_map_update_elem(bpf_map__fd(map), &k, &fd, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+void ht_bgload_abandon(void)
+{
+	if (started)
+		pthread_join(load.thread, NULL);
+	bgload_free(&load);
+	started = false;
+	planned = NULL;
+	loading = NULL;
+}
+
+int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
+		     void (*warn)(const char *fmt, ...))
+{
+	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
+	struct bgload *b = &load;
+	int fd, err = 0;
+	__u32 old;
+
+	if (!started)
+		return 0;
+	pthread_join(b->thread, NULL);
+	started = false;
+	fd = bpf_program__fd(b->prog);
+	if (b->fd < 0) {
+		err = b->fd;
+		warn("libbpf: prog '%s': BPF program load failed: %s\n", bpf_program__name(b->prog),
+		     strerror(-err));
+		if (b->log && b->log[0])
+			warn("libbpf: prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n",
+			     bpf_program__name(b->prog), b->log);
+		/* the last line as libbpf's skeleton load has it (the one-line error quotes it) */
+		warn("libbpf: failed to load BPF skeleton '%s': %d\n", bpf_object__name(obj), err);
+	} else if ((old = prog_id(fd)) == 0 || dup3(b->fd, fd, O_CLOEXEC) < 0) {
+		err = -errno;
+	} else {
+		/* as libbpf does for what it loads: .rodata stays with the program (bpftool) */
+		if (rodata)
+			bpf_prog_bind_map(fd, bpf_map__fd(rodata), NULL);
+		err = replace_in_prog_arrays(obj, old, fd);
+		if (!err)
+			ht_info(env,
+				"%s (%zu instructions) verified on another CPU while libbpf loaded "
+				"the others",
+				bpf_program__name(b->prog), b->insn_cnt);
+	}
+	ht_bgload_abandon();
+	return err;
+}
