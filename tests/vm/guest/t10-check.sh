@@ -36,3 +36,17 @@ for t in $TOOLS; do
 	diag "huatuo-$t forced kinds:$row"
 done
 [ -s /tmp/probe-refusals ] && diag "why forced kinds were refused:" && diag_file /tmp/probe-refusals
+# the biggest program of these verified on another CPU while libbpf loads the others
+# (libcommon/bgload.c): the kernel takes the real program in the stand-in's place here too
+for t in netrxlat softlockup memreclaim; do
+	have_tool $t || continue
+	if [ "$(nproc)" -lt 2 ]; then
+		skip "huatuo-$t verifies a program on another CPU" "one CPU"
+	elif timeout 60 huatuo-$t -v --check > $W/out 2> $W/err &&
+		grep -q "verified on another CPU while libbpf loaded the others" $W/err; then
+		ok "huatuo-$t verifies a program on another CPU: $(grep 'verified on another CPU' $W/err | cut -d' ' -f2-4)"
+	else
+		not_ok "huatuo-$t verifies a program on another CPU"
+		diag_file $W/err
+	fi
+done
