@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,11 +147,28 @@ const void *ht_elf_section(const void *elf, size_t size, const char *name, size_
 	return q.data;
 }
 
-/* "btf_trace_<tracepoint>" of each raw_tp/ and tp_btf/ program section, '\0'-separated */
+/*
+ * Names, '\0'-separated: "btf_trace_<tracepoint>" of each raw_tp/ and tp_btf/ program section
+ * (trace_name()), the records and fields hooks check (hook_fields())
+ */
 struct trace_names {
 	char buf[4096];
 	size_t used;
 };
+
+/* Append a '\0'-terminated name to @t, if it fits. */
+static void __attribute__((format(printf, 2, 3)))
+add_name(struct trace_names *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->used, sizeof(t->buf) - t->used, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(t->buf) - t->used)
+		t->used += (size_t)n + 1;
+}
 
 static bool trace_name(const char *name, const char *data, size_t len, void *ctx)
 {
@@ -158,37 +176,34 @@ static bool trace_name(const char *name, const char *data, size_t len, void *ctx
 	const char *tp = !strncmp(name, "raw_tp/", 7) ? name + 7 :
 			 !strncmp(name, "tp_btf/", 7) ? name + 7 :
 							NULL;
-	int n;
 
 	(void)data;
 	(void)len;
-	if (!tp || !*tp)
-		return false;
-	n = snprintf(t->buf + t->used, sizeof(t->buf) - t->used, "btf_trace_%s", tp);
-	if (n > 0 && (size_t)n < sizeof(t->buf) - t->used)
-		t->used += (size_t)n + 1;
+	if (tp && *tp)
+		add_name(t, "btf_trace_%s", tp);
 	return false;
 }
 
 /*
- * "trace_event_raw_<event>", the record, of each tracepoint a hook checks a field of
- * (needs_field: ht_tracepoint_has_field() answers from the subset, with no tracefs to mount)
+ * Of each tracepoint a hook checks a field of (needs_field), its record "trace_event_raw_<event>"
+ * into @records and the fields into @fields: ht_tracepoint_has_field() answers from the subset,
+ * with no tracefs to mount
  */
-static void record_names(const struct ht_hook *hooks, struct trace_names *t)
+static void hook_fields(const struct ht_hook *hooks, struct trace_names *records,
+			struct trace_names *fields)
 {
 	for (const struct ht_hook *h = hooks; h && h->name; h++) {
 		const char *event = h->tracepoint ? strchr(h->tracepoint, '/') : NULL;
 		bool wanted = false;
-		int n;
 
-		for (size_t c = 0; c < ARRAY_SIZE(h->needs_field); c++)
-			wanted |= h->needs_field[c] != NULL;
-		if (!event || !wanted)
-			continue;
-		n = snprintf(t->buf + t->used, sizeof(t->buf) - t->used, "trace_event_raw_%s",
-			     event + 1);
-		if (n > 0 && (size_t)n < sizeof(t->buf) - t->used)
-			t->used += (size_t)n + 1;
+		for (size_t c = 0; event && c < ARRAY_SIZE(h->needs_field); c++) {
+			if (!h->needs_field[c])
+				continue;
+			wanted = true;
+			add_name(fields, "%s", h->needs_field[c]);
+		}
+		if (wanted)
+			add_name(records, "trace_event_raw_%s", event + 1);
 	}
 }
 
@@ -506,8 +521,8 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	struct ht_btf_roots roots = { .n = 0 };
 	struct ht_btf_subset sub = { .raw = NULL };
 	struct ht_dir cdir = { .fd = -1 };
-	struct trace_names traces = { .used = 0 }; /* the roots point into these */
-	struct trace_names records = { .used = 0 };
+	/* the roots and members point into these */
+	struct trace_names traces = { .used = 0 }, records = { .used = 0 }, fields = { .used = 0 };
 	struct btf *local = NULL;
 	bool have = false;
 	char file[PATH_MAX], name[128];
@@ -542,12 +557,9 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	h = fnv(h, elf, elf_len);
 	for (const char *const *k = env->btf_keep; k && *k; k++)
 		h = fnv(h, *k, strlen(*k) + 1);
-	record_names(env->hooks, &records);
+	hook_fields(env->hooks, &records, &fields);
 	h = fnv(h, records.buf, records.used);
-	for (const struct ht_hook *hk = env->hooks; hk && hk->name; hk++)
-		for (size_t c = 0; c < ARRAY_SIZE(hk->needs_field); c++)
-			if (hk->needs_field[c])
-				h = fnv(h, hk->needs_field[c], strlen(hk->needs_field[c]) + 1);
+	h = fnv(h, fields.buf, fields.used);
 	snprintf(name, sizeof(name), "%s-%016llx.btf", env->tool, (unsigned long long)h);
 	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) < sizeof(file) &&
 	    cache_valid(dir, name)) {
@@ -569,10 +581,8 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 		ht_btf_add_root(&roots, traces.buf + at);
 	for (size_t at = 0; at < records.used; at += strlen(records.buf + at) + 1)
 		ht_btf_add_root(&roots, records.buf + at);
-	for (const struct ht_hook *hk = env->hooks; hk && hk->name; hk++)
-		for (size_t c = 0; c < ARRAY_SIZE(hk->needs_field); c++)
-			if (hk->needs_field[c])
-				ht_btf_add_member(&roots, hk->needs_field[c]);
+	for (size_t at = 0; at < fields.used; at += strlen(fields.buf + at) + 1)
+		ht_btf_add_member(&roots, fields.buf + at);
 	/* modules' BTF is looked at only for the kernel's: libbpf does the same */
 	err = ht_btf_subset(fd, &roots, env->btf_path ? NULL : "/sys/kernel/btf", 0, &sub);
 	if (err) {

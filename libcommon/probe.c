@@ -139,13 +139,16 @@ static bool btf_event_has_field(const struct ht_env *env, const char *event, con
 bool ht_tracepoint_has_field(const struct ht_env *env, const char *category, const char *event,
 			     const char *field)
 {
+	char path[512], buf[8192], needle[128], record[160];
 	const char *tfs;
-	char path[512], buf[8192], needle[128];
 	int has;
 
-	/* the subset keeps the record with the fields hooks ask about: no tracefs to mount */
-	snprintf(path, sizeof(path), "trace_event_raw_%s", event);
-	has = env->btf_min ? ht_btf_min_has_member(path, field) : -1;
+	/*
+	 * the subset keeps the record with the fields hooks ask about: no tracefs to mount (an
+	 * event of a class has its class's record: not found there, tracefs answers)
+	 */
+	snprintf(record, sizeof(record), "trace_event_raw_%s", event);
+	has = env->btf_min ? ht_btf_min_has_member(record, field) : -1;
 	if (has >= 0)
 		return has;
 	tfs = ht_tracefs();
