@@ -255,14 +255,15 @@ object_kinds() {
 }
 
 # quiet_start DESCRIPTION: a start that cannot write the cache works and says nothing on
-# stderr; with -v, one line says where the subset is and why
+# stderr; with -v, one line says where the subset is and why (the warning of a run on a host
+# that is itself a container, /.dockerenv, is not about the cache)
 quiet_start() {
 	run --separate-stderr -0 huatuo-oom --check -j
 	jq -e '.hooks | length > 0' <<< "$output" >/dev/null || fail "$1: no hooks"
 	[ -z "$stderr" ] || fail "$1: said '$stderr' without -v"
 	run --separate-stderr -0 huatuo-oom -d 1
-	[ "$stderr" = "Tracing OOM kills for 1s... Hit Ctrl-C to end." ] ||
-		fail "$1: said '$stderr'"
+	[ "$(grep -v '^huatuo-oom: warning: running in a container: ' <<< "$stderr")" = \
+		"Tracing OOM kills for 1s... Hit Ctrl-C to end." ] || fail "$1: said '$stderr'"
 	run --separate-stderr -0 huatuo-oom --check -v
 	[ "$(grep -c 'BTF' <<< "$stderr")" -eq 1 ] || fail "$1: $stderr"
 	grep -q 'kernel BTF for CO-RE: subset in memory' <<< "$stderr" || fail "$1: $stderr"

@@ -40,6 +40,9 @@ ct_setup() {
 	tar -C "$CT_DIR/rootfs" -cf "$CT_DIR/rootfs.tar" .
 	docker import "$CT_DIR/rootfs.tar" "$CT_IMAGE" > /dev/null
 	podman import "$CT_DIR/rootfs.tar" "$CT_IMAGE" > /dev/null
+	# a host where docker has run a container has its cgroups (/docker, made at the first
+	# one, never removed): the tests' --cgroup /docker needs them before their containers
+	docker_run --rm "$CT_IMAGE" true > /dev/null
 }
 
 # The docker client of the daemon the test started.
