@@ -305,10 +305,8 @@ int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
 			bpf_prog_bind_map(fd, bpf_map__fd(rodata), NULL);
 		err = replace_in_prog_arrays(obj, old, fd);
 		if (!err)
-			ht_info(env,
-				"%s (%zu instructions) verified on another CPU while libbpf loaded "
-				"the others",
-				bpf_program__name(b->prog), b->insn_cnt);
+			ht_info(env, "%s verified on another CPU while libbpf loaded the others",
+				bpf_program__name(b->prog));
 	}
 	ht_bgload_abandon();
 	return err;
