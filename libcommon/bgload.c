@@ -93,11 +93,16 @@ static void bgload_free(struct bgload *b)
 	b->fd = -1;
 }
 
-/* A program we can stand in for: the sections this file handles. */
+/*
+ * A program we can stand in for: one of the sections our handlers take, as libbpf matches
+ * them ("raw_tp+": raw_tp and raw_tp/..., "perf_event"). By type, SEC("raw_tracepoint/...")
+ * would count too, though libbpf's own handler loads it without calling us.
+ */
 static bool handled(const struct bpf_program *p)
 {
-	return bpf_program__type(p) == BPF_PROG_TYPE_RAW_TRACEPOINT ||
-	       bpf_program__type(p) == BPF_PROG_TYPE_PERF_EVENT;
+	const char *sec = bpf_program__section_name(p);
+
+	return !strcmp(sec, "raw_tp") || !strncmp(sec, "raw_tp/", 7) || !strcmp(sec, "perf_event");
 }
 
 /*
