@@ -121,6 +121,8 @@ $(OBJ)/%.skel.h: $(OBJ)/%.bpf.o
 # hungtask's task iterator is a second object, loaded at the first hang.
 $(OBJ)/hungtask_iter.bpf.o: bpf/hungtask.h
 $(OBJ)/hungtask.o: $(OBJ)/hungtask_iter.skel.h
+# libbpf's feature probes, answered on another CPU at a start (libcommon/bgload.c).
+$(OBJ)/libcommon/bgload.o: $(OBJ)/prewarm.skel.h
 
 # User side.
 $(OBJ)/libcommon/%.o: libcommon/%.c $(LIBCOMMON_HDRS) $(STATIC_DEPS) | $(OBJ)/libcommon

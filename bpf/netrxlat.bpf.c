@@ -549,6 +549,18 @@ struct {
 		    (void *)&netrxlat_report },
 };
 
+/*
+ * 1 once report_prog holds netrxlat_report: the stages are attached while it is verified on
+ * another CPU (libcommon/bgload.c), and until then a stage over its threshold forgets the
+ * stamp, as before the start. Set by user space (libcommon/bpf.c, open_tail_gate()).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ht_tail_ready SEC(".maps");
+
 SEC("raw_tp")
 int netrxlat_report(void *ctx)
 {
@@ -576,11 +588,16 @@ static __always_inline void report_stage(void *ctx, bool raw, struct sk_buff *sk
 					 __u32 where, struct sock *sk)
 {
 	struct report_stack *rs;
-	__u32 zero = 0, d;
+	__u32 zero = 0, d, *ready;
 
 	if (!raw) {
 		report_done(ctx, report((__u64)skb, (__u64)sk, now, where, w), (__u64)skb, w,
 			    where);
+		return;
+	}
+	ready = bpf_map_lookup_elem(&ht_tail_ready, &zero);
+	if (!ready || !*ready) {
+		report_done(ctx, REPORT_DONE, (__u64)skb, w, where);
 		return;
 	}
 	rs = bpf_map_lookup_elem(&report_stack, &zero);
@@ -592,7 +609,7 @@ static __always_inline void report_stage(void *ctx, bool raw, struct sk_buff *sk
 		bpf_tail_call(ctx, &report_prog, d);
 		rs->depth = d;
 	}
-	/* not reached (the slot is filled before the stages are attached); if it were, counted */
+	/* not reached (the slot is filled before the gate opens); if it were, counted */
 	ht_count_lost();
 	report_done(ctx, REPORT_DONE, (__u64)skb, w, where);
 }

@@ -1,32 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The biggest program of an object verified on the other CPU while libbpf loads the others.
+ * Work of a start done on the other CPU: libbpf's feature probes and big maps before the
+ * load, the biggest program during it.
  *
- * bpf_object__load() loads one program after the other, and the verifier and the JIT are
- * most of a start (netrxlat's report program: 1-2.5 ms). Our handler of libbpf's raw_tp and
- * perf_event sections (libbpf_register_prog_handler(): same program and attach types) is
- * called right before libbpf loads each program, when all of them are CO-RE relocated with
- * their map fds in place. At the first call it picks the program whose load overlaps most
- * with those libbpf loads after it; at that program's call it copies the program, its load
- * attributes and its BTF func and line info, starts a thread on another CPU that loads the
- * copy, and gives libbpf a two-instruction program of the same type to load instead.
- * ht_bgload_finish(), after bpf_object__load() and before anything is attached, waits for
- * the thread, puts the real program under the fd libbpf holds for that program (dup3():
- * links, the skeleton and bpftool see it) and in the program-array slots libbpf filled with
- * the stand-in (tail calls). A program the kernel refuses fails the load, as it would have.
+ * Before: ht_bgload_prewarm(), first thing, starts a thread on another CPU that loads a
+ * small object (bpf/prewarm.bpf.c) and creates the tool's big preallocated maps, while this
+ * CPU makes or reads the BTF subset and opens the object. libbpf asks the kernel what it
+ * supports (BTF kinds, global data, ...) once per process, ~0.4 ms of probes, so the tool's
+ * load finds them answered; a 2 MB array takes ~0.5 ms to create. Right before the load,
+ * ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same type,
+ * sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
+ * would) and libbpf creates the others.
+ *
+ * During: bpf_object__load() loads one program after the other, and the verifier and the
+ * JIT are most of a start (netrxlat's report program: 1-2.5 ms). Our handler of libbpf's
+ * raw_tp and perf_event sections (libbpf_register_prog_handler(): same program and attach
+ * types) is called right before libbpf loads each program, when all of them are CO-RE
+ * relocated with their map fds in place. At the first call it picks the program whose load
+ * overlaps most with those libbpf loads after it; at that program's call it copies the
+ * program, its load attributes and its BTF func and line info, starts a thread on another
+ * CPU that loads the copy, and gives libbpf a two-instruction program of the same type to
+ * load instead. ht_bgload_finish(), after bpf_object__load() and before that program is
+ * attached or called, waits for the thread, puts the real program under the fd libbpf
+ * holds for that program (dup3(): links, the skeleton and bpftool see it) and in the
+ * program-array slots libbpf filled with the stand-in (tail calls). Meanwhile bpf.c
+ * attaches the other programs of an object that gates its tail calls (netrxlat). A program
+ * the kernel refuses fails the load, as it would have.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <linux/filter.h>
 
 #include "huatuo.h"
+#include "prewarm.skel.h"
 
 /* ~0.25 ms to verify, here: well over what the thread and the stand-in cost (~0.1 ms) */
 #define BGLOAD_MIN_INSNS 256
@@ -48,6 +64,110 @@ static struct bgload load = { .fd = -1 }; /* one: the machine may have two CPUs 
 static const struct bpf_object *loading;  /* ht_bgload_plan()'s, until its first program */
 static const struct bpf_program *planned;
 static bool started;
+
+/* A preallocated map of at least this many bytes is created ahead (netrxlat's stamps: 2 MB) */
+#define PREMADE_MIN_BYTES (1ull << 20)
+#define PREMADE_MAX 4
+
+/* ht_bgload_prewarm()'s thread and the maps it made, until ht_bgload_plan() takes them */
+static struct {
+	pthread_t thread;
+	bool started;
+	const void *elf;
+	size_t len;
+	pthread_mutex_t lock;
+	bool closed; /* taken: make no more */
+	int n, ntaken;
+	struct {
+		char name[64];
+		int fd;
+	} map[PREMADE_MAX];
+	char taken[PREMADE_MAX][64]; /* for -v */
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static __thread bool on_warm_thread;
+
+bool ht_bgload_quiet(void)
+{
+	return on_warm_thread;
+}
+
+/* Worth making ahead: preallocated memory, of a type libbpf creates as it is declared. */
+static bool worth_making(const struct bpf_map *map)
+{
+	__u64 bytes = (__u64)(bpf_map__key_size(map) + bpf_map__value_size(map)) *
+		      bpf_map__max_entries(map);
+
+	switch (bpf_map__type(map)) {
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+		break;
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		bytes *= (__u64)(libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1);
+		break;
+	default: /* rings, program and map arrays: small, or filled in by libbpf */
+		return false;
+	}
+	return !bpf_map__is_internal(map) && !bpf_map__pin_path(map) &&
+	       !(bpf_map__map_flags(map) & BPF_F_NO_PREALLOC) && bytes >= PREMADE_MIN_BYTES;
+}
+
+/* @map of @obj as libbpf's bpf_object__create_map() creates it, its BTF in @btf_fd */
+static int make_map(const struct bpf_map *map, int btf_fd)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = (__u32)btf_fd,
+		    .btf_key_type_id = bpf_map__btf_key_type_id(map),
+		    .btf_value_type_id = bpf_map__btf_value_type_id(map),
+		    .map_flags = bpf_map__map_flags(map), .map_extra = bpf_map__map_extra(map),
+		    .numa_node = bpf_map__numa_node(map), .map_ifindex = bpf_map__ifindex(map));
+
+	return bpf_map_create(bpf_map__type(map), bpf_map__name(map), bpf_map__key_size(map),
+			      bpf_map__value_size(map), bpf_map__max_entries(map), &opts);
+}
+
+/* The object's big maps (worth_making()), for take_premade(), until it has taken them. */
+static void premake_maps(void)
+{
+	struct bpf_object *obj = bpf_object__open_mem(warm.elf, warm.len, NULL);
+	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+	int fd;
+
+	if (!obj)
+		return;
+	bpf_object__for_each_map(map, obj) {
+		if (!worth_making(map))
+			continue;
+		/* the object's BTF as it is: a kernel that wants it changed makes libbpf do it */
+		if (!btf || (btf__fd(btf) < 0 && btf__load_into_kernel(btf)))
+			break;
+		fd = make_map(map, btf__fd(btf));
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&warm.lock);
+		if (warm.closed || warm.n == PREMADE_MAX) {
+			pthread_mutex_unlock(&warm.lock);
+			close(fd);
+			break;
+		}
+		snprintf(warm.map[warm.n].name, sizeof(warm.map[0].name), "%s", bpf_map__name(map));
+		warm.map[warm.n++].fd = fd;
+		pthread_mutex_unlock(&warm.lock);
+	}
+	bpf_object__close(obj); /* the maps hold the kernel's copy of its BTF */
+}
+
+static void *prewarm_run(void *arg)
+{
+	(void)arg;
+	on_warm_thread = true; /* whatever libbpf says here, the tool's own load says again */
+	/* the maps first: of no use once the load has begun, unlike the probes' answers */
+	premake_maps();
+	prewarm_bpf__destroy(prewarm_bpf__open_and_load());
+	return NULL;
+}
 
 static void *bgload_run(void *arg)
 {
@@ -136,15 +256,17 @@ static const struct bpf_program *pick(const struct bpf_object *obj)
 }
 
 /*
- * The thread, on a CPU other than ours. Left to the scheduler, it starts on ours and waits
- * there until this thread blocks, or until an idle CPU's balancing pulls it (milliseconds):
- * the verifier gives the CPU up only at cond_resched().
+ * A thread running @run, on a CPU other than ours. Left to the scheduler, it starts on ours
+ * and waits there until this thread blocks, or until an idle CPU's balancing pulls it
+ * (milliseconds): the verifier gives the CPU up only at cond_resched().
  */
-static int start_elsewhere(pthread_t *thread, struct bgload *b)
+static int start_elsewhere(pthread_t *thread, void *(*run)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	cpu_set_t cpus;
 	int cpu = sched_getcpu(), err;
+
+	sigset_t all, was;
 
 	if (pthread_attr_init(&attr))
 		return -1;
@@ -153,7 +275,11 @@ static int start_elsewhere(pthread_t *thread, struct bgload *b)
 		CPU_CLR(cpu, &cpus);
 		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
 	}
-	err = pthread_create(thread, &attr, bgload_run, b);
+	/* signals (Ctrl-C, SIGTERM) stay with this thread: the new one starts with all blocked */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &was);
+	err = pthread_create(thread, &attr, run, arg);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	pthread_attr_destroy(&attr);
 	return err;
 }
@@ -188,7 +314,7 @@ static int bgload_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *o
 	b->opts.log_size = 0;
 	b->opts.log_level = 0;
 	if (!b->insns || (opts->func_info_cnt && !b->func_info) ||
-	    (opts->line_info_cnt && !b->line_info) || start_elsewhere(&b->thread, b)) {
+	    (opts->line_info_cnt && !b->line_info) || start_elsewhere(&b->thread, bgload_run, b)) {
 		bgload_free(b);
 		return 0; /* libbpf loads it, as always */
 	}
@@ -233,13 +359,79 @@ void ht_bgload_register(void)
 				     &perf_event);
 }
 
-void ht_bgload_plan(struct bpf_object *obj)
+/* Another CPU to run on: not with one (taskset, a cpuset), where there is nothing to win. */
+static bool other_cpus(void)
 {
 	cpu_set_t cpus;
 
-	ht_bgload_abandon();
-	/* one CPU to run on (taskset, a cpuset): nothing to win */
-	if (!sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1)
+	return !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1;
+}
+
+void ht_bgload_prewarm(const struct ht_skel_ops *ops)
+{
+	if (warm.started || !ops->elf_bytes || !other_cpus())
+		return;
+	warm.elf = ops->elf_bytes(&warm.len);
+	warm.closed = false;
+	warm.n = 0;
+	warm.ntaken = 0;
+	warm.started = !start_elsewhere(&warm.thread, prewarm_run, NULL);
+}
+
+/* The maps made ahead by now, into @obj where it declares them as they were made. */
+static void take_premade(struct bpf_object *obj)
+{
+	pthread_mutex_lock(&warm.lock);
+	warm.closed = true;
+	for (int i = 0; i < warm.n; i++) {
+		struct bpf_map *map = obj ? bpf_object__find_map_by_name(obj, warm.map[i].name) :
+					    NULL;
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = warm.map[i].fd;
+
+		/* configure() may have resized it: libbpf creates it then, as when reuse fails */
+		if (map && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.type == (__u32)bpf_map__type(map) &&
+		    info.key_size == bpf_map__key_size(map) &&
+		    info.value_size == bpf_map__value_size(map) &&
+		    info.max_entries == bpf_map__max_entries(map) &&
+		    info.map_flags == bpf_map__map_flags(map) &&
+		    info.btf_key_type_id == bpf_map__btf_key_type_id(map) &&
+		    info.btf_value_type_id == bpf_map__btf_value_type_id(map) &&
+		    !bpf_map__reuse_fd(map, fd)) /* a dup of fd */
+			memcpy(warm.taken[warm.ntaken++], warm.map[i].name, sizeof(warm.taken[0]));
+		close(fd);
+	}
+	warm.n = 0;
+	pthread_mutex_unlock(&warm.lock);
+}
+
+static void prewarm_end(void)
+{
+	if (!warm.started)
+		return;
+	warm.started = false;
+	pthread_join(warm.thread, NULL);
+	take_premade(NULL);
+}
+
+/* The program part of ht_bgload_abandon(): the prewarm thread may still be at work. */
+static void bgload_reset(void)
+{
+	if (started)
+		pthread_join(load.thread, NULL);
+	bgload_free(&load);
+	started = false;
+	planned = NULL;
+	loading = NULL;
+}
+
+void ht_bgload_plan(struct bpf_object *obj)
+{
+	bgload_reset();
+	take_premade(obj);
+	if (other_cpus())
 		loading = obj;
 }
 
@@ -270,14 +462,15 @@ static int replace_in_prog_arrays(struct bpf_object *obj, __u32 old, int fd)
 	return 0;
 }
 
+const char *ht_bgload_pending(void)
+{
+	return started ? bpf_program__name(load.prog) : NULL;
+}
+
 void ht_bgload_abandon(void)
 {
-	if (started)
-		pthread_join(load.thread, NULL);
-	bgload_free(&load);
-	started = false;
-	planned = NULL;
-	loading = NULL;
+	bgload_reset();
+	prewarm_end();
 }
 
 int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
@@ -288,6 +481,10 @@ int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
 	int fd, err = 0;
 	__u32 old;
 
+	prewarm_end();
+	for (int i = 0; i < warm.ntaken; i++)
+		ht_info(env, "map %s created on another CPU", warm.taken[i]);
+	warm.ntaken = 0;
 	if (!started)
 		return 0;
 	pthread_join(b->thread, NULL);

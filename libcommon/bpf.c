@@ -27,6 +27,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	int verbose = print_env ? print_env->verbose : 0;
 	bool show = verbose > 1 || (verbose && level != LIBBPF_DEBUG);
 
+	if (ht_bgload_quiet())
+		return 0;
 	/* keep the last warning for the one-line error; format nothing we will not use */
 	if (level == LIBBPF_WARN) {
 		va_list copy;
@@ -422,8 +424,8 @@ static int loaded(struct ht_env *env, int load_err)
 	return 1;
 }
 
-/* Attach every loaded program; record what attached. */
-static int attach(struct ht_env *env, struct bpf_object *obj)
+/* Attach the loaded programs not attached yet, but @later; record what attached. */
+static int attach(struct ht_env *env, struct bpf_object *obj, const char *later)
 {
 	int kept = 0, total = env->nattached;
 
@@ -432,7 +434,7 @@ static int attach(struct ht_env *env, struct bpf_object *obj)
 		struct bpf_program *p;
 
 		if (a.kind == HT_PROBE_NONE || a.kind == HT_PROBE_PERF || a.kind == HT_PROBE_ITER ||
-		    (a.deferred && !env->check)) {
+		    (a.deferred && !env->check) || a.link || (later && !strcmp(a.prog, later))) {
 			env->attached[kept++] = a;
 			continue;
 		}
@@ -659,6 +661,28 @@ void ht_bpf_check_probe(struct ht_env *env, const struct ht_skel_ops *ops,
 	exit(HT_EX_USAGE);
 }
 
+/*
+ * An object with the map "ht_tail_ready" gates its tail calls on it (netrxlat): its programs
+ * that tail-call can be attached while the program they call is verified on another CPU
+ * (bgload.c), as they call it only once the gate is 1, set after it is in its slots.
+ */
+static struct bpf_map *tail_gate(const struct bpf_object *obj)
+{
+	return bpf_object__find_map_by_name(obj, "ht_tail_ready");
+}
+
+static int open_tail_gate(struct ht_env *env, const struct bpf_object *obj)
+{
+	const struct bpf_map *gate = tail_gate(obj);
+	__u32 zero = 0, one = 1;
+
+	if (!gate || !bpf_map_update_elem(bpf_map__fd(gate), &zero, &one, BPF_ANY))
+		return 0;
+	ht_err(env, "cannot start the BPF programs' reports: map ht_tail_ready: %s",
+	       strerror(errno));
+	return 1;
+}
+
 int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			    const struct ht_hook *hooks,
 			    void (*configure)(void *skel, struct ht_env *env))
@@ -670,6 +694,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 	if (preflight(env, &opts))
 		return 1;
 	ht_bgload_register();
+	ht_bgload_prewarm(ops);
 	opts.kconfig = kconfig_fallback(env);
 	if (!env->btf_min && ops->elf_bytes) { /* a tool may have built it already */
 		size_t len = 0;
@@ -685,6 +710,7 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		skel = ops->open(&opts);
 		if (!skel) {
 			ht_err(env, "cannot open the BPF object: %s", strerror(errno));
+			ht_bgload_abandon();
 			return 1;
 		}
 		if (configure)
@@ -695,12 +721,17 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 			goto fail;
 		ht_bgload_plan(ops->object(skel));
 		err = ops->load(skel);
+		/* the attaches (text pokes, ~0.2 ms each) while it is verified */
+		if (!err && ht_bgload_pending() && tail_gate(ops->object(skel)) &&
+		    attach(env, ops->object(skel), ht_bgload_pending()))
+			goto fail;
 		if (!err)
 			err = ht_bgload_finish(env, ops->object(skel), libbpf_warn);
 		else
 			ht_bgload_abandon();
 		if (!err)
 			break;
+		detach(env);
 		/* no fallback gets past a seccomp filter that refuses bpf(): say so at once */
 		if ((err == -EPERM || err == -EACCES) && ht_seccomp_filtered()) {
 			loaded(env, err);
@@ -732,13 +763,14 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		env->excluded_kinds |= used & -used;
 		ops->destroy(skel);
 	}
-	if (attach(env, ops->object(skel)))
+	if (attach(env, ops->object(skel), NULL) || open_tail_gate(env, ops->object(skel)))
 		goto fail;
 	env->skel = skel;
 	env->skel_ops = ops;
 	ht_containers_attach(ops->object(skel));
 	return 0;
 fail:
+	ht_bgload_abandon();
 	detach(env);
 	ops->destroy(skel);
 	return 1;

@@ -238,11 +238,20 @@ void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* Only with -v. */
 void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- big raw_tp programs verified on the other CPU during bpf_object__load() (bgload.c) ---- */
+/* ---- a start's work done on the other CPU: probes, big maps, the biggest program (bgload.c) ---- */
 /* Register the raw_tp section handler that does it: once, before a BPF object is opened. */
 void ht_bgload_register(void);
-/* Pick the program of @obj to verify that way, if one is worth it: right before loading it. */
+/* Start libbpf's feature probes and the creation of @ops's big maps: first thing. */
+void ht_bgload_prewarm(const struct ht_skel_ops *ops);
+/* On the thread ht_bgload_prewarm() started: libbpf's messages are not the tool's. */
+bool ht_bgload_quiet(void);
+/*
+ * Right before loading @obj: give it the maps made ahead by now, and pick its program to
+ * verify on the other CPU, if one is worth it.
+ */
 void ht_bgload_plan(struct bpf_object *obj);
+/* After a successful bpf_object__load(): the program being verified on the other CPU, or NULL. */
+const char *ht_bgload_pending(void);
 /*
  * After a successful bpf_object__load(@obj): wait for those programs and put them where
  * libbpf put their stand-ins. 0, or the -errno of a program the kernel refused (@warn says
@@ -250,7 +259,7 @@ void ht_bgload_plan(struct bpf_object *obj);
  */
 int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
 		     void (*warn)(const char *fmt, ...));
-/* After a failed bpf_object__load(): wait for them and drop them. */
+/* After a failed bpf_object__load() or none: wait for them and drop them. */
 void ht_bgload_abandon(void);
 
 /* ---- a tool's life: options, kernel side, report, exit (tool.c, bpf.c, probe.c) ---- */

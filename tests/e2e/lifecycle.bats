@@ -128,6 +128,58 @@ held_programs() {
 	done
 }
 
+# The value of netrxlat's ht_tail_ready, of the maps MAPS (a JSON array of bpftool map show).
+tail_gate() {
+	local id hex
+	id=$(jq -r 'map(select(.name == "ht_tail_ready")) | .[0].id // empty' <<<"$1")
+	[ -n "$id" ] || { echo "no ht_tail_ready"; return; }
+	hex=$(bpftool map dump id "$id" -j | jq -r '.[0].value | map(ltrimstr("0x")) | reverse | join("")')
+	echo $((16#$hex))
+}
+
+@test "maps made on another CPU are the ones declared, with the object's BTF; its probes say nothing" {
+	local cache=$BATS_TEST_TMPDIR/cache i made= maps stamps btf
+	[ "$(nproc)" -ge 2 ] || skip "one CPU"
+	# a first start walks kernel BTF meanwhile, time enough for the 2 MB table of stamps
+	# (libcommon/bgload.c) but for a late thread: one start of several has to show it
+	for i in 1 2 3 4 5 6 7 8; do
+		rm -rf "$cache"
+		HUATUO_BTF_CACHE=$cache start_tracer "$OUT" "$ERR" "$HT_BUILD/huatuo-netrxlat" -v -j ||
+			fail "huatuo-netrxlat did not start: $(cat "$ERR")"
+		grep -q "map stamps created on another CPU" "$ERR" && { made=1; break; }
+		stop_tracer
+	done
+	[ -n "$made" ] || fail "no start of 8 took a map made on another CPU: $(cat "$ERR")"
+	maps=$(for id in $(bpf_map_ids "$TRACER_PID"); do bpftool map show id "$id" -j; done | jq -s .)
+	# one, as bpf/netrxlat.bpf.c declares it: array of 32768 64-byte sets, mmap-able
+	stamps=$(jq -c 'map(select(.name == "stamps"))' <<<"$maps")
+	assert_equal "$(jq -r 'length' <<<"$stamps")" 1
+	assert_equal "$(jq -r '.[0] | "\(.type) \(.bytes_key) \(.bytes_value) \(.max_entries) \(.flags)"' \
+		<<<"$stamps")" "array 4 64 32768 1024"
+	# its value type in its BTF: the object's struct stamp_set, as libbpf would have given it
+	btf=$(jq -r '.[0].btf_id // empty' <<<"$stamps")
+	[ -n "$btf" ] || fail "stamps has no BTF: $stamps"
+	bpftool btf dump id "$btf" | grep -q "^\[[0-9]*\] STRUCT 'stamp_set'" ||
+		fail "BTF $btf of stamps has no struct stamp_set"
+	# attached while netrxlat_report was verified, the stages call it: their gate is open
+	assert_equal "$(tail_gate "$maps")" 1
+	stop_tracer
+	# libbpf's messages about the object loaded there for its probes (bpf/prewarm.bpf.c) are
+	# not the tool's: none even with -vv, which shows the tool's own
+	rm -rf "$cache"
+	HUATUO_BTF_CACHE=$cache run --separate-stderr "$HT_BUILD/huatuo-netrxlat" -vv --check
+	assert_success
+	[[ "$stderr" == *"prog 'netrxlat_report'"* ]] || fail "no libbpf debug lines: $stderr"
+	[[ "$stderr" != *prewarm* ]] || fail "$(grep prewarm <<<"$stderr")"
+	# with one CPU to run on, nothing is made or verified elsewhere; the gate opens all the same
+	rm -rf "$cache"
+	HUATUO_BTF_CACHE=$cache start_tracer "$OUT" "$ERR" taskset -c 0 "$HT_BUILD/huatuo-netrxlat" -v -j ||
+		fail "huatuo-netrxlat did not start: $(cat "$ERR")"
+	! grep -q "on another CPU" "$ERR" || fail "$(cat "$ERR")"
+	maps=$(for id in $(bpf_map_ids "$TRACER_PID"); do bpftool map show id "$id" -j; done | jq -s .)
+	assert_equal "$(tail_gate "$maps")" 1
+}
+
 @test "a program the kernel refuses while it is verified on another CPU fails the start as before" {
 	local so=$HT_BUILD/refuse-prog.so asan=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 	[ -f "$so" ] || skip "no $so (make all builds it)"
