@@ -678,7 +678,7 @@ static int open_tail_gate(struct ht_env *env, const struct bpf_object *obj)
 
 	if (!gate || !bpf_map_update_elem(bpf_map__fd(gate), &zero, &one, BPF_ANY))
 		return 0;
-	ht_err(env, "cannot start the BPF programs' reports: map ht_tail_ready: %s",
+	ht_err(env, "internal error: cannot open the gate of the reports (map ht_tail_ready): %s",
 	       strerror(errno));
 	return 1;
 }

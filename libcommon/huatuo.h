@@ -238,7 +238,7 @@ void ht_warn(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* Only with -v. */
 void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- a start's work done on the other CPU: probes, big maps, the biggest program (bgload.c) ---- */
+/* ---- a start's work done on the other CPU: probes, big maps, a program (bgload.c) ---- */
 /* Register the raw_tp section handler that does it: once, before a BPF object is opened. */
 void ht_bgload_register(void);
 /* Start libbpf's feature probes and the creation of @ops's big maps: first thing. */
