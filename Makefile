@@ -202,10 +202,11 @@ test: all
 test-unit test-cli test-e2e: all
 	$(Q)HT_BUILD=$(abspath $(OUTPUT)) tests/run $(patsubst test-%,%,$@)
 
-# libFuzzer harnesses for every libcommon parser, FUZZ_TIME seconds each.
+# libFuzzer harnesses for every libcommon parser, FUZZ_TIME seconds each (libcommon includes
+# the skeleton of bpf/prewarm.bpf.c).
 FUZZ_TIME ?= 30
-fuzz:
-	$(Q)tests/fuzz/run $(FUZZ_TIME)
+fuzz: $(OBJ)/prewarm.skel.h
+	$(Q)HT_OBJ=$(OBJ) tests/fuzz/run $(FUZZ_TIME)
 
 # Static analysis of our C code (not vmlinux.h or generated skeletons): zero findings.
 lint: all
