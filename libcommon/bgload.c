@@ -3,11 +3,11 @@
  * Work of a start done on the other CPU: libbpf's feature probes and big maps before the
  * load, the biggest program during it.
  *
- * Before: ht_bgload_prewarm(), first thing, starts a thread on another CPU that loads a
- * small object (bpf/prewarm.bpf.c) and creates the tool's big preallocated maps, while this
- * CPU makes or reads the BTF subset and opens the object. libbpf asks the kernel what it
- * supports (BTF kinds, global data, ...) once per process, ~0.4 ms of probes, so the tool's
- * load finds them answered; a 2 MB array takes ~0.5 ms to create. Right before the load,
+ * Before: ht_bgload_prewarm(), first thing, starts a thread on another CPU that creates the
+ * tool's big preallocated maps and then loads a small object (bpf/prewarm.bpf.c), while this
+ * CPU makes or reads the BTF subset and opens the object. A 2 MB array takes ~0.5 ms to
+ * create; libbpf asks the kernel what it supports (BTF kinds, global data, ...) once per
+ * process, ~0.4 ms of probes, so the tool's load finds them answered. Right before the load,
  * ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same type,
  * sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
  * would) and libbpf creates the others.
