@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Work of a start done on the other CPU: libbpf's feature probes and big maps before the
- * load, the biggest program during it.
+ * Work of a start done on the other CPU: the object's open, its big maps and libbpf's
+ * feature probes before the load, the biggest program during it.
  *
- * Before: ht_bgload_prewarm(), first thing, starts a thread on another CPU that creates the
- * tool's big preallocated maps and then loads a small object (bpf/prewarm.bpf.c), while this
- * CPU makes or reads the BTF subset and opens the object. A 2 MB array takes ~0.5 ms to
- * create; libbpf asks the kernel what it supports (BTF kinds, global data, ...) once per
- * process, ~0.4 ms of probes, so the tool's load finds them answered. Right before the load,
- * ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same type,
- * sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
+ * Before: ht_bgload_prewarm(), first thing, starts a thread on another CPU while this one
+ * makes or reads the BTF subset. It opens the tool's object with the options the start will
+ * load it with (the subset's path is known before the subset: ht_btf_min_target()), ~0.4 ms
+ * of ELF and BTF parsing; ht_bgload_opened() hands it over, with what libbpf said of it, if
+ * the options are still those (else the object is opened again). It then creates the
+ * object's big preallocated maps (a 2 MB array takes ~0.5 ms) and loads a small object
+ * (bpf/prewarm.bpf.c): libbpf asks the kernel what it supports (BTF kinds, global data, ...)
+ * once per process, ~0.4 ms of probes, so the tool's load finds them answered. Right before
+ * the load, ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same
+ * type, sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
  * would) and libbpf creates the others.
  *
  * During: bpf_object__load() loads one program after the other, and the verifier and the
@@ -32,6 +35,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,13 +73,30 @@ static bool started;
 #define PREMADE_MIN_BYTES (1ull << 20)
 #define PREMADE_MAX 4
 
-/* ht_bgload_prewarm()'s thread and the maps it made, until ht_bgload_plan() takes them */
+/* A map to make ahead, as the object declares it */
+struct map_spec {
+	char name[64];
+	enum bpf_map_type type;
+	__u32 key_size, value_size, max_entries, map_flags, numa_node, ifindex;
+	__u32 btf_key_type_id, btf_value_type_id;
+	__u64 map_extra;
+};
+
+/*
+ * ht_bgload_prewarm()'s thread: the object it opened, until ht_bgload_opened() takes it, and
+ * the maps it made, until ht_bgload_plan() takes them
+ */
 static struct {
 	pthread_t thread;
 	bool started;
-	const void *elf;
-	size_t len;
+	const struct ht_skel_ops *ops;
+	struct bpf_object_open_opts opts;
 	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool opened; /* its open is over: skel, or NULL */
+	void *skel;
+	char *said; /* libbpf's messages of that open: a level byte and the text, each */
+	size_t said_len, said_cap;
 	bool closed; /* taken: make no more */
 	int n, ntaken;
 	struct {
@@ -83,12 +104,26 @@ static struct {
 		int fd;
 	} map[PREMADE_MAX];
 	char taken[PREMADE_MAX][64]; /* for -v */
-} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static __thread bool on_warm_thread;
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+static __thread bool on_warm_thread, opening;
 
-bool ht_bgload_quiet(void)
+bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	return on_warm_thread;
+	char line[512];
+	size_t len;
+
+	if (!on_warm_thread)
+		return false;
+	if (!opening)
+		return true; /* whatever libbpf says here, the tool's own load says again */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line) + 2;
+	if (!ht_grow(&warm.said, &warm.said_cap, warm.said_len + len, 1, 4096)) {
+		warm.said[warm.said_len] = (char)level;
+		memcpy(warm.said + warm.said_len + 1, line, len - 1);
+		warm.said_len += len;
+	}
+	return true;
 }
 
 /* Worth making ahead: preallocated memory, of a type libbpf creates as it is declared. */
@@ -114,57 +149,92 @@ static bool worth_making(const struct bpf_map *map)
 	       !(bpf_map__map_flags(map) & BPF_F_NO_PREALLOC) && bytes >= PREMADE_MIN_BYTES;
 }
 
-/* @map of @obj as libbpf's bpf_object__create_map() creates it, its BTF in @btf_fd */
-static int make_map(const struct bpf_map *map, int btf_fd)
+/*
+ * The big maps of @obj (worth_making()) into @spec, and a copy of its BTF into @btf: what
+ * make_maps() needs once the object is the tool's. How many.
+ */
+static int plan_maps(const struct bpf_object *obj, struct map_spec *spec, struct btf **btf)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = (__u32)btf_fd,
-		    .btf_key_type_id = bpf_map__btf_key_type_id(map),
-		    .btf_value_type_id = bpf_map__btf_value_type_id(map),
-		    .map_flags = bpf_map__map_flags(map), .map_extra = bpf_map__map_extra(map),
-		    .numa_node = bpf_map__numa_node(map), .map_ifindex = bpf_map__ifindex(map));
+	const struct btf *own = bpf_object__btf(obj);
+	const void *raw = NULL;
+	struct bpf_map *map;
+	__u32 size = 0;
+	int n = 0;
 
-	return bpf_map_create(bpf_map__type(map), bpf_map__name(map), bpf_map__key_size(map),
-			      bpf_map__value_size(map), bpf_map__max_entries(map), &opts);
+	bpf_object__for_each_map(map, obj) {
+		if (n == PREMADE_MAX || !worth_making(map))
+			continue;
+		spec[n] = (struct map_spec){
+			.type = bpf_map__type(map),
+			.key_size = bpf_map__key_size(map),
+			.value_size = bpf_map__value_size(map),
+			.max_entries = bpf_map__max_entries(map),
+			.map_flags = bpf_map__map_flags(map),
+			.numa_node = bpf_map__numa_node(map),
+			.ifindex = bpf_map__ifindex(map),
+			.btf_key_type_id = bpf_map__btf_key_type_id(map),
+			.btf_value_type_id = bpf_map__btf_value_type_id(map),
+			.map_extra = bpf_map__map_extra(map),
+		};
+		snprintf(spec[n++].name, sizeof(spec[0].name), "%s", bpf_map__name(map));
+	}
+	/* the object's BTF as it is: a kernel that wants it changed makes libbpf do it */
+	if (n && own)
+		raw = btf__raw_data(own, &size);
+	*btf = raw ? btf__new(raw, size) : NULL;
+	return *btf ? n : 0;
 }
 
-/* The object's big maps (worth_making()), for take_premade(), until it has taken them. */
-static void premake_maps(void)
+/* The maps of @spec, created as libbpf's bpf_object__create_map() would, for take_premade() */
+static void make_maps(const struct map_spec *spec, int n, struct btf *btf)
 {
-	struct bpf_object *obj = bpf_object__open_mem(warm.elf, warm.len, NULL);
-	struct btf *btf = bpf_object__btf(obj);
-	struct bpf_map *map;
-	int fd;
-
-	if (!obj)
+	if (!n || btf__load_into_kernel(btf))
 		return;
-	bpf_object__for_each_map(map, obj) {
-		if (!worth_making(map))
-			continue;
-		/* the object's BTF as it is: a kernel that wants it changed makes libbpf do it */
-		if (!btf || (btf__fd(btf) < 0 && btf__load_into_kernel(btf)))
-			break;
-		fd = make_map(map, btf__fd(btf));
+	for (int i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = (__u32)btf__fd(btf),
+			    .btf_key_type_id = spec[i].btf_key_type_id,
+			    .btf_value_type_id = spec[i].btf_value_type_id,
+			    .map_flags = spec[i].map_flags, .map_extra = spec[i].map_extra,
+			    .numa_node = spec[i].numa_node, .map_ifindex = spec[i].ifindex);
+		int fd = bpf_map_create(spec[i].type, spec[i].name, spec[i].key_size,
+					spec[i].value_size, spec[i].max_entries, &opts);
+
 		if (fd < 0)
 			continue;
 		pthread_mutex_lock(&warm.lock);
 		if (warm.closed || warm.n == PREMADE_MAX) {
 			pthread_mutex_unlock(&warm.lock);
 			close(fd);
-			break;
+			return;
 		}
-		snprintf(warm.map[warm.n].name, sizeof(warm.map[0].name), "%s", bpf_map__name(map));
+		memcpy(warm.map[warm.n].name, spec[i].name, sizeof(warm.map[0].name));
 		warm.map[warm.n++].fd = fd;
 		pthread_mutex_unlock(&warm.lock);
-	}
-	bpf_object__close(obj); /* the maps hold the kernel's copy of its BTF */
+	} /* the maps hold the kernel's copy of the BTF */
 }
 
 static void *prewarm_run(void *arg)
 {
+	struct map_spec spec[PREMADE_MAX];
+	struct btf *btf = NULL;
+	void *skel;
+	int n = 0;
+
 	(void)arg;
-	on_warm_thread = true; /* whatever libbpf says here, the tool's own load says again */
+	on_warm_thread = true;
+	opening = true; /* what libbpf says of it is the tool's: ht_bgload_opened() says it */
+	skel = warm.ops->open(&warm.opts);
+	opening = false;
+	if (skel)
+		n = plan_maps(warm.ops->object(skel), spec, &btf);
+	pthread_mutex_lock(&warm.lock);
+	warm.skel = skel;
+	warm.opened = true;
+	pthread_cond_signal(&warm.cond);
+	pthread_mutex_unlock(&warm.lock);
 	/* the maps first: of no use once the load has begun, unlike the probes' answers */
-	premake_maps();
+	make_maps(spec, n, btf);
+	btf__free(btf);
 	prewarm_bpf__destroy(prewarm_bpf__open_and_load());
 	return NULL;
 }
@@ -367,15 +437,49 @@ static bool other_cpus(void)
 	return !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1;
 }
 
-void ht_bgload_prewarm(const struct ht_skel_ops *ops)
+void ht_bgload_prewarm(const struct ht_skel_ops *ops, const struct bpf_object_open_opts *opts)
 {
-	if (warm.started || !ops->elf_bytes || !other_cpus())
+	if (warm.started || !other_cpus())
 		return;
-	warm.elf = ops->elf_bytes(&warm.len);
+	warm.ops = ops;
+	warm.opts = *opts;
+	warm.opened = false;
+	warm.skel = NULL;
+	warm.said_len = 0;
 	warm.closed = false;
 	warm.n = 0;
 	warm.ntaken = 0;
 	warm.started = !start_elsewhere(&warm.thread, prewarm_run, NULL);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+void *ht_bgload_opened(const struct bpf_object_open_opts *opts,
+		       void (*say)(enum libbpf_print_level level, const char *msg))
+{
+	void *skel;
+
+	if (!warm.started)
+		return NULL;
+	pthread_mutex_lock(&warm.lock);
+	while (!warm.opened)
+		pthread_cond_wait(&warm.cond, &warm.lock);
+	skel = warm.skel;
+	warm.skel = NULL;
+	pthread_mutex_unlock(&warm.lock);
+	/* not with the options the start ended with (no subset after all): opened again */
+	if (skel && (!same(opts->btf_custom_path, warm.opts.btf_custom_path) ||
+		     !same(opts->kconfig, warm.opts.kconfig))) {
+		warm.ops->destroy(skel);
+		skel = NULL;
+	}
+	for (size_t at = 0; skel && at < warm.said_len; at += strlen(warm.said + at + 1) + 2)
+		say((enum libbpf_print_level)warm.said[at], warm.said + at + 1);
+	warm.said_len = 0;
+	return skel;
 }
 
 /* The maps made ahead by now, into @obj where it declares them as they were made. */
@@ -414,6 +518,12 @@ static void prewarm_end(void)
 	warm.started = false;
 	pthread_join(warm.thread, NULL);
 	take_premade(NULL);
+	if (warm.skel) /* not taken */
+		warm.ops->destroy(warm.skel);
+	warm.skel = NULL;
+	free(warm.said);
+	warm.said = NULL;
+	warm.said_len = warm.said_cap = 0;
 }
 
 /* The program part of ht_bgload_abandon(): the prewarm thread may still be at work. */

@@ -27,7 +27,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	int verbose = print_env ? print_env->verbose : 0;
 	bool show = verbose > 1 || (verbose && level != LIBBPF_DEBUG);
 
-	if (ht_bgload_quiet())
+	if (ht_bgload_keep(level, fmt, ap))
 		return 0;
 	/* keep the last warning for the one-line error; format nothing we will not use */
 	if (level == LIBBPF_WARN) {
@@ -48,6 +48,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static void libbpf_printf(enum libbpf_print_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void libbpf_printf(enum libbpf_print_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	libbpf_print(level, fmt, ap);
+	va_end(ap);
+}
+
 /* a warning as libbpf would print it (bgload.c's programs, loaded outside libbpf) */
 static void libbpf_warn(const char *fmt, ...)
 {
@@ -56,6 +68,12 @@ static void libbpf_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	libbpf_print(LIBBPF_WARN, fmt, ap);
 	va_end(ap);
+}
+
+/* what libbpf said on the thread that opened the object (bgload.c), said here */
+static void libbpf_said(enum libbpf_print_level level, const char *msg)
+{
+	libbpf_printf(level, "%s", msg);
 }
 
 const char *ht_probe_kind_name(enum ht_probe_kind kind)
@@ -694,20 +712,27 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 	if (preflight(env, &opts))
 		return 1;
 	ht_bgload_register();
-	ht_bgload_prewarm(ops);
 	opts.kconfig = kconfig_fallback(env);
+	/* the subset's path, known before it is made: the object is opened meanwhile */
+	if (env->btf_min)
+		opts.btf_custom_path = env->btf_min;
+	else if (ops->elf_bytes && ht_btf_min_target())
+		opts.btf_custom_path = ht_btf_min_target();
+	if (ops->elf_bytes)
+		ht_bgload_prewarm(ops, &opts);
 	if (!env->btf_min && ops->elf_bytes) { /* a tool may have built it already */
 		size_t len = 0;
 		const void *elf = ops->elf_bytes(&len);
 
 		env->btf_min = ht_btf_min(env, elf, len);
 	}
-	if (env->btf_min)
-		opts.btf_custom_path = env->btf_min;
+	opts.btf_custom_path = env->btf_min ? env->btf_min : env->btf_path;
 	for (;;) {
 		unsigned int used = 0;
 
-		skel = ops->open(&opts);
+		skel = ht_bgload_opened(&opts, libbpf_said);
+		if (!skel)
+			skel = ops->open(&opts);
 		if (!skel) {
 			ht_err(env, "cannot open the BPF object: %s", strerror(errno));
 			ht_bgload_abandon();
@@ -744,11 +769,10 @@ int ht_bpf_open_load_attach(struct ht_env *env, const struct ht_skel_ops *ops,
 		if (env->btf_min) {
 			/* should not happen (btfmin.c keeps what relocations read): be safe */
 			ht_info(env,
-				"the kernel refused the BPF programs (%s); retrying with all of "
-				"kernel BTF",
-				strerror(-err));
+				"the kernel refused the BPF programs (%s); retrying with all of %s",
+				strerror(-err), env->btf_path ? env->btf_path : "kernel BTF");
 			env->btf_min = NULL;
-			opts.btf_custom_path = NULL;
+			opts.btf_custom_path = env->btf_path;
 			ops->destroy(skel);
 			continue;
 		}

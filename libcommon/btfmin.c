@@ -29,7 +29,9 @@
  * Cache: $HUATUO_BTF_CACHE (default /var/cache/huatuo-tools; "off" disables), one file per
  * (kernel release + version + BTF size, or the --btf file's path and identity, BPF object,
  * kept types), reached as safedir.c says (no planted link followed); files not owned by us
- * or writable by others are ignored. Without a usable directory the subset goes to a memfd.
+ * or writable by others are ignored. libbpf reads the subset from a memfd
+ * (ht_btf_min_target()), the bytes checked or made here; without a usable directory it is
+ * only there.
  */
 #include <dirent.h>
 #include <elf.h>
@@ -414,11 +416,14 @@ int ht_btf_min_has_member(const char *strct, const char *member)
 	return 0;
 }
 
+static bool hand_over(const void *data, size_t len, char *path, size_t path_len);
+
 /*
  * A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir);
- * then it is the one in_use.
+ * then it is the one in_use, and in @path: the memfd of ht_btf_min_target() holding the
+ * bytes checked here, or @dir/@name.
  */
-static bool cache_valid(const char *dir, const char *name)
+static bool cache_valid(const char *dir, const char *name, char *path, size_t path_len)
 {
 	struct ht_dir d;
 	struct stat st;
@@ -438,6 +443,8 @@ static bool cache_valid(const char *dir, const char *name)
 		if (read(fd, buf, (size_t)st.st_size) == st.st_size &&
 		    (btf = btf__new(buf, (uint32_t)st.st_size))) {
 			ok = btf__type_cnt(btf) > 1;
+			if (ok && !hand_over(buf, (size_t)st.st_size, path, path_len))
+				snprintf(path, path_len, "%s/%s", dir, name);
 			if (ok) {
 				btf__free(in_use);
 				in_use = btf;
@@ -466,18 +473,40 @@ static int cache_write(struct ht_dir *d, const char *dir, const char *name, cons
 	return err;
 }
 
-/* No cache directory: the subset lives in a memfd for this run only. */
-static bool memfd_path(const void *data, size_t len, char *path, size_t path_len)
-{
-	int fd = memfd_create("huatuo-btf", MFD_CLOEXEC);
+/* The memfd of ht_btf_min_target(): -1 until made, -2 when there can be none */
+static int target_fd = -1;
+static char target_path[32];
 
-	if (fd < 0)
-		return false;
-	if (write(fd, data, len) != (ssize_t)len) {
-		close(fd);
-		return false;
+const char *ht_btf_min_target(void)
+{
+	int fd;
+
+	if (target_fd == -1) {
+		target_fd = -2;
+		fd = memfd_create("huatuo-btf", MFD_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		snprintf(target_path, sizeof(target_path), "/proc/self/fd/%d", fd);
+		/* libbpf opens it by that name: not without /proc */
+		if (access(target_path, R_OK)) {
+			close(fd);
+			return NULL;
+		}
+		target_fd = fd; /* kept open until exit */
 	}
-	snprintf(path, path_len, "/proc/self/fd/%d", fd); /* kept open until exit */
+	return target_fd >= 0 ? target_path : NULL;
+}
+
+/*
+ * The subset @data, for libbpf, into ht_btf_min_target()'s memfd; its path in @path. False
+ * when there is no memfd (no /proc) or it could not be written.
+ */
+static bool hand_over(const void *data, size_t len, char *path, size_t path_len)
+{
+	if (!ht_btf_min_target() || ftruncate(target_fd, 0) ||
+	    pwrite(target_fd, data, len, 0) != (ssize_t)len)
+		return false;
+	snprintf(path, path_len, "%s", target_path);
 	return true;
 }
 
@@ -562,10 +591,9 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	h = fnv(h, fields.buf, fields.used);
 	snprintf(name, sizeof(name), "%s-%016llx.btf", env->tool, (unsigned long long)h);
 	if (dir && (size_t)snprintf(file, sizeof(file), "%s/%s", dir, name) < sizeof(file) &&
-	    cache_valid(dir, name)) {
+	    cache_valid(dir, name, path, sizeof(path))) {
 		close(fd);
 		ht_info(env, "kernel BTF for CO-RE: %s (cached subset)", file);
-		snprintf(path, sizeof(path), "%s", file);
 		return path;
 	}
 
@@ -598,12 +626,13 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	}
 	if (!unusable) {
 		have = true;
-		snprintf(path, sizeof(path), "%s", file);
+		if (!hand_over(sub.raw, sub.len, path, sizeof(path)))
+			snprintf(path, sizeof(path), "%s", file);
 		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types of %s, %s)",
 			file, sub.kept, sub.total, src, sub.mapped ? "mapped" : "read");
 	} else {
 		/* the run works the same: only the next start builds the subset again */
-		have = memfd_path(sub.raw, sub.len, path, sizeof(path));
+		have = hand_over(sub.raw, sub.len, path, sizeof(path));
 		if (have)
 			ht_info(env,
 				"kernel BTF for CO-RE: subset in memory (%u of %u types of %s, %s; "

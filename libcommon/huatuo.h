@@ -241,10 +241,22 @@ void ht_info(const struct ht_env *env, const char *fmt, ...) __attribute__((form
 /* ---- a start's work done on the other CPU: probes, big maps, a program (bgload.c) ---- */
 /* Register the raw_tp section handler that does it: once, before a BPF object is opened. */
 void ht_bgload_register(void);
-/* Start libbpf's feature probes and the creation of @ops's big maps: first thing. */
-void ht_bgload_prewarm(const struct ht_skel_ops *ops);
-/* On the thread ht_bgload_prewarm() started: libbpf's messages are not the tool's. */
-bool ht_bgload_quiet(void);
+/*
+ * First thing: open @ops's object with @opts, make its big maps and answer libbpf's feature
+ * probes, on another CPU.
+ */
+void ht_bgload_prewarm(const struct ht_skel_ops *ops, const struct bpf_object_open_opts *opts);
+/*
+ * A message libbpf gives the thread ht_bgload_prewarm() started: true when it is not to be
+ * printed now (it is said by ht_bgload_opened(), or by the tool's own load again).
+ */
+bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap);
+/*
+ * The skeleton ht_bgload_prewarm() opened, if it did so with @opts as they are now (else
+ * NULL: open it); what libbpf said of that open goes to @say first.
+ */
+void *ht_bgload_opened(const struct bpf_object_open_opts *opts,
+		       void (*say)(enum libbpf_print_level level, const char *msg));
 /*
  * Right before loading @obj: give it the maps made ahead by now, and pick its program to
  * verify on the other CPU, if one is worth it.
@@ -411,6 +423,11 @@ const char *ht_probe_kind_name(enum ht_probe_kind kind);
  * it unless the tool's prepare stage set env->btf_min (dropwatch --reason).
  */
 const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len);
+/*
+ * The path ht_btf_min() returns when it has a subset, known before it is made (a memfd's
+ * /proc/self/fd/N, so an object can be opened with it meanwhile), or NULL without one.
+ */
+const char *ht_btf_min_target(void);
 /*
  * Whether the subset ht_btf_min() made or read has type @name of BTF kind @kind; false when
  * there is none. It keeps the btf_trace_<tp> typedef of every raw_tp/ and tp_btf/ program:

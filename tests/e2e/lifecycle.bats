@@ -173,6 +173,15 @@ tail_gate() {
 	assert_success
 	[[ "$stderr" == *"prog 'netrxlat_report'"* ]] || fail "no libbpf debug lines: $stderr"
 	[[ "$stderr" != *prewarm* ]] || fail "$(grep prewarm <<<"$stderr")"
+	# the tool's object is opened there too: what libbpf says of the open comes once, before
+	# the load's lines; once too when the start ends without a subset and opens it again
+	assert_equal "$(grep -c "loading object 'netrxlat_bpf'" <<<"$stderr")" 1
+	grep -n -e "loading object 'netrxlat_bpf'" -e "prog 'netrxlat_report'" <<<"$stderr" |
+		head -1 | grep -q "loading object" || fail "the open's lines after the load's: $stderr"
+	HUATUO_BTF_FULL=1 run --separate-stderr "$HT_BUILD/huatuo-netrxlat" -vv --check
+	assert_success
+	assert_equal "$(grep -c "loading object 'netrxlat_bpf'" <<<"$stderr")" 1
+	[[ "$stderr" == *"loading kernel BTF '/sys/kernel/btf/vmlinux'"* ]] || fail "$stderr"
 	# with one CPU to run on, nothing is made or verified elsewhere; the gate opens all the same
 	rm -rf "$cache"
 	HUATUO_BTF_CACHE=$cache start_tracer "$OUT" "$ERR" taskset -c 0 "$HT_BUILD/huatuo-netrxlat" -v -j ||

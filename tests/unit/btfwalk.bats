@@ -226,20 +226,30 @@ C
 }
 
 @test "ht_btf_min: a subset for field relocations, all of kernel BTF for type id ones" {
+	local cached
 	require_bpf
 	require_cmd clang
 	[ "$(uname -m)" = x86_64 ] || skip "objects built for x86 here"
 	export HUATUO_BTF_CACHE=$D/cache
 	bpf_obj field
-	run --separate-stderr -0 U btf-min "$D/field.o"
-	assert_output --regexp "^$D/cache/ht-unit-[0-9a-f]{16}\.btf$"
-	[[ "$stderr" == *"(new subset: "*" types of /sys/kernel/btf/vmlinux, "* ]]
-	run -0 bpftool btf dump file "$output"
+	# libbpf reads the subset from a memfd: the bytes written to the cache file
+	HT_UNIT_COPY=$D/read run --separate-stderr -0 U btf-min "$D/field.o"
+	assert_output --regexp "^/proc/self/fd/[0-9]+$"
+	[[ "$stderr" =~ kernel\ BTF\ for\ CO-RE:\ ($D/cache/ht-unit-[0-9a-f]{16}\.btf)\ \(new\ subset:\ .*\ types\ of\ /sys/kernel/btf/vmlinux, ]] ||
+		fail "$stderr"
+	cached=${BASH_REMATCH[1]}
+	cmp "$D/read" "$cached"
+	run -0 bpftool btf dump file "$D/read"
 	assert_output --partial "STRUCT 'task_struct'"
+	# a later start reads the cached file, and libbpf the same bytes from the memfd
+	rm "$D/read"
+	HT_UNIT_COPY=$D/read run --separate-stderr -0 U btf-min "$D/field.o"
+	[[ "$stderr" == *"$cached (cached subset)"* ]] || fail "$stderr"
+	cmp "$D/read" "$cached"
 	# a type this kernel lacks: absent from the subset as from kernel BTF
 	bpf_obj absent -DABSENT
-	run --separate-stderr -0 U btf-min "$D/absent.o"
-	run -0 bpftool btf dump file "$output"
+	HT_UNIT_COPY=$D/absent.btf run --separate-stderr -0 U btf-min "$D/absent.o"
+	run -0 bpftool btf dump file "$D/absent.btf"
 	refute_output --partial nonesuch_rtest
 	# kernel type ids: only all of kernel BTF has them
 	bpf_obj typeid -DTYPE_ID

@@ -700,8 +700,27 @@ static int btf_subset(int argc, char **argv)
 
 /*
  * btf-min OBJ [BTF]: ht_btf_min() for the BPF object file OBJ (kernel BTF, or BTF as with
- * --btf), verbose: the path handed to libbpf on stdout ("all" for all of the BTF).
+ * --btf), verbose: the path handed to libbpf on stdout ("all" for all of the BTF), and what
+ * is there copied to the file $HT_UNIT_COPY if set (a memfd's is gone with the process).
  */
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "re"), *out = fopen(to, "we");
+	char buf[4096];
+	size_t n;
+	int err = !in || !out;
+
+	while (!err && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		err = fwrite(buf, 1, n, out) != n;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		err = 1;
+	if (err)
+		perror(to);
+	return err;
+}
+
 static int btf_min(int argc, char **argv)
 {
 	struct ht_env env = { .tool = "ht-unit",
@@ -724,6 +743,8 @@ static int btf_min(int argc, char **argv)
 	path = ht_btf_min(&env, elf, (size_t)st.st_size);
 	printf("%s\n", path ? path : "all");
 	free(elf);
+	if (path && getenv("HT_UNIT_COPY"))
+		return copy_file(path, getenv("HT_UNIT_COPY"));
 	return 0;
 }
 
