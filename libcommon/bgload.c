@@ -7,7 +7,9 @@
  * makes or reads the BTF subset. It opens the tool's object with the options the start will
  * load it with (the subset's path is known before the subset: ht_btf_min_target()), ~0.4 ms
  * of ELF and BTF parsing; ht_bgload_opened() hands it over, with what libbpf said of it, if
- * the options are still those (else the object is opened again). It then creates the
+ * it is done and the options are still those (else the object is opened here: a wait would
+ * let this CPU go idle, and waking an idle CPU of a VM can take a millisecond; a cached
+ * subset is read before the open is done). It then creates the
  * object's big preallocated maps (a 2 MB array takes ~0.5 ms) and loads a small object
  * (bpf/prewarm.bpf.c): libbpf asks the kernel what it supports (BTF kinds, global data, ...)
  * once per process, ~0.4 ms of probes, so the tool's load finds them answered. Right before
@@ -92,8 +94,8 @@ static struct {
 	const struct ht_skel_ops *ops;
 	struct bpf_object_open_opts opts;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool opened; /* its open is over: skel, or NULL */
+	bool opened;   /* its open is over: skel, or NULL */
+	bool declined; /* not done when asked for: the thread drops it */
 	void *skel;
 	char *said; /* libbpf's messages of that open: a level byte and the text, each */
 	size_t said_len, said_cap;
@@ -104,7 +106,7 @@ static struct {
 		int fd;
 	} map[PREMADE_MAX];
 	char taken[PREMADE_MAX][64]; /* for -v */
-} warm = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static __thread bool on_warm_thread, opening;
 
 bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -217,6 +219,7 @@ static void *prewarm_run(void *arg)
 {
 	struct map_spec spec[PREMADE_MAX];
 	struct btf *btf = NULL;
+	bool declined;
 	void *skel;
 	int n = 0;
 
@@ -228,10 +231,13 @@ static void *prewarm_run(void *arg)
 	if (skel)
 		n = plan_maps(warm.ops->object(skel), spec, &btf);
 	pthread_mutex_lock(&warm.lock);
-	warm.skel = skel;
+	declined = warm.declined;
+	if (!declined)
+		warm.skel = skel;
 	warm.opened = true;
-	pthread_cond_signal(&warm.cond);
 	pthread_mutex_unlock(&warm.lock);
+	if (declined && skel) /* opened there meanwhile */
+		warm.ops->destroy(skel);
 	/* the maps first: of no use once the load has begun, unlike the probes' answers */
 	make_maps(spec, n, btf);
 	btf__free(btf);
@@ -444,6 +450,7 @@ void ht_bgload_prewarm(const struct ht_skel_ops *ops, const struct bpf_object_op
 	warm.ops = ops;
 	warm.opts = *opts;
 	warm.opened = false;
+	warm.declined = false;
 	warm.skel = NULL;
 	warm.said_len = 0;
 	warm.closed = false;
@@ -465,8 +472,7 @@ void *ht_bgload_opened(const struct bpf_object_open_opts *opts,
 	if (!warm.started)
 		return NULL;
 	pthread_mutex_lock(&warm.lock);
-	while (!warm.opened)
-		pthread_cond_wait(&warm.cond, &warm.lock);
+	warm.declined = !warm.opened;
 	skel = warm.skel;
 	warm.skel = NULL;
 	pthread_mutex_unlock(&warm.lock);

@@ -252,8 +252,8 @@ void ht_bgload_prewarm(const struct ht_skel_ops *ops, const struct bpf_object_op
  */
 bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap);
 /*
- * The skeleton ht_bgload_prewarm() opened, if it did so with @opts as they are now (else
- * NULL: open it); what libbpf said of that open goes to @say first.
+ * The skeleton ht_bgload_prewarm() opened, if it is done and did so with @opts as they are
+ * now (else NULL: open it); what libbpf said of that open goes to @say first.
  */
 void *ht_bgload_opened(const struct bpf_object_open_opts *opts,
 		       void (*say)(enum libbpf_print_level level, const char *msg));
