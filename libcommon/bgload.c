@@ -23,10 +23,11 @@
  * types) is called right before libbpf loads each program, when all of them are CO-RE
  * relocated with their map fds in place. At the first call it picks the program whose load
  * overlaps most with those libbpf loads after it; at that program's call it copies the
- * program, its load attributes and its BTF func and line info, starts a thread on another
- * CPU that loads the copy, and gives libbpf a two-instruction program of the same type to
- * load instead. ht_bgload_finish(), after bpf_object__load() and before that program is
- * attached or called, waits for the thread, puts the real program under the fd libbpf
+ * program, its load attributes and its BTF func and line info, hands the copy to the
+ * prewarm thread (which waits for it on the other CPU, awake: hand_over()), or to a new
+ * thread there, and gives libbpf a two-instruction program of the same type to load
+ * instead. ht_bgload_finish(), after bpf_object__load() and before that program is
+ * attached or called, waits for the copy's load, puts the real program under the fd libbpf
  * holds for that program (dup3(): links, the skeleton and bpftool see it) and in the
  * program-array slots libbpf filled with the stand-in (tail calls). Meanwhile bpf.c
  * attaches the other programs of an object that gates its tail calls (netrxlat). A program
@@ -55,7 +56,9 @@
 #define BGLOAD_LOG_SIZE (64 * 1024)
 
 struct bgload {
-	pthread_t thread;
+	pthread_t thread; /* its own, when the prewarm thread is not there to take it */
+	bool own_thread;
+	int done; /* loaded or refused: hand_over()'s flag */
 	struct bpf_program *prog;
 	enum bpf_prog_type type;
 	struct bpf_insn *insns;
@@ -85,8 +88,8 @@ struct map_spec {
 };
 
 /*
- * ht_bgload_prewarm()'s thread: the object it opened, until ht_bgload_opened() takes it, and
- * the maps it made, until ht_bgload_plan() takes them
+ * ht_bgload_prewarm()'s thread: the object it opened, until ht_bgload_opened() takes it, the
+ * maps it made, until ht_bgload_plan() takes them, and the program it verifies after that
  */
 static struct {
 	pthread_t thread;
@@ -94,8 +97,11 @@ static struct {
 	const struct ht_skel_ops *ops;
 	struct bpf_object_open_opts opts;
 	pthread_mutex_t lock;
-	bool opened;   /* its open is over: skel, or NULL */
-	bool declined; /* not done when asked for: the thread drops it */
+	int posted; /* 1: a program to verify in job, 2: none (hand_over()) */
+	struct bgload *job;
+	pthread_cond_t cond; /* hand_over() */
+	bool opened;	     /* its open is over: skel, or NULL */
+	bool declined;	     /* not done when asked for: the thread drops it */
 	void *skel;
 	char *said; /* libbpf's messages of that open: a level byte and the text, each */
 	size_t said_len, said_cap;
@@ -106,7 +112,7 @@ static struct {
 		int fd;
 	} map[PREMADE_MAX];
 	char taken[PREMADE_MAX][64]; /* for -v */
-} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 static __thread bool on_warm_thread, opening;
 
 bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -215,6 +221,50 @@ static void make_maps(const struct map_spec *spec, int n, struct btf *btf)
 	} /* the maps hold the kernel's copy of the BTF */
 }
 
+/*
+ * Work handed from one thread to the other: the waiting one spins up to HAND_OVER_SPIN_NS
+ * before it sleeps, as adaptive locks do. A thread that sleeps lets its CPU go idle, and
+ * waking an idle CPU of a VM takes 0.2-2 ms here: more than a whole program's verification.
+ */
+#define HAND_OVER_SPIN_NS (5 * 1000 * 1000)
+
+static void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait until *@flag is nonzero (set by hand_over()); its value. */
+static int await(const int *flag)
+{
+	uint64_t until = ht_now_mono_ns() + HAND_OVER_SPIN_NS;
+	int v;
+
+	while (!(v = __atomic_load_n(flag, __ATOMIC_ACQUIRE)) && ht_now_mono_ns() < until)
+		for (int i = 0; i < 64; i++)
+			relax();
+	if (v)
+		return v;
+	pthread_mutex_lock(&warm.lock);
+	while (!(v = __atomic_load_n(flag, __ATOMIC_ACQUIRE)))
+		pthread_cond_wait(&warm.cond, &warm.lock);
+	pthread_mutex_unlock(&warm.lock);
+	return v;
+}
+
+static void hand_over(int *flag, int value)
+{
+	pthread_mutex_lock(&warm.lock);
+	__atomic_store_n(flag, value, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&warm.cond);
+	pthread_mutex_unlock(&warm.lock);
+}
+
+static void load_job(struct bgload *b);
+
 static void *prewarm_run(void *arg)
 {
 	struct map_spec spec[PREMADE_MAX];
@@ -242,19 +292,23 @@ static void *prewarm_run(void *arg)
 	make_maps(spec, n, btf);
 	btf__free(btf);
 	prewarm_bpf__destroy(prewarm_bpf__open_and_load());
+	/* then the program the load hands over, if there is one: this CPU is still awake */
+	if (await(&warm.posted) == 1) {
+		load_job(warm.job);
+		hand_over(&warm.job->done, 1);
+	}
 	return NULL;
 }
 
-static void *bgload_run(void *arg)
+static void load_job(struct bgload *b)
 {
-	struct bgload *b = arg;
 	const char *name = bpf_program__name(b->prog);
 	int fd;
 
 	/* as libbpf does: without a log first, with one only to say why it was refused */
 	b->fd = bpf_prog_load(b->type, name, "GPL", b->insns, b->insn_cnt, &b->opts);
 	if (b->fd >= 0)
-		return NULL;
+		return;
 	b->fd = -errno;
 	b->log = calloc(1, BGLOAD_LOG_SIZE);
 	if (b->log) {
@@ -265,6 +319,15 @@ static void *bgload_run(void *arg)
 		if (fd >= 0) /* refused once, loaded now: taken */
 			b->fd = fd;
 	}
+}
+
+/* The program in a thread of its own: no prewarm thread to take it (a start that retries) */
+static void *bgload_run(void *arg)
+{
+	struct bgload *b = arg;
+
+	load_job(b);
+	hand_over(&b->done, 1);
 	return NULL;
 }
 
@@ -360,6 +423,26 @@ static int start_elsewhere(pthread_t *thread, void *(*run)(void *), void *arg)
 	return err;
 }
 
+/* @b to the prewarm thread, awake on the other CPU after its own work, or to a new thread */
+static int start_job(struct bgload *b)
+{
+	if (warm.started && !warm.posted) {
+		warm.job = b;
+		hand_over(&warm.posted, 1);
+		return 0;
+	}
+	b->own_thread = true;
+	return start_elsewhere(&b->thread, bgload_run, b);
+}
+
+/* Until the other CPU is done with @b */
+static void job_wait(struct bgload *b)
+{
+	await(&b->done);
+	if (b->own_thread)
+		pthread_join(b->thread, NULL);
+}
+
 /* libbpf's prog_prepare_load_fn: right before it loads @prog with @opts */
 static int bgload_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *opts, long cookie)
 {
@@ -374,6 +457,8 @@ static int bgload_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *o
 	if (loading) {
 		planned = pick(loading);
 		loading = NULL;
+		if (!planned && warm.started && !warm.posted)
+			hand_over(&warm.posted, 2); /* nothing for the prewarm thread: it ends */
 	}
 	if (prog != planned || started)
 		return 0;
@@ -390,7 +475,7 @@ static int bgload_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *o
 	b->opts.log_size = 0;
 	b->opts.log_level = 0;
 	if (!b->insns || (opts->func_info_cnt && !b->func_info) ||
-	    (opts->line_info_cnt && !b->line_info) || start_elsewhere(&b->thread, bgload_run, b)) {
+	    (opts->line_info_cnt && !b->line_info) || start_job(b)) {
 		bgload_free(b);
 		return 0; /* libbpf loads it, as always */
 	}
@@ -451,6 +536,8 @@ void ht_bgload_prewarm(const struct ht_skel_ops *ops, const struct bpf_object_op
 	warm.opts = *opts;
 	warm.opened = false;
 	warm.declined = false;
+	warm.posted = 0;
+	warm.job = NULL;
 	warm.skel = NULL;
 	warm.said_len = 0;
 	warm.closed = false;
@@ -522,6 +609,8 @@ static void prewarm_end(void)
 	if (!warm.started)
 		return;
 	warm.started = false;
+	if (!__atomic_load_n(&warm.posted, __ATOMIC_ACQUIRE))
+		hand_over(&warm.posted, 2); /* no program for it: it ends */
 	pthread_join(warm.thread, NULL);
 	take_premade(NULL);
 	if (warm.skel) /* not taken */
@@ -536,7 +625,7 @@ static void prewarm_end(void)
 static void bgload_reset(void)
 {
 	if (started)
-		pthread_join(load.thread, NULL);
+		job_wait(&load);
 	bgload_free(&load);
 	started = false;
 	planned = NULL;
@@ -597,13 +686,14 @@ int ht_bgload_finish(const struct ht_env *env, struct bpf_object *obj,
 	int fd, err = 0;
 	__u32 old;
 
+	if (started)
+		job_wait(b); /* before the prewarm thread is joined: it may be the one at it */
 	prewarm_end();
 	for (int i = 0; i < warm.ntaken; i++)
 		ht_info(env, "map %s created on another CPU", warm.taken[i]);
 	warm.ntaken = 0;
 	if (!started)
 		return 0;
-	pthread_join(b->thread, NULL);
 	started = false;
 	fd = bpf_program__fd(b->prog);
 	if (b->fd < 0) {
