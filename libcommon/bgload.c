@@ -288,10 +288,15 @@ static void *prewarm_run(void *arg)
 	pthread_mutex_unlock(&warm.lock);
 	if (declined && skel) /* opened there meanwhile */
 		warm.ops->destroy(skel);
-	/* the maps first: of no use once the load has begun, unlike the probes' answers */
-	make_maps(spec, n, btf);
+	/*
+	 * The maps first: of no use once the load has begun, unlike the probes' answers. Once
+	 * it hands a program over, libbpf has asked its questions itself: that program now.
+	 */
+	if (!__atomic_load_n(&warm.posted, __ATOMIC_ACQUIRE))
+		make_maps(spec, n, btf);
 	btf__free(btf);
-	prewarm_bpf__destroy(prewarm_bpf__open_and_load());
+	if (!__atomic_load_n(&warm.posted, __ATOMIC_ACQUIRE))
+		prewarm_bpf__destroy(prewarm_bpf__open_and_load());
 	/* then the program the load hands over, if there is one: this CPU is still awake */
 	if (await(&warm.posted) == 1) {
 		load_job(warm.job);
