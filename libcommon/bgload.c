@@ -9,13 +9,14 @@
  * of ELF and BTF parsing; ht_bgload_opened() hands it over, with what libbpf said of it, if
  * it is done and the options are still those (else the object is opened here: a wait would
  * let this CPU go idle, and waking an idle CPU of a VM can take a millisecond; a cached
- * subset is read before the open is done). It then creates the
- * object's big preallocated maps (a 2 MB array takes ~0.5 ms) and loads a small object
- * (bpf/prewarm.bpf.c): libbpf asks the kernel what it supports (BTF kinds, global data, ...)
- * once per process, ~0.4 ms of probes, so the tool's load finds them answered. Right before
- * the load, ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same
- * type, sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
- * would) and libbpf creates the others.
+ * subset is read before the open is done). It then creates the object's big preallocated
+ * maps (a 2 MB array takes ~0.5 ms) and loads a small object (bpf/prewarm.bpf.c): libbpf
+ * asks the kernel what it supports (BTF kinds, global data, ...) once per process, ~0.4 ms
+ * of probes, so the tool's load finds them answered. Right before the load,
+ * ht_bgload_plan() gives libbpf the maps made by then (bpf_map__reuse_fd(): same type,
+ * sizes, flags and BTF types as the object's, created with the object's BTF as libbpf
+ * would) and libbpf creates the others. What the thread has not done once the load has
+ * begun is of no use any more: it goes on with the program below.
  *
  * During: bpf_object__load() loads one program after the other, and the verifier and the
  * JIT are most of a start (netrxlat's report program: 1-2.5 ms). Our handler of libbpf's

@@ -416,7 +416,7 @@ int ht_btf_min_has_member(const char *strct, const char *member)
 	return 0;
 }
 
-static bool hand_over(const void *data, size_t len, char *path, size_t path_len);
+static bool into_memfd(const void *data, size_t len, char *path, size_t path_len);
 
 /*
  * A cached subset is used only if it is ours, small and parses (safedir.c's rules for @dir);
@@ -443,7 +443,7 @@ static bool cache_valid(const char *dir, const char *name, char *path, size_t pa
 		if (read(fd, buf, (size_t)st.st_size) == st.st_size &&
 		    (btf = btf__new(buf, (uint32_t)st.st_size))) {
 			ok = btf__type_cnt(btf) > 1;
-			if (ok && !hand_over(buf, (size_t)st.st_size, path, path_len))
+			if (ok && !into_memfd(buf, (size_t)st.st_size, path, path_len))
 				snprintf(path, path_len, "%s/%s", dir, name);
 			if (ok) {
 				btf__free(in_use);
@@ -501,7 +501,7 @@ const char *ht_btf_min_target(void)
  * The subset @data, for libbpf, into ht_btf_min_target()'s memfd; its path in @path. False
  * when there is no memfd (no /proc) or it could not be written.
  */
-static bool hand_over(const void *data, size_t len, char *path, size_t path_len)
+static bool into_memfd(const void *data, size_t len, char *path, size_t path_len)
 {
 	if (!ht_btf_min_target() || ftruncate(target_fd, 0) ||
 	    pwrite(target_fd, data, len, 0) != (ssize_t)len)
@@ -626,13 +626,13 @@ const char *ht_btf_min(struct ht_env *env, const void *elf, size_t elf_len)
 	}
 	if (!unusable) {
 		have = true;
-		if (!hand_over(sub.raw, sub.len, path, sizeof(path)))
+		if (!into_memfd(sub.raw, sub.len, path, sizeof(path)))
 			snprintf(path, sizeof(path), "%s", file);
 		ht_info(env, "kernel BTF for CO-RE: %s (new subset: %u of %u types of %s, %s)",
 			file, sub.kept, sub.total, src, sub.mapped ? "mapped" : "read");
 	} else {
 		/* the run works the same: only the next start builds the subset again */
-		have = hand_over(sub.raw, sub.len, path, sizeof(path));
+		have = into_memfd(sub.raw, sub.len, path, sizeof(path));
 		if (have)
 			ht_info(env,
 				"kernel BTF for CO-RE: subset in memory (%u of %u types of %s, %s; "
