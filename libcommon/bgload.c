@@ -118,19 +118,22 @@ static __thread bool on_warm_thread, opening;
 
 bool ht_bgload_keep(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
-	size_t len;
+	va_list copy;
+	int n;
 
 	if (!on_warm_thread)
 		return false;
 	if (!opening)
 		return true; /* whatever libbpf says here, the tool's own load says again */
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line) + 2;
-	if (!ht_grow(&warm.said, &warm.said_cap, warm.said_len + len, 1, 4096)) {
+	va_copy(copy, ap);
+	n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	/* the level, the text and its NUL */
+	if (n >= 0 &&
+	    !ht_grow(&warm.said, &warm.said_cap, warm.said_len + (size_t)n + 2, 1, 4096)) {
 		warm.said[warm.said_len] = (char)level;
-		memcpy(warm.said + warm.said_len + 1, line, len - 1);
-		warm.said_len += len;
+		vsnprintf(warm.said + warm.said_len + 1, (size_t)n + 1, fmt, ap);
+		warm.said_len += (size_t)n + 2;
 	}
 	return true;
 }
