@@ -703,21 +703,18 @@ static int btf_subset(int argc, char **argv)
  * --btf), verbose: the path handed to libbpf on stdout ("all" for all of the BTF), and what
  * is there copied to the file $HT_UNIT_COPY if set (a memfd's is gone with the process).
  */
+/* What is at @from (a subset: a few KB) into the file @to */
 static int copy_file(const char *from, const char *to)
 {
-	FILE *in = fopen(from, "re"), *out = fopen(to, "we");
-	char buf[4096];
-	size_t n;
-	int err = !in || !out;
+	static char buf[1 << 20];
+	int n = ht_read_file(from, buf, sizeof(buf));
+	FILE *out = n < 0 ? NULL : fopen(to, "we");
+	int err = !out || fwrite(buf, 1, (size_t)n, out) != (size_t)n;
 
-	while (!err && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		err = fwrite(buf, 1, n, out) != n;
-	if (in)
-		fclose(in);
 	if (out && fclose(out))
 		err = 1;
 	if (err)
-		perror(to);
+		fprintf(stderr, "ht-unit: cannot copy %s to %s\n", from, to);
 	return err;
 }
 
